@@ -1,0 +1,110 @@
+#include "cli/options.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "cli/duration.hpp"
+
+namespace ringload::cli {
+namespace {
+
+// "Name: value" → {name, value}; the value's leading spaces dropped.
+std::expected<std::pair<std::string, std::string>, std::string> split_header(const std::string& h) {
+  auto colon = h.find(':');
+  if (colon == std::string::npos || colon == 0)
+    return std::unexpected("-H '" + h + "': expected 'Name: value'");
+  std::string value = h.substr(colon + 1);
+  std::size_t start = value.find_first_not_of(" \t");
+  value = start == std::string::npos ? "" : value.substr(start);
+  return std::pair{h.substr(0, colon), value};
+}
+
+// A CLI11 validator from one of our parsers, so the message names the flag.
+template <typename Parse>
+CLI::Validator checked(Parse parse, const char* what) {
+  return CLI::Validator(
+      [parse](std::string& s) -> std::string {
+        auto r = parse(s);
+        return r ? std::string() : r.error();
+      },
+      what);
+}
+
+}  // namespace
+
+std::expected<Options, UsageError> parse_options(int argc, char** argv) {
+  Options o;
+  RunConfig& c = o.config;
+  CLI::App app{"ringload: an io_uring HTTP load generator", "ringload"};
+  app.set_version_flag("--version", "ringload " RINGLOAD_VERSION);
+  app.get_formatter()->column_width(32);
+
+  std::string url, method = "GET", body, body_file, duration = "10s", timeout, success = "200-399";
+  std::vector<std::string> headers;
+  uint64_t requests = 0;
+  app.add_option("url", url, "Target URL (http://host[:port]/path)")->required();
+  app.add_option("-c,--connections", c.connections, "Connections kept open (closed loop)")
+      ->capture_default_str()->check(CLI::Range(1u, 1'000'000u));
+  app.add_option("-t,--threads", c.threads, "Shards (threads), each pinned to a CPU; default: CPUs available")
+      ->check(CLI::Range(1u, 1024u));
+  auto* dur = app.add_option("-d,--duration", duration, "Run time: 500ms, 10s, 2m")
+                  ->capture_default_str()->check(checked(parse_duration, "DURATION"));
+  auto* nreq = app.add_option("-n,--requests", requests, "Total requests to send, exactly (no time limit unless -d)")
+                   ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  app.add_option("-m,--method", method, "HTTP method")->capture_default_str();
+  app.add_option("-H,--header", headers, "Request header 'Name: value' (repeatable)");
+  auto* b = app.add_option("-b,--body", body, "Request body");
+  app.add_option("--body-file", body_file, "Request body from a file")->excludes(b)->check(CLI::ExistingFile);
+  app.add_option("--timeout", timeout, "Per-request deadline (counted as a timeout error)")
+      ->check(checked(parse_duration, "DURATION"));
+  app.add_option("--success-status", success, "Statuses that count as success: 200-299,404 or 2xx")
+      ->capture_default_str()->check(checked(parse_status_ranges, "STATUSES"));
+  app.add_flag("--json", o.json, "Print the JSON report instead of the summary");
+  app.add_option("-o,--output", o.output, "Write the JSON report to this file");
+  app.add_flag("-q,--quiet", o.quiet, "No live progress on stderr");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return std::unexpected(UsageError{app.help(), 0});
+  } catch (const CLI::CallForVersion&) {
+    return std::unexpected(UsageError{"ringload " RINGLOAD_VERSION, 0});
+  } catch (const CLI::ParseError& e) {
+    return std::unexpected(UsageError{e.what(), 2});
+  }
+
+  auto parsed_url = parse_url(url);
+  if (!parsed_url) return std::unexpected(UsageError{"URL '" + url + "': " + parsed_url.error()});
+  RequestSpec spec;
+  spec.url = *parsed_url;
+  spec.method = method;
+  for (const std::string& h : headers) {
+    auto kv = split_header(h);
+    if (!kv) return std::unexpected(UsageError{kv.error()});
+    spec.headers.push_back(*kv);
+  }
+  if (!body_file.empty()) {
+    std::ifstream in(body_file, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (!in) return std::unexpected(UsageError{"--body-file '" + body_file + "': cannot read it", 1});
+    spec.body = ss.str();
+  } else {
+    spec.body = body;
+  }
+  c.requests.push_back(std::move(spec));
+  c.max_requests = requests;
+  // -n alone runs until the count is reached; -d alone or both: whichever comes first.
+  c.duration = (nreq->count() > 0 && dur->count() == 0) ? std::chrono::nanoseconds{0} : *parse_duration(duration);
+  if (!timeout.empty()) c.timeout = *parse_duration(timeout);
+  c.success_status = *parse_status_ranges(success);
+  if (c.duration.count() == 0 && c.max_requests == 0)
+    return std::unexpected(UsageError{"-d/--duration must be more than 0"});
+  if (!isatty(STDERR_FILENO)) o.quiet = true;
+  return o;
+}
+
+}  // namespace ringload::cli

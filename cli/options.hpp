@@ -1,0 +1,25 @@
+// Command-line flags to RunConfig. No other file knows the flags.
+#pragma once
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "ringload/config.hpp"
+
+namespace ringload::cli {
+
+struct Options {
+  RunConfig config;
+  bool json = false;          // JSON report on stdout instead of the summary
+  std::string output;         // also write the JSON report here
+  bool quiet = false;         // no live progress on stderr
+};
+
+struct UsageError {
+  std::string message;  // one line, naming the flag or value
+  int exit_code = 2;    // 0 for --help / --version (message is the text to print)
+};
+
+std::expected<Options, UsageError> parse_options(int argc, char** argv);
+
+}  // namespace ringload::cli

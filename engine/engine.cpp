@@ -1,0 +1,244 @@
+#include "ringload/engine.hpp"
+
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "engine/clock.hpp"
+#include "engine/request.hpp"
+#include "engine/shard.hpp"
+#include "engine/uring_compat.hpp"
+
+namespace ringload {
+namespace {
+
+constexpr uint64_t fd_slack = 64;  // stdio, the ring fds, the export file ...
+
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int i = 0; i < CPU_SETSIZE; ++i)
+      if (CPU_ISSET(i, &set)) cpus.push_back(i);
+  }
+  return cpus;
+}
+
+std::expected<void, std::string> raise_fd_limit(uint64_t needed) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return std::unexpected(std::string("getrlimit: ") + strerror(errno));
+  if (lim.rlim_cur >= needed) return {};
+  rlimit want = lim;
+  want.rlim_cur = needed <= lim.rlim_max ? needed : lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &want);
+  getrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur >= needed) return {};
+  return std::unexpected("the connections need " + std::to_string(needed) +
+                         " file descriptors but RLIMIT_NOFILE is " + std::to_string(lim.rlim_cur) +
+                         " (hard limit " + std::to_string(lim.rlim_max) +
+                         "): lower -c or raise the limit (ulimit -n)");
+}
+
+// Fails early, with the reason, where io_uring is blocked (containers, seccomp).
+std::expected<void, std::string> probe_io_uring() {
+  io_uring ring;
+  int ret = io_uring_queue_init(8, &ring, 0);
+  if (ret == -EPERM || ret == -ENOSYS)
+    return std::unexpected(std::string("io_uring is not available here (") + strerror(-ret) +
+                           "): a seccomp profile such as Docker's default blocks it");
+  if (ret < 0) return std::unexpected(std::string("io_uring setup failed: ") + strerror(-ret));
+  io_uring_queue_exit(&ring);
+  return {};
+}
+
+// The figures of one window: `current` minus `previous` (cumulative snapshots).
+Window make_window(const Stats& current, const Stats& previous, uint64_t t0, uint64_t start_ns,
+                   uint64_t end_ns) {
+  auto delta = std::make_unique<Stats>(current);
+  delta->subtract(previous);
+  Window w;
+  w.t_s = static_cast<double>(end_ns - t0) / 1e9;
+  w.duration_s = static_cast<double>(end_ns - start_ns) / 1e9;
+  w.requests = delta->counters.requests;
+  w.succeeded = delta->counters.succeeded;
+  for (uint64_t e : delta->counters.errors) w.errors += e;
+  w.latency_p50_ns = delta->latency.percentile(50);
+  w.latency_p99_ns = delta->latency.percentile(99);
+  return w;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  RunConfig config;
+  PreparedRun prepared;
+  bool prepared_ok = false;
+  std::atomic<bool> stop_requested{false};
+
+  std::vector<ShardPlan> plan_shards(uint64_t t0) const;
+  void take_window(std::vector<std::unique_ptr<ShardControl>>& controls, uint64_t epoch,
+                   Stats& previous, uint64_t& previous_ns, uint64_t t0, RunResult& result,
+                   const std::function<void(const Window&)>& on_window);
+};
+
+Engine::Engine(RunConfig config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
+Engine::~Engine() = default;
+
+const RunConfig& Engine::config() const noexcept { return impl_->config; }
+
+void Engine::request_stop() noexcept { impl_->stop_requested.store(true, std::memory_order_relaxed); }
+
+std::expected<void, std::string> Engine::prepare() {
+  RunConfig& c = impl_->config;
+  if (c.connections == 0) return std::unexpected("the number of connections must be at least 1");
+  if (c.duration.count() <= 0 && c.max_requests == 0)
+    return std::unexpected("give a duration or a number of requests");
+  if (c.success_status.empty()) return std::unexpected("no success status given");
+  if (c.threads == 0) {
+    std::size_t cpus = allowed_cpus().size();
+    c.threads = cpus == 0 ? 1 : static_cast<uint32_t>(cpus);
+  }
+  if (c.threads > c.connections) c.threads = c.connections;
+  auto prepared = prepare_requests(c);
+  if (!prepared) return std::unexpected(prepared.error());
+  if (prepared->origins.size() > 1)
+    return std::unexpected("requests to more than one origin are not supported yet");
+  impl_->prepared = std::move(*prepared);
+  if (auto r = raise_fd_limit(c.connections + fd_slack); !r) return r;
+  if (auto r = probe_io_uring(); !r) return r;
+  for (const Origin& o : impl_->prepared.origins)
+    if (auto r = probe_connect(o, static_cast<uint64_t>(c.connect_timeout.count())); !r) return r;
+  impl_->prepared_ok = true;
+  return {};
+}
+
+std::vector<ShardPlan> Engine::Impl::plan_shards(uint64_t t0) const {
+  const uint32_t n = config.threads;
+  const std::vector<int> cpus = allowed_cpus();
+  std::vector<ShardPlan> plans(n);
+  uint64_t conns_before = 0;
+  for (uint32_t k = 0; k < n; ++k) {
+    ShardPlan& p = plans[k];
+    p.index = k;
+    p.cpu = config.pin_threads && !cpus.empty() ? cpus[k % cpus.size()] : -1;
+    p.connections = config.connections / n + (k < config.connections % n ? 1 : 0);
+    // Quotas in proportion to connections, summing exactly to max_requests.
+    if (config.max_requests != 0) {
+      auto share = [&](uint64_t conns) {
+        return static_cast<uint64_t>(static_cast<unsigned __int128>(config.max_requests) * conns /
+                                     config.connections);
+      };
+      p.quota = share(conns_before + p.connections) - share(conns_before);
+    }
+    p.first_request = static_cast<uint32_t>(conns_before % prepared.requests.size());
+    if (config.duration.count() > 0) p.deadline_ns = t0 + static_cast<uint64_t>(config.duration.count());
+    conns_before += p.connections;
+  }
+  return plans;
+}
+
+void Engine::Impl::take_window(std::vector<std::unique_ptr<ShardControl>>& controls, uint64_t epoch,
+                               Stats& previous, uint64_t& previous_ns, uint64_t t0,
+                               RunResult& result,
+                               const std::function<void(const Window&)>& on_window) {
+  for (auto& c : controls) c->publish_request.store(epoch, std::memory_order_release);
+  // Shards answer within one loop turn (at most their idle tick); a finished shard's
+  // last snapshot stands.
+  const uint64_t give_up = now_ns() + 200'000'000;
+  for (auto& c : controls) {
+    while (c->published.load(std::memory_order_acquire) != epoch &&
+           !c->finished.load(std::memory_order_acquire) && now_ns() < give_up)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  auto current = std::make_unique<Stats>();
+  for (auto& c : controls) current->merge(c->snapshot);
+  const uint64_t now = now_ns();
+  Window w = make_window(*current, previous, t0, previous_ns, now);
+  result.timeline.push_back(w);
+  if (on_window) on_window(w);
+  previous = *current;
+  previous_ns = now;
+}
+
+std::expected<RunResult, std::string> Engine::run(std::function<void(const Window&)> on_window) {
+  if (!impl_->prepared_ok) {
+    if (auto r = prepare(); !r) return std::unexpected(r.error());
+  }
+  Impl& im = *impl_;
+  const RunConfig& cfg = im.config;
+  const uint64_t t0 = now_ns();
+  std::vector<ShardPlan> plans = im.plan_shards(t0);
+  std::vector<std::unique_ptr<ShardControl>> controls;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::vector<std::string> errors(plans.size());
+  std::vector<std::thread> threads;
+  for (const ShardPlan& p : plans) {
+    controls.push_back(std::make_unique<ShardControl>());
+    shards.push_back(std::make_unique<Shard>(p, cfg, im.prepared, *controls.back()));
+  }
+  for (std::size_t k = 0; k < shards.size(); ++k) {
+    threads.emplace_back([&, k] {
+      errors[k] = shards[k]->run();
+      controls[k]->finished.store(true, std::memory_order_release);
+    });
+  }
+
+  RunResult result;
+  auto previous = std::make_unique<Stats>();
+  uint64_t previous_ns = t0;
+  uint64_t epoch = 0;
+  const uint64_t interval = static_cast<uint64_t>(cfg.progress_interval.count());
+  uint64_t next_window = interval > 0 ? t0 + interval : UINT64_MAX;
+  while (true) {
+    bool all_done = true;
+    for (auto& c : controls) all_done = all_done && c->finished.load(std::memory_order_acquire);
+    if (all_done) break;
+    if (im.stop_requested.load(std::memory_order_relaxed)) {
+      result.interrupted = true;
+      for (auto& c : controls) c->stop.store(true, std::memory_order_relaxed);
+      break;
+    }
+    const uint64_t now = now_ns();
+    if (now >= next_window) {
+      im.take_window(controls, ++epoch, *previous, previous_ns, t0, result, on_window);
+      next_window += interval;
+      continue;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (auto& t : threads) t.join();
+
+  for (std::size_t k = 0; k < shards.size(); ++k) {
+    if (!errors[k].empty()) return std::unexpected(errors[k]);
+  }
+  uint64_t end_ns = t0;
+  for (std::size_t k = 0; k < shards.size(); ++k) {
+    const Shard& s = *shards[k];
+    result.stats.merge(s.stats());
+    result.in_flight_at_end += s.in_flight_at_end();
+    if (s.end_ns() > end_ns) end_ns = s.end_ns();
+    for (std::size_t e = 0; e < error_kind_count; ++e)
+      if (result.first_error[e].empty()) result.first_error[e] = s.first_errors()[e];
+    for (const std::string& n : s.notices()) result.notices.push_back(n);
+  }
+  // A timed run lasts exactly its duration (the shards stop at the deadline); an
+  // interrupted or counted run lasts until its last shard stopped.
+  if (!result.interrupted && cfg.duration.count() > 0 && end_ns >= t0 + static_cast<uint64_t>(cfg.duration.count()))
+    end_ns = t0 + static_cast<uint64_t>(cfg.duration.count());
+  result.duration_s = static_cast<double>(end_ns - t0) / 1e9;
+  result.connections = cfg.connections;
+  result.threads = static_cast<uint32_t>(shards.size());
+  // The last, partial window, from the shards' final figures.
+  if (interval > 0 && end_ns > previous_ns) {
+    Window w = make_window(result.stats, *previous, t0, previous_ns, end_ns);
+    if (w.duration_s > 0.001 || w.requests > 0) result.timeline.push_back(w);
+  }
+  return result;
+}
+
+}  // namespace ringload

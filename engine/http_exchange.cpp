@@ -1,0 +1,123 @@
+#include "engine/http_exchange.hpp"
+
+#include <cstring>
+
+namespace ringload {
+namespace {
+
+ExchangeEvent parse_failure(proto::ParseError e) noexcept {
+  return {ExchangeEvent::Kind::error, e, nullptr};
+}
+
+ExchangeEvent failure(const char* message) noexcept {
+  return {ExchangeEvent::Kind::error, proto::ParseError::none, message};
+}
+
+}  // namespace
+
+void HttpExchange::start(bool head_request, CarryBuffer& carry) noexcept {
+  head_ = {};
+  head_request_ = head_request;
+  received_any_ = false;
+  scanned_ = 0;
+  carry.len = 0;
+  state_ = ExchangeState::head;
+}
+
+ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry,
+                                    std::span<proto::Header> headers) noexcept {
+  if (state_ == ExchangeState::complete || state_ == ExchangeState::failed)
+    return failure("data received with no request in flight");
+  received_any_ = true;
+  while (!in.empty()) {
+    if (state_ == ExchangeState::head) {
+      ExchangeEvent ev = feed_head(in, carry, headers);
+      if (ev.kind != ExchangeEvent::Kind::need_more) return ev;
+      continue;  // a partial head left `in` empty; an interim response left the rest
+    }
+    if (state_ == ExchangeState::body) {
+      proto::BodyResult r = body_.feed(in);
+      in = in.subspan(r.consumed);
+      if (r.status == proto::Status::error) {
+        state_ = ExchangeState::failed;
+        return parse_failure(r.error);
+      }
+      if (r.status == proto::Status::done) {
+        state_ = ExchangeState::complete;
+        if (!in.empty()) return failure("bytes after the end of the response");
+        return {ExchangeEvent::Kind::complete};
+      }
+      continue;
+    }
+    return failure("bytes after the end of the response");
+  }
+  return {};
+}
+
+// Parses the head from `in` directly when nothing is carried (the common case: the whole
+// head in one read), else from the carry buffer. On success `in` is left holding the
+// bytes after the head (body bytes, or the next interim response's head).
+ExchangeEvent HttpExchange::feed_head(std::span<const char>& in, CarryBuffer& carry,
+                                      std::span<proto::Header> headers) noexcept {
+  std::span<const char> buf = in;
+  std::size_t last_len = 0;
+  if (carry.len != 0) {
+    std::size_t room = carry.capacity - carry.len;
+    std::size_t take = in.size() < room ? in.size() : room;
+    std::memcpy(carry.data + carry.len, in.data(), take);
+    carry.len += static_cast<uint32_t>(take);
+    buf = {carry.data, carry.len};
+    last_len = scanned_;
+  }
+  proto::HeadResult r = proto::parse_response_head(buf, last_len, head_, headers, head_request_);
+  if (r.status == proto::Status::error) {
+    state_ = ExchangeState::failed;
+    return parse_failure(r.error);
+  }
+  if (r.status == proto::Status::need_more) {
+    if (carry.len == 0) {
+      if (in.size() > carry.capacity) {
+        state_ = ExchangeState::failed;
+        return parse_failure(proto::ParseError::header_too_large);
+      }
+      std::memcpy(carry.data, in.data(), in.size());
+      carry.len = static_cast<uint32_t>(in.size());
+    } else if (carry.len == carry.capacity) {
+      state_ = ExchangeState::failed;
+      return parse_failure(proto::ParseError::header_too_large);
+    }
+    scanned_ = carry.len;
+    in = {};
+    return {};
+  }
+  // Done. The carried bytes before this call were exactly the `last_len` already
+  // scanned, so the head ends at in[consumed - last_len] in either case.
+  in = in.subspan(r.consumed - last_len);
+  carry.len = 0;
+  scanned_ = 0;
+  if (head_.status >= 100 && head_.status < 200 && head_.status != 101) {
+    head_ = {};  // interim response (100 Continue, 103 Early Hints): the real one follows
+    return {};
+  }
+  if (head_.body == proto::BodyKind::none) {
+    state_ = ExchangeState::complete;
+    if (!in.empty()) return failure("bytes after the end of the response");
+    return {ExchangeEvent::Kind::complete};
+  }
+  body_.reset(head_);
+  state_ = ExchangeState::body;
+  return {};
+}
+
+ExchangeEvent HttpExchange::on_eof() noexcept {
+  if (state_ == ExchangeState::body && body_.finish() == proto::Status::done) {
+    state_ = ExchangeState::complete;
+    return {ExchangeEvent::Kind::complete};
+  }
+  if (state_ == ExchangeState::complete) return {ExchangeEvent::Kind::complete};
+  state_ = ExchangeState::failed;
+  return failure(received_any_ ? "connection closed mid-response"
+                               : "connection closed before the response");
+}
+
+}  // namespace ringload

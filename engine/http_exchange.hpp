@@ -1,0 +1,62 @@
+// One HTTP/1.1 request/response exchange on a connection: feeds received bytes to the
+// proto/ parsers and says when the response is complete. Knows nothing of rings.
+//
+// Received buffers are lent for one call. A response head split across reads is
+// assembled in the connection's carry buffer (bounded: a head that does not fit is a
+// protocol error); body bytes are never copied.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "proto/body.hpp"
+#include "proto/http_response.hpp"
+
+namespace ringload {
+
+struct CarryBuffer {
+  char* data = nullptr;
+  uint32_t capacity = 0;
+  uint32_t len = 0;
+};
+
+enum class ExchangeState : uint8_t { head, body, complete, failed };
+
+struct ExchangeEvent {
+  enum class Kind : uint8_t { need_more, complete, error } kind = Kind::need_more;
+  proto::ParseError error = proto::ParseError::none;
+  const char* message = nullptr;  // for errors not from the parser
+};
+
+class HttpExchange {
+ public:
+  // A new request was sent on this connection.
+  void start(bool head_request, CarryBuffer& carry) noexcept;
+
+  // Bytes from the connection. `headers` is scratch for the head parser (per shard).
+  // Bytes beyond the end of the response are an error (one request is in flight).
+  ExchangeEvent on_data(std::span<const char> in, CarryBuffer& carry,
+                        std::span<proto::Header> headers) noexcept;
+
+  // The server closed the connection.
+  ExchangeEvent on_eof() noexcept;
+
+  bool received_any() const noexcept { return received_any_; }
+  int status() const noexcept { return head_.status; }
+  bool keep_alive() const noexcept { return head_.keep_alive; }
+  ExchangeState state() const noexcept { return state_; }
+
+ private:
+  ExchangeEvent feed_head(std::span<const char>& in, CarryBuffer& carry,
+                          std::span<proto::Header> headers) noexcept;
+  ExchangeEvent feed_body(std::span<const char> in) noexcept;
+
+  proto::ResponseHead head_;
+  proto::BodyDecoder body_;
+  uint32_t scanned_ = 0;  // bytes of the carried head already scanned (last_len)
+  ExchangeState state_ = ExchangeState::complete;
+  bool head_request_ = false;
+  bool received_any_ = false;
+};
+
+}  // namespace ringload

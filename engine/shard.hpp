@@ -1,0 +1,136 @@
+// A shard: one thread pinned to one core, one io_uring ring, its own connection slab,
+// provided-buffer ring, timer wheel and stats. Shards share nothing on the hot path:
+// the control thread talks to them through the atomics in ShardControl.
+#pragma once
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/buffer_ring.hpp"
+#include "engine/http_exchange.hpp"
+#include "engine/request.hpp"
+#include "engine/timer_wheel.hpp"
+#include "ringload/config.hpp"
+#include "ringload/stats.hpp"
+
+namespace ringload {
+
+// What one shard is asked to do. Plain data, fixed before the thread starts.
+struct ShardPlan {
+  uint32_t index = 0;
+  int cpu = -1;                 // pin here; -1: do not pin
+  uint32_t connections = 0;     // this shard's slice of -c
+  uint64_t quota = UINT64_MAX;  // requests this shard may send; UINT64_MAX: no limit
+  uint32_t first_request = 0;   // where this shard starts in the request rotation
+  uint64_t deadline_ns = UINT64_MAX;  // stop sending and end the loop at this time
+};
+
+// The control thread's handle on a running shard.
+struct ShardControl {
+  std::atomic<bool> stop{false};              // stop sending; end the loop
+  std::atomic<uint64_t> publish_request{0};   // bump to ask for a snapshot
+  std::atomic<uint64_t> published{0};         // == publish_request once `snapshot` is ready
+  std::atomic<bool> finished{false};          // the thread's loop has ended
+  Stats snapshot;                             // written by the shard only on request
+  uint64_t snapshot_in_flight = 0;
+};
+
+enum class ConnState : uint8_t { closed, connecting, idle, busy, retry_wait };
+
+// A connection slot in the slab, addressed by index. `gen` changes each time the slot
+// gets a new socket, so completions for the old one are recognised as stale.
+struct Conn {
+  int fd = -1;
+  uint32_t gen = 0;
+  ConnState state = ConnState::closed;
+  bool recv_armed = false;
+  uint32_t connect_failures = 0;     // consecutive, for the reconnect back-off
+  const RenderedRequest* request = nullptr;  // in flight when state == busy
+  uint64_t intended_ns = 0;          // when the request should have been sent
+  uint64_t sent_ns = 0;              // when its send was queued
+  uint64_t first_byte_ns = 0;        // first response byte (0: none yet)
+  CarryBuffer carry;                 // a response head split across reads
+  HttpExchange exchange;
+};
+
+class Shard {
+ public:
+  Shard(ShardPlan plan, const RunConfig& config, const PreparedRun& prepared,
+        ShardControl& control) noexcept;
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // The thread body. Returns when stopped or when the quota is done; errors in setup
+  // are returned (the run fails), errors of connections are counted.
+  std::string run() noexcept;
+
+  // Valid after run() returned.
+  const Stats& stats() const noexcept { return *stats_; }
+  uint64_t in_flight_at_end() const noexcept { return in_flight_at_end_; }
+  uint64_t end_ns() const noexcept { return end_ns_; }
+  const std::array<std::string, error_kind_count>& first_errors() const noexcept { return first_error_; }
+  const std::vector<std::string>& notices() const noexcept { return notices_; }
+
+ private:
+  enum class Op : uint8_t { connect, link_timeout, send, recv };
+
+  std::string setup() noexcept;
+  std::string setup_ring() noexcept;
+  void teardown() noexcept;
+  void loop() noexcept;
+  void dispatch(const io_uring_cqe* cqe) noexcept;
+  void maybe_publish() noexcept;
+
+  void start_connect(uint32_t slot) noexcept;
+  void on_connect(uint32_t slot, int res) noexcept;
+  void on_send(uint32_t slot, int res) noexcept;
+  void on_recv(uint32_t slot, const io_uring_cqe* cqe) noexcept;
+  void on_timer(uint32_t slot) noexcept;
+  void arm_recv(uint32_t slot) noexcept;
+  void issue_next(uint32_t slot) noexcept;
+  void complete(uint32_t slot) noexcept;
+  void fail(uint32_t slot, ErrorKind kind, const char* message) noexcept;
+  void close_conn(uint32_t slot) noexcept;
+  void reconnect_later(uint32_t slot) noexcept;
+  void note_error(ErrorKind kind, const char* message) noexcept;
+  bool success_status(int status) const noexcept;
+
+  io_uring_sqe* get_sqe() noexcept;
+  static uint64_t pack(Op op, uint32_t slot, uint32_t gen) noexcept {
+    return static_cast<uint64_t>(op) << 56 | static_cast<uint64_t>(gen & 0xffffff) << 32 | slot;
+  }
+
+  ShardPlan plan_;
+  const RunConfig& config_;
+  const PreparedRun& prepared_;
+  ShardControl& control_;
+
+  __kernel_timespec connect_timeout_{};  // read by the kernel when a link timeout is submitted
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  bool skip_send_cqe_ = false;  // IORING_FEAT_CQE_SKIP: successful sends post no completion
+  BufferRing buffers_;
+  std::vector<Conn> conns_;     // the slab: allocated once in setup()
+  char* carry_arena_ = nullptr;
+  std::size_t carry_arena_bytes_ = 0;
+  TimerWheel timers_;
+  std::vector<proto::Header> header_scratch_;
+  std::unique_ptr<Stats> stats_;
+
+  uint64_t quota_left_ = 0;
+  uint32_t next_request_ = 0;
+  uint64_t in_flight_ = 0;
+  uint64_t in_flight_at_end_ = 0;
+  uint64_t end_ns_ = 0;
+  uint64_t publish_seen_ = 0;
+  bool stopping_ = false;
+  std::array<std::string, error_kind_count> first_error_;
+  std::vector<std::string> notices_;
+};
+
+}  // namespace ringload

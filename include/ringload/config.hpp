@@ -1,0 +1,43 @@
+// RunConfig: plain data describing a run. Built by the CLI or by an embedding program;
+// nothing downstream parses flags.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ringload/url.hpp"
+
+namespace ringload {
+
+using namespace std::chrono_literals;
+
+struct RequestSpec {
+  Url url;
+  std::string method = "GET";
+  std::vector<std::pair<std::string, std::string>> headers;  // in order; repeats kept
+  std::string body;
+  std::string name;                    // label in the report; default: method + path
+  std::chrono::nanoseconds timeout{0}; // whole-request deadline; 0: RunConfig::timeout
+};
+
+struct StatusRange {
+  int lo = 200;  // inclusive
+  int hi = 399;  // inclusive
+};
+
+struct RunConfig {
+  std::vector<RequestSpec> requests;   // sent in order, round robin; at least one
+  uint32_t connections = 64;           // closed loop: connections kept busy, over all shards
+  uint32_t threads = 0;                // shards; 0: one per CPU the process may run on
+  std::chrono::nanoseconds duration{10s};  // 0: no time limit (then max_requests must be set)
+  uint64_t max_requests = 0;           // total over all shards, exact; 0: no limit
+  std::chrono::nanoseconds timeout{0}; // per-request deadline from its send; 0: none
+  std::chrono::nanoseconds connect_timeout{5s};
+  std::vector<StatusRange> success_status{{200, 399}};  // what counts as success
+  bool pin_threads = true;             // pin shard k to the k-th CPU of the affinity set
+  std::chrono::nanoseconds progress_interval{1s};  // control-thread window (timeline, progress)
+};
+
+}  // namespace ringload

@@ -1,0 +1,65 @@
+// Log-linear latency histogram (HdrHistogram layout), one fixed layout everywhere so
+// histograms from shards, windows, runs and machines merge exactly by adding counts.
+//
+// Values are nanoseconds. 2048 sub-buckets per power of two (3 significant decimal
+// digits), exact below 2048 ns, tracked up to 2^37 ns (~137 s); larger values are
+// clamped into the top bucket (and counted in `clamped()`).
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace ringload {
+
+class Histogram {
+ public:
+  static constexpr int sub_bucket_bits = 11;
+  static constexpr uint64_t sub_bucket_count = uint64_t{1} << sub_bucket_bits;  // 2048
+  static constexpr uint64_t sub_bucket_half = sub_bucket_count / 2;
+  static constexpr int bucket_count = 27;  // 2048 << 26 = 2^37 ns
+  static constexpr std::size_t counts_len = (bucket_count + 1) * sub_bucket_half;
+  static constexpr uint64_t highest_trackable = (uint64_t{1} << (sub_bucket_bits + bucket_count - 1)) - 1;
+
+  Histogram() noexcept { reset(); }
+
+  void record(uint64_t value_ns) noexcept { record_n(value_ns, 1); }
+  void record_n(uint64_t value_ns, uint64_t n) noexcept;
+  void reset() noexcept;
+
+  // Exact: the result is what recording both streams into one histogram would give.
+  void merge(const Histogram& other) noexcept;
+  // this -= older, where `older` is an earlier snapshot of the same stream (a window).
+  // min/max become the bounds of the lowest/highest non-empty bucket.
+  void subtract(const Histogram& older) noexcept;
+
+  uint64_t count() const noexcept { return total_; }
+  uint64_t clamped() const noexcept { return clamped_; }
+  uint64_t min() const noexcept;  // 0 when empty
+  uint64_t max() const noexcept;  // 0 when empty
+  double mean() const noexcept;
+  double stdev() const noexcept;
+  // HdrHistogram semantics: the highest value equivalent to the bucket holding the
+  // ceil(p/100 * count)-th value; p in [0, 100]; 0 when empty; max() for p = 100.
+  uint64_t percentile(double p) const noexcept;
+
+  static std::size_t index_of(uint64_t value) noexcept;
+  static uint64_t lowest_equivalent(std::size_t index) noexcept;
+  static uint64_t highest_equivalent(std::size_t index) noexcept;
+
+  std::span<const uint64_t> counts() const noexcept { return counts_; }
+  // For snapshot publishing: the raw state, copied word by word.
+  std::span<uint64_t> raw_counts() noexcept { return counts_; }
+
+ private:
+  std::array<uint64_t, counts_len> counts_;
+  uint64_t total_ = 0;
+  uint64_t clamped_ = 0;
+  uint64_t min_ = 0;  // exact while only record/merge were used
+  uint64_t max_ = 0;
+  double sum_ = 0;     // for mean/stdev (sum of values and of squares, in ns)
+  double sum_sq_ = 0;
+  friend class HistogramSnapshotCopier;
+};
+
+}  // namespace ringload

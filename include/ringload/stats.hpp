@@ -1,0 +1,74 @@
+// Run statistics: per-shard counters and histograms of one layout, merged exactly.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ringload/histogram.hpp"
+
+namespace ringload {
+
+// Every error the engine can count. One counter each; one place (the shard's error
+// exit) increments them.
+enum class ErrorKind : uint8_t {
+  connect,   // the connection could not be established (refused, unreachable, timed out)
+  read,      // the connection failed or closed while a response was due
+  write,     // sending the request failed
+  timeout,   // the request's deadline passed before its response completed
+  protocol,  // the response was not valid HTTP (see ParseError for the first cause)
+  count_,
+};
+inline constexpr std::size_t error_kind_count = static_cast<std::size_t>(ErrorKind::count_);
+const char* to_string(ErrorKind k) noexcept;
+
+struct Counters {
+  uint64_t requests = 0;     // finished: a complete response, or an error after the send
+  uint64_t succeeded = 0;    // complete responses with a success status
+  uint64_t failed = 0;       // requests - succeeded
+  std::array<uint64_t, 1000> status{};              // complete responses by status code
+  std::array<uint64_t, error_kind_count> errors{};  // errors by kind (connect errors too)
+  uint64_t bytes_in = 0;     // bytes received (headers and body, as on the wire)
+  uint64_t bytes_out = 0;    // bytes of requests sent
+  uint64_t connects = 0;     // connections established
+  uint64_t closes_by_server = 0;  // Connection: close, HTTP/1.0, or EOF between requests
+  uint64_t stale_completions = 0; // completions for a recycled connection slot (dropped)
+
+  void merge(const Counters& o) noexcept;
+  void subtract(const Counters& older) noexcept;
+};
+
+struct Stats {
+  Counters counters;
+  Histogram latency;  // completion - intended send time (closed loop: the send)
+  Histogram service;  // completion - actual send
+  Histogram ttfb;     // first response byte - actual send
+
+  void merge(const Stats& o) noexcept;
+  void subtract(const Stats& older) noexcept;
+};
+
+// One control-thread window (the timeline and live progress).
+struct Window {
+  double t_s = 0;          // end of the window, seconds since the run's start
+  double duration_s = 0;
+  uint64_t requests = 0;
+  uint64_t succeeded = 0;
+  uint64_t errors = 0;     // all error kinds, connect included
+  uint64_t latency_p50_ns = 0;
+  uint64_t latency_p99_ns = 0;
+};
+
+struct RunResult {
+  Stats stats;                   // merged over all shards
+  double duration_s = 0;         // from the first send to the stop
+  uint32_t connections = 0;
+  uint32_t threads = 0;
+  uint64_t in_flight_at_end = 0; // sent, not finished when the run stopped (not in requests)
+  bool interrupted = false;      // stopped by request_stop (Ctrl-C)
+  std::vector<Window> timeline;
+  std::array<std::string, error_kind_count> first_error;  // first message of each kind
+  std::vector<std::string> notices;  // once-per-run facts (kernel features missing ...)
+};
+
+}  // namespace ringload

@@ -1,0 +1,266 @@
+#include "cli/report.hpp"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+namespace ringload::cli {
+
+namespace {
+
+using nlohmann::json;
+
+struct Percentile {
+  double p;
+  const char* json_key;
+  const char* label;  // in the human table; nullptr: JSON only
+};
+
+constexpr Percentile percentiles[] = {
+    {50, "p50", "p50"}, {75, "p75", "p75"},       {90, "p90", "p90"},      {95, "p95", nullptr},
+    {99, "p99", "p99"}, {99.9, "p99_9", "p99.9"}, {99.99, "p99_99", nullptr},
+};
+
+double us(uint64_t ns) { return static_cast<double>(ns) / 1e3; }
+
+double per_second(uint64_t n, double seconds) {
+  return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
+}
+
+double seconds(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e9; }
+
+std::string range_text(const ringload::StatusRange& r) {
+  return std::to_string(r.lo) + "-" + std::to_string(r.hi);
+}
+
+std::string url_text(const ringload::RunConfig& config) {
+  if (config.requests.empty()) return {};
+  const ringload::Url& u = config.requests.front().url;
+  return u.origin() + u.target;
+}
+
+json histogram_json(const ringload::Histogram& h) {
+  json out = {
+      {"min", us(h.min())},
+      {"mean", h.mean() / 1e3},
+      {"stdev", h.stdev() / 1e3},
+      {"max", us(h.max())},
+  };
+  for (const Percentile& p : percentiles) out[p.json_key] = us(h.percentile(p.p));
+  return out;
+}
+
+json config_json(const ringload::RunConfig& config) {
+  const ringload::RequestSpec* first = config.requests.empty() ? nullptr : &config.requests.front();
+  json headers = json::array();
+  if (first != nullptr) {
+    for (const auto& [name, value] : first->headers) headers.push_back(json::array({name, value}));
+  }
+  json success = json::array();
+  for (const auto& r : config.success_status) success.push_back(range_text(r));
+  return {
+      {"connections", config.connections},
+      {"threads", config.threads},
+      {"duration_s", config.duration.count() == 0 ? json(nullptr) : json(seconds(config.duration))},
+      {"max_requests", config.max_requests == 0 ? json(nullptr) : json(config.max_requests)},
+      {"timeout_s", config.timeout.count() == 0 ? json(nullptr) : json(seconds(config.timeout))},
+      {"method", first != nullptr ? first->method : std::string()},
+      {"headers", std::move(headers)},
+      {"body_bytes", first != nullptr ? first->body.size() : 0},
+      {"success_status", std::move(success)},
+  };
+}
+
+json timeline_json(const std::vector<ringload::Window>& timeline) {
+  json out = json::array();
+  for (const ringload::Window& w : timeline) {
+    out.push_back({
+        {"t_s", w.t_s},
+        {"duration_s", w.duration_s},
+        {"requests", w.requests},
+        {"succeeded", w.succeeded},
+        {"errors", w.errors},
+        {"rps", per_second(w.requests, w.duration_s)},
+        {"p50_us", us(w.latency_p50_ns)},
+        {"p99_us", us(w.latency_p99_ns)},
+    });
+  }
+  return out;
+}
+
+// printf-style append; std::format is not in g++ 12. URLs and messages may be long.
+[[gnu::format(printf, 2, 3)]] void appendf(std::string& out, const char* fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  va_list again;
+  va_copy(again, ap);
+  const int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > 0 && static_cast<std::size_t>(n) < sizeof buf) {
+    out.append(buf, static_cast<std::size_t>(n));
+  } else if (n > 0) {
+    const std::size_t old = out.size();
+    out.resize(old + static_cast<std::size_t>(n) + 1);
+    std::vsnprintf(out.data() + old, static_cast<std::size_t>(n) + 1, fmt, again);
+    out.resize(old + static_cast<std::size_t>(n));
+  }
+  va_end(again);
+}
+
+std::string time_text(double ns) {
+  char buf[32];
+  if (ns < 1e6) std::snprintf(buf, sizeof buf, "%.2fus", ns / 1e3);
+  else if (ns < 1e9) std::snprintf(buf, sizeof buf, "%.2fms", ns / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.2fs", ns / 1e9);
+  return buf;
+}
+
+std::string bytes_text(double b) {
+  char buf[32];
+  if (b < 1024) std::snprintf(buf, sizeof buf, "%.0fB", b);
+  else if (b < 1024.0 * 1024) std::snprintf(buf, sizeof buf, "%.2fKiB", b / 1024);
+  else if (b < 1024.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.2fMiB", b / (1024.0 * 1024));
+  else std::snprintf(buf, sizeof buf, "%.2fGiB", b / (1024.0 * 1024 * 1024));
+  return buf;
+}
+
+// One column per non-empty histogram, one row per figure: narrow enough for any terminal
+// and room for more histograms later.
+void latency_table(std::string& out, const ringload::Stats& s) {
+  struct Column {
+    const char* name;
+    const ringload::Histogram* h;
+  };
+  Column all[] = {{"latency", &s.latency}, {"service", &s.service}, {"ttfb", &s.ttfb}};
+  std::vector<Column> cols;
+  for (const Column& c : all) {
+    if (c.h->count() != 0) cols.push_back(c);
+  }
+  if (cols.empty()) {
+    out += "  Latency      no completed requests\n";
+    return;
+  }
+  appendf(out, "  %-9s", "Latency");
+  for (const Column& c : cols) appendf(out, " %10s", c.name);
+  out += '\n';
+  for (const Percentile& p : percentiles) {
+    if (p.label == nullptr) continue;
+    appendf(out, "    %-7s", p.label);
+    for (const Column& c : cols) appendf(out, " %10s", time_text(static_cast<double>(c.h->percentile(p.p))).c_str());
+    out += '\n';
+  }
+  const std::pair<const char*, double (*)(const ringload::Histogram&)> rows[] = {
+      {"max", [](const ringload::Histogram& h) { return static_cast<double>(h.max()); }},
+      {"mean", [](const ringload::Histogram& h) { return h.mean(); }},
+      {"stdev", [](const ringload::Histogram& h) { return h.stdev(); }},
+  };
+  for (const auto& [label, figure] : rows) {
+    appendf(out, "    %-7s", label);
+    for (const Column& c : cols) appendf(out, " %10s", time_text(figure(*c.h)).c_str());
+    out += '\n';
+  }
+  if (s.latency.clamped() != 0) {
+    const double max_s = static_cast<double>(ringload::Histogram::highest_trackable) / 1e9;
+    appendf(out, "  %llu latencies above the histogram's %.0fs range were recorded as %.0fs\n",
+            static_cast<unsigned long long>(s.latency.clamped()), max_s, max_s);
+  }
+}
+
+void errors_section(std::string& out, const ringload::RunResult& r) {
+  uint64_t total = 0;
+  for (uint64_t e : r.stats.counters.errors) total += e;
+  if (total == 0) {
+    out += "  Errors       none\n";
+    return;
+  }
+  appendf(out, "  Errors       %llu\n", static_cast<unsigned long long>(total));
+  for (std::size_t k = 0; k < ringload::error_kind_count; ++k) {
+    const uint64_t n = r.stats.counters.errors[k];
+    if (n == 0) continue;
+    appendf(out, "    %-10s %llu", ringload::to_string(static_cast<ringload::ErrorKind>(k)),
+            static_cast<unsigned long long>(n));
+    if (!r.first_error[k].empty()) out += "  first: " + r.first_error[k];
+    out += '\n';
+  }
+}
+
+}  // namespace
+
+std::string render_human(const ringload::RunConfig& config, const ringload::RunResult& result) {
+  const ringload::Counters& c = result.stats.counters;
+  std::string out;
+  const std::string method = config.requests.empty() ? std::string() : config.requests.front().method;
+  appendf(out, "ringload %s: %s %s\n", RINGLOAD_VERSION, method.c_str(), url_text(config).c_str());
+  appendf(out, "  %.2fs, %u thread%s, %u connection%s\n\n", result.duration_s, result.threads,
+          result.threads == 1 ? "" : "s", result.connections, result.connections == 1 ? "" : "s");
+  latency_table(out, result.stats);
+  out += '\n';
+  appendf(out, "  Requests     %llu total, %llu succeeded, %llu failed, %llu in flight at end\n",
+          static_cast<unsigned long long>(c.requests), static_cast<unsigned long long>(c.succeeded),
+          static_cast<unsigned long long>(c.failed), static_cast<unsigned long long>(result.in_flight_at_end));
+  appendf(out, "  Requests/s   %.2f\n", per_second(c.requests, result.duration_s));
+  appendf(out, "  Transfer/s   %s in, %s out\n",
+          bytes_text(per_second(c.bytes_in, result.duration_s)).c_str(),
+          bytes_text(per_second(c.bytes_out, result.duration_s)).c_str());
+  appendf(out, "  Transferred  %s in, %s out\n", bytes_text(static_cast<double>(c.bytes_in)).c_str(),
+          bytes_text(static_cast<double>(c.bytes_out)).c_str());
+  std::string codes;
+  for (std::size_t code = 0; code < c.status.size(); ++code) {
+    if (c.status[code] == 0) continue;
+    appendf(codes, "%s%zu: %llu", codes.empty() ? "" : ", ", code, static_cast<unsigned long long>(c.status[code]));
+  }
+  out += "  Status       " + (codes.empty() ? std::string("none") : codes) + "\n";
+  errors_section(out, result);
+  appendf(out, "  Connections  %llu opened, %llu closed by server\n",
+          static_cast<unsigned long long>(c.connects), static_cast<unsigned long long>(c.closes_by_server));
+  if (result.interrupted) out += "  Interrupted  yes: the figures cover the run up to the stop\n";
+  for (const std::string& n : result.notices) out += "  Notice       " + n + "\n";
+  return out;
+}
+
+nlohmann::json render_json(const ringload::RunConfig& config, const ringload::RunResult& result) {
+  const ringload::Counters& c = result.stats.counters;
+  json status = json::object();
+  for (std::size_t code = 0; code < c.status.size(); ++code) {
+    if (c.status[code] != 0) status[std::to_string(code)] = c.status[code];
+  }
+  json errors = json::object();
+  json first_errors = json::object();
+  for (std::size_t k = 0; k < ringload::error_kind_count; ++k) {
+    const char* name = ringload::to_string(static_cast<ringload::ErrorKind>(k));
+    errors[name] = c.errors[k];
+    if (c.errors[k] != 0) first_errors[name] = result.first_error[k];
+  }
+  const double rps = per_second(c.requests, result.duration_s);
+  return {
+      {"ringload_version", RINGLOAD_VERSION},
+      {"url", url_text(config)},
+      {"method", config.requests.empty() ? std::string() : config.requests.front().method},
+      {"duration_s", result.duration_s},
+      {"connections", result.connections},
+      {"threads", result.threads},
+      {"interrupted", result.interrupted},
+      {"requests", {{"total", c.requests}, {"succeeded", c.succeeded}, {"failed", c.failed},
+                    {"in_flight_at_end", result.in_flight_at_end}}},
+      {"status_codes", std::move(status)},
+      {"errors", std::move(errors)},
+      {"first_errors", std::move(first_errors)},
+      {"latency_us", histogram_json(result.stats.latency)},
+      {"service_time_us", histogram_json(result.stats.service)},
+      {"ttfb_us", histogram_json(result.stats.ttfb)},
+      {"throughput", {{"rps", rps}, {"rpm", rps * 60},
+                      {"bytes_in_per_s", per_second(c.bytes_in, result.duration_s)},
+                      {"bytes_out_per_s", per_second(c.bytes_out, result.duration_s)}}},
+      {"bytes", {{"in", c.bytes_in}, {"out", c.bytes_out}}},
+      {"connections_opened", c.connects},
+      {"closes_by_server", c.closes_by_server},
+      {"timeline", timeline_json(result.timeline)},
+      {"notices", result.notices},
+      {"config", config_json(config)},
+  };
+}
+
+}  // namespace ringload::cli

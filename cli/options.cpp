@@ -33,6 +33,11 @@ CLI::Validator checked(Parse parse, const char* what) {
       what);
 }
 
+// CLI11 2.1 converts "-5" to a huge unsigned value: reject signs before conversion.
+const CLI::Validator unsigned_number(
+    [](std::string& s) { return !s.empty() && s[0] == '-' ? std::string("must not be negative") : std::string(); },
+    "", "unsigned");
+
 }  // namespace
 
 std::expected<Options, UsageError> parse_options(int argc, char** argv) {
@@ -47,13 +52,13 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   uint64_t requests = 0;
   app.add_option("url", url, "Target URL (http://host[:port]/path)")->required();
   app.add_option("-c,--connections", c.connections, "Connections kept open (closed loop)")
-      ->capture_default_str()->check(CLI::Range(1u, 1'000'000u));
+      ->capture_default_str()->check(unsigned_number)->check(CLI::Range(1u, 1'000'000u));
   app.add_option("-t,--threads", c.threads, "Shards (threads), each pinned to a CPU; default: CPUs available")
-      ->check(CLI::Range(1u, 1024u));
+      ->check(unsigned_number)->check(CLI::Range(1u, 1024u));
   auto* dur = app.add_option("-d,--duration", duration, "Run time: 500ms, 10s, 2m")
                   ->capture_default_str()->check(checked(parse_duration, "DURATION"));
   auto* nreq = app.add_option("-n,--requests", requests, "Total requests to send, exactly (no time limit unless -d)")
-                   ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+                   ->check(unsigned_number)->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   app.add_option("-m,--method", method, "HTTP method")->capture_default_str();
   app.add_option("-H,--header", headers, "Request header 'Name: value' (repeatable)");
   auto* b = app.add_option("-b,--body", body, "Request body");

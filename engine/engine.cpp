@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -81,6 +82,7 @@ struct Engine::Impl {
   std::atomic<bool> stop_requested{false};
 
   std::vector<ShardPlan> plan_shards(uint64_t t0) const;
+  std::vector<uint32_t> connections_per_origin() const;
   void take_window(std::vector<std::unique_ptr<ShardControl>>& controls, uint64_t epoch,
                    Stats& previous, uint64_t& previous_ns, uint64_t t0, RunResult& result,
                    const std::function<void(const Window&)>& on_window);
@@ -103,13 +105,18 @@ std::expected<void, std::string> Engine::prepare() {
     std::size_t cpus = allowed_cpus().size();
     c.threads = cpus == 0 ? 1 : static_cast<uint32_t>(cpus);
   }
-  if (c.threads > c.connections) c.threads = c.connections;
   auto prepared = prepare_requests(c);
   if (!prepared) return std::unexpected(prepared.error());
-  if (prepared->origins.size() > 1)
-    return std::unexpected("requests to more than one origin are not supported yet");
   impl_->prepared = std::move(*prepared);
-  if (auto r = raise_fd_limit(c.connections + fd_slack); !r) return r;
+  // More shards than connections to an origin would leave shards without one.
+  const std::size_t origins = impl_->prepared.origins.size();
+  const uint64_t fewest = c.connections_per_origin ? c.connections : c.connections / origins;
+  if (fewest == 0) return std::unexpected("--connections-total " + std::to_string(c.connections) +
+                                          " is fewer than the " + std::to_string(origins) + " origins");
+  if (c.threads > fewest) c.threads = static_cast<uint32_t>(fewest);
+  uint64_t total_connections = 0;
+  for (uint32_t n : impl_->connections_per_origin()) total_connections += n;
+  if (auto r = raise_fd_limit(total_connections + fd_slack); !r) return r;
   if (auto r = probe_io_uring(); !r) return r;
   for (const Origin& o : impl_->prepared.origins)
     if (auto r = probe_connect(o, static_cast<uint64_t>(c.connect_timeout.count())); !r) return r;
@@ -120,26 +127,36 @@ std::expected<void, std::string> Engine::prepare() {
 std::vector<ShardPlan> Engine::Impl::plan_shards(uint64_t t0) const {
   const uint32_t n = config.threads;
   const std::vector<int> cpus = allowed_cpus();
+  const std::vector<uint32_t> per_origin = connections_per_origin();
+  const uint64_t lines = prepared.table->lines.size();
+  uint64_t limit = UINT64_MAX;
+  if (config.iterations > 0) limit = config.iterations > UINT64_MAX / lines ? UINT64_MAX : config.iterations * lines;
+  if (config.max_requests > 0) limit = std::min(limit, config.max_requests);
   std::vector<ShardPlan> plans(n);
-  uint64_t conns_before = 0;
   for (uint32_t k = 0; k < n; ++k) {
     ShardPlan& p = plans[k];
     p.index = k;
+    p.shard_count = n;
     p.cpu = config.pin_threads && !cpus.empty() ? cpus[k % cpus.size()] : -1;
-    p.connections = config.connections / n + (k < config.connections % n ? 1 : 0);
-    // Quotas in proportion to connections, summing exactly to max_requests.
-    if (config.max_requests != 0) {
-      auto share = [&](uint64_t conns) {
-        return static_cast<uint64_t>(static_cast<unsigned __int128>(config.max_requests) * conns /
-                                     config.connections);
-      };
-      p.quota = share(conns_before + p.connections) - share(conns_before);
-    }
-    p.first_request = static_cast<uint32_t>(conns_before % prepared.requests.size());
+    for (uint32_t total : per_origin) p.connections.push_back(total / n + (k < total % n ? 1 : 0));
+    p.limit = limit;
     if (config.duration.count() > 0) p.deadline_ns = t0 + static_cast<uint64_t>(config.duration.count());
-    conns_before += p.connections;
   }
   return plans;
+}
+
+// Connections to each origin over all shards: -c each, or -c shared out
+// (--connections-total). Every shard needs at least one connection to every origin,
+// since its share of the sequence may hold any line.
+std::vector<uint32_t> Engine::Impl::connections_per_origin() const {
+  const std::size_t origins = prepared.origins.size();
+  std::vector<uint32_t> out(origins, config.connections);
+  if (!config.connections_per_origin) {
+    for (std::size_t o = 0; o < origins; ++o)
+      out[o] = static_cast<uint32_t>(config.connections / origins + (o < config.connections % origins ? 1 : 0));
+  }
+  for (uint32_t& c : out) c = std::max(c, config.threads);
+  return out;
 }
 
 void Engine::Impl::take_window(std::vector<std::unique_ptr<ShardControl>>& controls, uint64_t epoch,
@@ -225,13 +242,32 @@ std::expected<RunResult, std::string> Engine::run(std::function<void(const Windo
     for (std::size_t e = 0; e < error_kind_count; ++e)
       if (result.first_error[e].empty()) result.first_error[e] = s.first_errors()[e];
     for (const std::string& n : s.notices()) result.notices.push_back(n);
+    if (k == 0) {
+      result.by_name = s.by_name();
+      result.by_iteration = s.by_iteration();
+      continue;
+    }
+    for (std::size_t i = 0; i < result.by_name.size(); ++i) {
+      result.by_name[i].requests += s.by_name()[i].requests;
+      result.by_name[i].succeeded += s.by_name()[i].succeeded;
+      result.by_name[i].failed += s.by_name()[i].failed;
+      result.by_name[i].latency.merge(s.by_name()[i].latency);
+    }
+    for (std::size_t i = 0; i < result.by_iteration.size(); ++i) {
+      result.by_iteration[i].requests += s.by_iteration()[i].requests;
+      result.by_iteration[i].succeeded += s.by_iteration()[i].succeeded;
+      result.by_iteration[i].failed += s.by_iteration()[i].failed;
+    }
   }
+  // Passes never reached (a looping run stopped by -d) are not reported.
+  while (!result.by_iteration.empty() && result.by_iteration.back().requests == 0) result.by_iteration.pop_back();
   // A timed run lasts exactly its duration (the shards stop at the deadline); an
   // interrupted or counted run lasts until its last shard stopped.
   if (!result.interrupted && cfg.duration.count() > 0 && end_ns >= t0 + static_cast<uint64_t>(cfg.duration.count()))
     end_ns = t0 + static_cast<uint64_t>(cfg.duration.count());
   result.duration_s = static_cast<double>(end_ns - t0) / 1e9;
-  result.connections = cfg.connections;
+  result.connections = 0;
+  for (uint32_t n : im.connections_per_origin()) result.connections += n;
   result.threads = static_cast<uint32_t>(shards.size());
   // The last, partial window, from the shards' final figures.
   if (interval > 0 && end_ns > previous_ns) {

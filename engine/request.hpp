@@ -1,34 +1,32 @@
-// Requests rendered to wire bytes once, before the run; shards only read them.
+// The run's requests made ready: the table rendered, each origin resolved with its
+// default headers rendered once. Shards only read it.
 #pragma once
 #include <cstdint>
 #include <expected>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "ringload/config.hpp"
+#include "ringload/requests.hpp"
 
 namespace ringload {
 
-struct RenderedRequest {
-  std::string bytes;          // request line + headers + body, ready to send
-  std::string name;           // report label
-  uint32_t origin = 0;        // index into PreparedRun::origins
-  uint64_t timeout_ns = 0;    // 0: no deadline
-  bool head = false;          // HEAD: the response has no body
-};
-
 struct Origin {
-  Url url;          // scheme, host, port (the target part is unused)
+  Url url;
   Endpoint endpoint;
+  std::string host_line;        // "Host: h[:p]\r\n"
+  std::string user_agent_line;  // "User-Agent: ringload/x.y.z\r\n"
+  std::string accept_line;      // "Accept: */*\r\n"
 };
 
 struct PreparedRun {
-  std::vector<Origin> origins;
-  std::vector<RenderedRequest> requests;
+  std::shared_ptr<const RequestTable> table;
+  std::vector<Origin> origins;  // parallel to table->origins
 };
 
-// Checks and renders every request (header names and values, method), resolving each
-// distinct origin once. Errors name the request and what is wrong.
+// Renders config.requests into a table unless config.table is set, resolves each origin
+// once. Errors name the request and what is wrong.
 std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config);
 
 // One blocking connect with a timeout, before the run: "connection refused" and friends

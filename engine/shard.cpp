@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "engine/clock.hpp"
@@ -35,7 +36,8 @@ __kernel_timespec to_timespec(uint64_t ns) noexcept {
 
 Shard::Shard(ShardPlan plan, const RunConfig& config, const PreparedRun& prepared,
              ShardControl& control) noexcept
-    : plan_(plan), config_(config), prepared_(prepared), control_(control) {}
+    : plan_(std::move(plan)), config_(config), prepared_(prepared), control_(control),
+      table_(*prepared.table) {}
 
 Shard::~Shard() { teardown(); }
 
@@ -59,34 +61,60 @@ std::string Shard::setup() noexcept {
   // the creating thread.
   std::string err = setup_ring();
   if (!err.empty()) return err;
-  const uint32_t n = plan_.connections;
+  uint32_t n = 0;
+  for (uint32_t c : plan_.connections) n += c;
   err = buffers_.setup(&ring_, 0, pow2_at_least(n * 2, 256, 4096), buffer_size);
   if (!err.empty()) return err;
+  // The longest request head a connection assembles: the line's own head plus the
+  // origin's default headers and the final CRLF.
+  std::size_t defaults = 0;
+  for (const Origin& o : prepared_.origins)
+    defaults = std::max(defaults, o.host_line.size() + o.user_agent_line.size() + o.accept_line.size());
+  const std::size_t scratch_size = limits::max_request_head + defaults + 2;
+  const std::size_t per_conn = carry_capacity + scratch_size;
   try {
     conns_.resize(n);
     timers_.init(n, now_ns());
     header_scratch_.resize(max_response_headers);
     stats_ = std::make_unique<Stats>();
+    by_name_.resize(table_.names.size());
+    for (std::size_t i = 0; i < by_name_.size(); ++i) by_name_[i].name = table_.names[i];
+    const std::size_t lines = table_.lines.size();
+    if (config_.iterations > 0 || lines > 1) {
+      uint64_t passes = config_.iterations > 0 ? config_.iterations : limits::max_tracked_iterations;
+      by_iteration_.resize(std::min<uint64_t>(passes, limits::max_tracked_iterations));
+    }
+    if (config_.shuffle) order_.resize(lines);
+    free_.resize(plan_.connections.size());
+    for (std::size_t o = 0; o < free_.size(); ++o) free_[o].reserve(plan_.connections[o]);
   } catch (const std::bad_alloc&) {
     return "out of memory for " + std::to_string(n) + " connections";
   }
-  // Carry buffers are reserved, not committed: only heads that straddle reads touch them.
-  carry_arena_bytes_ = static_cast<std::size_t>(n) * carry_capacity;
+  // Reserved, not committed: only the pages a connection touches cost memory.
+  carry_arena_bytes_ = static_cast<std::size_t>(n) * per_conn;
   void* mem = mmap(nullptr, carry_arena_bytes_, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (mem == MAP_FAILED) return std::string("mmap carry buffers: ") + strerror(errno);
+  if (mem == MAP_FAILED) return std::string("mmap connection buffers: ") + strerror(errno);
   carry_arena_ = static_cast<char*>(mem);
-  for (uint32_t i = 0; i < n; ++i) {
-    conns_[i].carry = {carry_arena_ + static_cast<std::size_t>(i) * carry_capacity, carry_capacity, 0};
+  uint32_t slot = 0;
+  for (uint16_t o = 0; o < plan_.connections.size(); ++o) {
+    for (uint32_t i = 0; i < plan_.connections[o]; ++i, ++slot) {
+      Conn& c = conns_[slot];
+      char* base = carry_arena_ + static_cast<std::size_t>(slot) * per_conn;
+      c.origin = o;
+      c.carry = {base, carry_capacity, 0};
+      c.scratch = base + carry_capacity;
+    }
   }
   connect_timeout_ = to_timespec(static_cast<uint64_t>(config_.connect_timeout.count()));
-  quota_left_ = plan_.quota;
-  next_request_ = plan_.first_request % prepared_.requests.size();
+  next_position_ = plan_.index;
   return {};
 }
 
 std::string Shard::setup_ring() noexcept {
-  const uint32_t entries = pow2_at_least(plan_.connections * 2, 64, 8192);
+  uint32_t connections = 0;
+  for (uint32_t c : plan_.connections) connections += c;
+  const uint32_t entries = pow2_at_least(connections * 2, 64, 8192);
   struct Attempt {
     unsigned flags;
     const char* notice;
@@ -151,7 +179,7 @@ void Shard::loop() noexcept {
   while (true) {
     uint64_t now = now_ns();
     if (now >= deadline || control_.stop.load(std::memory_order_relaxed)) break;
-    if (quota_left_ == 0 && in_flight_ == 0) break;
+    if (next_position_ >= plan_.limit && in_flight_ == 0) break;
     maybe_publish();
     uint64_t wait = timers_.next_wait_ns(now, idle_tick_ns);
     if (deadline - now < wait) wait = deadline - now;
@@ -169,6 +197,7 @@ void Shard::loop() noexcept {
     io_uring_cq_advance(&ring_, seen);
     buffers_.publish();
     timers_.expire(now_ns(), [this](uint32_t slot) { on_timer(slot); });
+    pump();
   }
   maybe_publish();
 }
@@ -207,7 +236,7 @@ void Shard::dispatch(const io_uring_cqe* cqe) noexcept {
 
 void Shard::start_connect(uint32_t slot) noexcept {
   Conn& c = conns_[slot];
-  const Endpoint& ep = prepared_.origins[0].endpoint;
+  const Endpoint& ep = prepared_.origins[c.origin].endpoint;
   int fd = socket(ep.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     note_error(ErrorKind::connect, strerror(errno));
@@ -240,7 +269,7 @@ void Shard::on_connect(uint32_t slot, int res) noexcept {
   c.connect_failures = 0;
   ++stats_->counters.connects;
   arm_recv(slot);
-  issue_next(slot);
+  release(slot);
 }
 
 void Shard::arm_recv(uint32_t slot) noexcept {
@@ -253,38 +282,132 @@ void Shard::arm_recv(uint32_t slot) noexcept {
   c.recv_armed = true;
 }
 
-void Shard::issue_next(uint32_t slot) noexcept {
+// An idle connection goes back to its origin's free list; pump() hands it work.
+void Shard::release(uint32_t slot) noexcept {
   Conn& c = conns_[slot];
-  if (quota_left_ == 0) {
-    c.state = ConnState::idle;
-    return;
+  c.state = ConnState::idle;
+  if (!c.in_free_list) {
+    c.in_free_list = true;
+    free_[c.origin].push_back(slot);
   }
-  if (quota_left_ != UINT64_MAX) --quota_left_;
-  const RenderedRequest& req = prepared_.requests[next_request_];
-  if (++next_request_ == prepared_.requests.size()) next_request_ = 0;
+}
+
+// Sends the shard's next positions, in order, while their origin has an idle
+// connection. A position whose origin has none waits (and the ones after it), so each
+// shard keeps the file order.
+void Shard::pump() noexcept {
+  while (next_position_ < plan_.limit) {
+    const uint32_t line = line_at(next_position_);
+    std::vector<uint32_t>& free = free_[table_.lines[line].origin];
+    uint32_t slot = UINT32_MAX;
+    while (!free.empty()) {
+      uint32_t s = free.back();
+      free.pop_back();
+      conns_[s].in_free_list = false;
+      if (conns_[s].state == ConnState::idle) {
+        slot = s;
+        break;
+      }
+    }
+    if (slot == UINT32_MAX) return;
+    issue(slot, line, next_position_);
+    next_position_ += plan_.shard_count;
+  }
+}
+
+// The line at a position of the run's sequence: file order, or the pass's shuffle.
+uint32_t Shard::line_at(uint64_t position) noexcept {
+  const uint64_t lines = table_.lines.size();
+  const uint64_t index = position % lines;
+  if (!config_.shuffle) return static_cast<uint32_t>(index);
+  const uint64_t pass = position / lines;
+  if (pass != order_pass_) {
+    // Every shard computes the same permutation from (seed, pass): reproducible.
+    uint64_t state = config_.seed ^ (pass * 0x9e3779b97f4a7c15ull);
+    auto next = [&state] {
+      uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      return z ^ (z >> 31);
+    };
+    for (uint32_t i = 0; i < lines; ++i) order_[i] = i;
+    for (uint64_t i = lines - 1; i > 0; --i) std::swap(order_[i], order_[next() % (i + 1)]);
+    order_pass_ = pass;
+  }
+  return order_[index];
+}
+
+void Shard::issue(uint32_t slot, uint32_t line, uint64_t position) noexcept {
+  Conn& c = conns_[slot];
+  const RequestLine& req = table_.lines[line];
+  const Origin& origin = prepared_.origins[req.origin];
+  // Assemble the head: the line's own part, the defaults it did not set, the blank line.
+  char* p = c.scratch;
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  put(table_.head(req));
+  if (!(req.flags & RequestLine::flag_has_host)) put(origin.host_line);
+  if (!(req.flags & RequestLine::flag_has_user_agent)) put(origin.user_agent_line);
+  if (!(req.flags & RequestLine::flag_has_accept)) put(origin.accept_line);
+  put("\r\n");
+  const auto head_len = static_cast<std::size_t>(p - c.scratch);
   const uint64_t now = now_ns();
   c.request = &req;
+  c.iteration = static_cast<uint32_t>(position / table_.lines.size());
   c.state = ConnState::busy;
   c.intended_ns = now;
   c.sent_ns = now;
   c.first_byte_ns = 0;
-  c.exchange.start(req.head, c.carry);
+  c.send_len = static_cast<uint32_t>(head_len + req.body_len);
+  c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry);
   io_uring_sqe* sqe = get_sqe();
   // MSG_WAITALL: the kernel retries a short send itself, so a success is always whole
   // and its completion can be skipped.
-  io_uring_prep_send(sqe, c.fd, req.bytes.data(), req.bytes.size(), MSG_WAITALL | MSG_NOSIGNAL);
+  if (req.body_len == 0) {
+    io_uring_prep_send(sqe, c.fd, c.scratch, head_len, MSG_WAITALL | MSG_NOSIGNAL);
+  } else {
+    std::string_view body = table_.body(req);
+    c.iov[0] = {c.scratch, head_len};
+    c.iov[1] = {const_cast<char*>(body.data()), body.size()};
+    c.msg = {};
+    c.msg.msg_iov = c.iov;
+    c.msg.msg_iovlen = 2;
+    io_uring_prep_sendmsg(sqe, c.fd, &c.msg, MSG_WAITALL | MSG_NOSIGNAL);
+  }
   if (skip_send_cqe_) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
   io_uring_sqe_set_data64(sqe, pack(Op::send, slot, c.gen));
-  stats_->counters.bytes_out += req.bytes.size();
+  stats_->counters.bytes_out += c.send_len;
   ++in_flight_;
-  if (req.timeout_ns != 0) timers_.arm(slot, now + req.timeout_ns);
+  ++sent_;
+  const uint64_t timeout = req.timeout_ns != 0 ? req.timeout_ns : static_cast<uint64_t>(config_.timeout.count());
+  if (timeout != 0) timers_.arm(slot, now + timeout);
+}
+
+// Counts a finished request (a complete response or a failure after its send) in the
+// totals, its name and its pass.
+void Shard::finish_request(Conn& c, bool ok, uint64_t now) noexcept {
+  --in_flight_;
+  Counters& k = stats_->counters;
+  ++k.requests;
+  ok ? ++k.succeeded : ++k.failed;
+  NameStats& name = by_name_[c.request->name];
+  ++name.requests;
+  ok ? ++name.succeeded : ++name.failed;
+  if (ok || c.exchange.state() == ExchangeState::complete) name.latency.record(now - c.intended_ns);
+  if (!by_iteration_.empty()) {
+    IterationStats& it = by_iteration_[std::min<std::size_t>(c.iteration, by_iteration_.size() - 1)];
+    ++it.requests;
+    ok ? ++it.succeeded : ++it.failed;
+  }
 }
 
 void Shard::on_send(uint32_t slot, int res) noexcept {
   Conn& c = conns_[slot];
   if (res < 0) {
     fail(slot, ErrorKind::write, strerror(-res));
-  } else if (c.state == ConnState::busy && static_cast<std::size_t>(res) < c.request->bytes.size()) {
+  } else if (c.state == ConnState::busy && static_cast<uint32_t>(res) < c.send_len) {
     fail(slot, ErrorKind::write, "short send");
   }
 }
@@ -338,24 +461,20 @@ void Shard::complete(uint32_t slot) noexcept {
   Conn& c = conns_[slot];
   const uint64_t now = now_ns();
   timers_.cancel(slot);
-  --in_flight_;
   Counters& k = stats_->counters;
   const int status = c.exchange.status();
-  ++k.requests;
   ++k.status[static_cast<std::size_t>(status) < k.status.size() ? status : 0];
-  if (success_status(status)) ++k.succeeded;
-  else ++k.failed;
+  finish_request(c, success_status(status), now);
   stats_->latency.record(now - c.intended_ns);
   stats_->service.record(now - c.sent_ns);
   stats_->ttfb.record((c.first_byte_ns != 0 ? c.first_byte_ns : now) - c.sent_ns);
-  c.state = ConnState::idle;
   if (!c.exchange.keep_alive()) {
     ++k.closes_by_server;
     close_conn(slot);
     start_connect(slot);
     return;
   }
-  issue_next(slot);
+  release(slot);
 }
 
 // The one error exit: count it, finish the request in flight as failed, recycle the
@@ -363,11 +482,7 @@ void Shard::complete(uint32_t slot) noexcept {
 void Shard::fail(uint32_t slot, ErrorKind kind, const char* message) noexcept {
   Conn& c = conns_[slot];
   note_error(kind, message);
-  if (c.state == ConnState::busy) {
-    --in_flight_;
-    ++stats_->counters.requests;
-    ++stats_->counters.failed;
-  }
+  if (c.state == ConnState::busy) finish_request(c, false, now_ns());
   timers_.cancel(slot);
   close_conn(slot);
   if (kind == ErrorKind::connect) {

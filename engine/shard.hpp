@@ -12,6 +12,8 @@
 
 #include "engine/buffer_ring.hpp"
 #include "engine/http_exchange.hpp"
+#include <sys/socket.h>
+
 #include "engine/request.hpp"
 #include "engine/timer_wheel.hpp"
 #include "ringload/config.hpp"
@@ -20,12 +22,15 @@
 namespace ringload {
 
 // What one shard is asked to do. Plain data, fixed before the thread starts.
+// The run's request sequence is positions 0, 1, 2 ... (pass = position / lines,
+// line = position % lines, or its shuffled place); shard k of T sends positions
+// k, k + T, k + 2T ... below `limit`, so the shards together send each exactly once.
 struct ShardPlan {
   uint32_t index = 0;
-  int cpu = -1;                 // pin here; -1: do not pin
-  uint32_t connections = 0;     // this shard's slice of -c
-  uint64_t quota = UINT64_MAX;  // requests this shard may send; UINT64_MAX: no limit
-  uint32_t first_request = 0;   // where this shard starts in the request rotation
+  uint32_t shard_count = 1;
+  int cpu = -1;                       // pin here; -1: do not pin
+  std::vector<uint32_t> connections;  // this shard's connections to each origin
+  uint64_t limit = UINT64_MAX;        // positions below it are sent; UINT64_MAX: no end
   uint64_t deadline_ns = UINT64_MAX;  // stop sending and end the loop at this time
 };
 
@@ -48,12 +53,19 @@ struct Conn {
   uint32_t gen = 0;
   ConnState state = ConnState::closed;
   bool recv_armed = false;
+  bool in_free_list = false;         // its slot is in free_[origin] (maybe stale: check state)
+  uint16_t origin = 0;
   uint32_t connect_failures = 0;     // consecutive, for the reconnect back-off
-  const RenderedRequest* request = nullptr;  // in flight when state == busy
+  const RequestLine* request = nullptr;  // in flight when state == busy
+  uint32_t iteration = 0;            // the pass the request belongs to
+  uint32_t send_len = 0;             // bytes the send must take
   uint64_t intended_ns = 0;          // when the request should have been sent
   uint64_t sent_ns = 0;              // when its send was queued
   uint64_t first_byte_ns = 0;        // first response byte (0: none yet)
   CarryBuffer carry;                 // a response head split across reads
+  char* scratch = nullptr;           // the assembled request head (stable until the send completes)
+  msghdr msg{};                      // for head + body sends
+  iovec iov[2]{};
   HttpExchange exchange;
 };
 
@@ -71,6 +83,8 @@ class Shard {
 
   // Valid after run() returned.
   const Stats& stats() const noexcept { return *stats_; }
+  const std::vector<NameStats>& by_name() const noexcept { return by_name_; }
+  const std::vector<IterationStats>& by_iteration() const noexcept { return by_iteration_; }
   uint64_t in_flight_at_end() const noexcept { return in_flight_at_end_; }
   uint64_t end_ns() const noexcept { return end_ns_; }
   const std::array<std::string, error_kind_count>& first_errors() const noexcept { return first_error_; }
@@ -92,7 +106,11 @@ class Shard {
   void on_recv(uint32_t slot, const io_uring_cqe* cqe) noexcept;
   void on_timer(uint32_t slot) noexcept;
   void arm_recv(uint32_t slot) noexcept;
-  void issue_next(uint32_t slot) noexcept;
+  void pump() noexcept;
+  uint32_t line_at(uint64_t position) noexcept;
+  void release(uint32_t slot) noexcept;
+  void issue(uint32_t slot, uint32_t line, uint64_t position) noexcept;
+  void finish_request(Conn& c, bool ok, uint64_t now) noexcept;
   void complete(uint32_t slot) noexcept;
   void fail(uint32_t slot, ErrorKind kind, const char* message) noexcept;
   void close_conn(uint32_t slot) noexcept;
@@ -116,14 +134,20 @@ class Shard {
   bool skip_send_cqe_ = false;  // IORING_FEAT_CQE_SKIP: successful sends post no completion
   BufferRing buffers_;
   std::vector<Conn> conns_;     // the slab: allocated once in setup()
-  char* carry_arena_ = nullptr;
+  char* carry_arena_ = nullptr;        // carry and send scratch of every connection
   std::size_t carry_arena_bytes_ = 0;
+  std::vector<std::vector<uint32_t>> free_;  // idle connections by origin (capacity fixed at setup)
   TimerWheel timers_;
   std::vector<proto::Header> header_scratch_;
   std::unique_ptr<Stats> stats_;
 
-  uint64_t quota_left_ = 0;
-  uint32_t next_request_ = 0;
+  const RequestTable& table_;
+  uint64_t next_position_ = 0;
+  uint64_t sent_ = 0;                 // positions taken so far
+  std::vector<uint32_t> order_;       // the shuffled order of the current pass
+  uint64_t order_pass_ = UINT64_MAX;
+  std::vector<NameStats> by_name_;
+  std::vector<IterationStats> by_iteration_;
   uint64_t in_flight_ = 0;
   uint64_t in_flight_at_end_ = 0;
   uint64_t end_ns_ = 0;

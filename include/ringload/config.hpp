@@ -3,10 +3,12 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "ringload/requests.hpp"
 #include "ringload/url.hpp"
 
 namespace ringload {
@@ -28,8 +30,13 @@ struct StatusRange {
 };
 
 struct RunConfig {
-  std::vector<RequestSpec> requests;   // sent in order, round robin; at least one
-  uint32_t connections = 64;           // closed loop: connections kept busy, over all shards
+  std::vector<RequestSpec> requests;   // the requests, in order (ignored when `table` is set)
+  std::shared_ptr<const RequestTable> table;  // pre-rendered requests (a request file)
+  uint64_t iterations = 0;             // passes over the requests; 0: repeat until -d or -n
+  bool shuffle = false;                // a new order for each pass, from `seed`
+  uint64_t seed = 1;
+  uint32_t connections = 64;           // closed loop: connections kept busy, per origin
+  bool connections_per_origin = true;  // false: `connections` is the total over all origins
   uint32_t threads = 0;                // shards; 0: one per CPU the process may run on
   std::chrono::nanoseconds duration{10s};  // 0: no time limit (then max_requests must be set)
   uint64_t max_requests = 0;           // total over all shards, exact; 0: no limit

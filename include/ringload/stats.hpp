@@ -48,6 +48,26 @@ struct Stats {
   void subtract(const Stats& older) noexcept;
 };
 
+// Stats of the requests that share a name (a request-file line's `name`, or method + path).
+struct NameStats {
+  std::string name;
+  uint64_t requests = 0;
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;
+  Histogram latency;
+};
+
+// Counts of one pass over the requests (--iterations, --loop).
+struct IterationStats {
+  uint64_t requests = 0;
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;
+};
+
+namespace limits {
+inline constexpr std::size_t max_tracked_iterations = 4096;  // later passes count in the last
+}
+
 // One control-thread window (the timeline and live progress).
 struct Window {
   double t_s = 0;          // end of the window, seconds since the run's start
@@ -67,6 +87,8 @@ struct RunResult {
   uint64_t in_flight_at_end = 0; // sent, not finished when the run stopped (not in requests)
   bool interrupted = false;      // stopped by request_stop (Ctrl-C)
   std::vector<Window> timeline;
+  std::vector<NameStats> by_name;            // one per name, in first-seen order
+  std::vector<IterationStats> by_iteration;  // one per pass (empty for a single looping URL)
   std::array<std::string, error_kind_count> first_error;  // first message of each kind
   std::vector<std::string> notices;  // once-per-run facts (kernel features missing ...)
 };

@@ -1,0 +1,487 @@
+"""Shared helpers for the integration tests: real servers on loopback, the real binary.
+
+Python 3 standard library only. Every server runs on a free 127.0.0.1 port, is stopped by
+its PID (SIGTERM, then SIGKILL after a bounded wait) and every wait here is bounded.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+# Generous bound for one ringload run beyond its own -d: a Debug build on two shared cores.
+RUN_SLACK_S = 30.0
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--ringload", required=True, help="path to the ringload binary")
+    p.add_argument("--target", required=True, help="path to the ringload-target binary")
+    p.add_argument("--keep", action="store_true", help="keep temporary directories")
+    return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------------------- checks
+
+class Checks:
+    """One printed line per check; finish() prints "N passed, N failed" and exits."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"PASS {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL {name}" + (f": {detail}" if detail else ""), flush=True)
+        return bool(ok)
+
+    def eq(self, name, got, want):
+        return self.check(name, got == want, f"got {got!r}, want {want!r}")
+
+    def finish(self):
+        print(f"{self.passed} passed, {self.failed} failed", flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def run_guarded(checks, name, fn, *args):
+    """Runs one test function; an exception fails that test instead of the whole file."""
+    try:
+        fn(checks, *args)
+    except Exception as e:  # noqa: BLE001 - any failure is reported as a failed check
+        checks.check(f"{name} (no exception)", False, f"{type(e).__name__}: {e}")
+
+
+# ----------------------------------------------------------------- ports and processes
+
+def free_port():
+    """A port the kernel just handed out on 127.0.0.1 and nobody listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_accepts(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_port(port, timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        if port_accepts(port):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def stop_process(proc, grace=5.0):
+    """SIGTERM, then SIGKILL after `grace` seconds. Returns the exit code."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+    return proc.returncode
+
+
+def wait_until(predicate, timeout, interval=0.05):
+    """Polls predicate() until it is true or `timeout` seconds pass; returns the last value."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+def wait_stable(read, settle=0.3, timeout=5.0):
+    """Reads a growing value until it stops changing for `settle` seconds (bounded)."""
+    deadline = time.monotonic() + timeout
+    last = read()
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        v = read()
+        if v != last:
+            last, stable_since = v, time.monotonic()
+        elif time.monotonic() - stable_since >= settle:
+            break
+    return last
+
+
+# ------------------------------------------------------------------------- ringload
+
+class RunResult:
+    def __init__(self, cmd, rc, out, err, elapsed):
+        self.cmd = cmd
+        self.rc = rc
+        self.out = out
+        self.err = err
+        self.elapsed = elapsed
+        self.report = None
+        self.json_error = None
+        try:
+            self.report = json.loads(out) if out.strip() else None
+        except ValueError as e:
+            self.json_error = str(e)
+
+    def describe(self):
+        return (f"cmd={' '.join(self.cmd)} rc={self.rc} elapsed={self.elapsed:.2f}s "
+                f"stdout={self.out[-600:]!r} stderr={self.err[-600:]!r}")
+
+    # Shorthands into the JSON report; None when absent.
+    def get(self, *path, default=None):
+        node = self.report
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return default
+            node = node[key]
+        return node
+
+    def total(self):
+        return self.get("requests", "total")
+
+    def errors_sum(self):
+        errs = self.get("errors", default={}) or {}
+        return sum(v for v in errs.values() if isinstance(v, (int, float)))
+
+
+def ringload_cmd(binary, args, json_report=True, quiet=True):
+    cmd = [binary]
+    if json_report:
+        cmd.append("--json")
+    if quiet:
+        cmd.append("--quiet")
+    return cmd + list(args)
+
+
+def start_ringload(binary, args, json_report=True, quiet=True):
+    """Starts ringload in the background; finish it with finish_ringload()."""
+    cmd = ringload_cmd(binary, args, json_report, quiet)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.cmd = cmd
+    proc.t0 = time.monotonic()
+    return proc
+
+
+def finish_ringload(proc, timeout):
+    """Waits (bounded) for a started ringload; kills it after `timeout` seconds."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_process(proc, grace=3.0)
+        out, err = proc.communicate()
+        err += f"\n[harness] killed after {timeout}s"
+    return RunResult(proc.cmd, proc.returncode, out, err, time.monotonic() - proc.t0)
+
+
+def run_ringload(binary, args, timeout=60.0, json_report=True, quiet=True):
+    """Runs ringload to completion (bounded) and parses its JSON report from stdout."""
+    return finish_ringload(start_ringload(binary, args, json_report, quiet), timeout)
+
+
+def run_cli(binary, args, timeout=20.0):
+    """Runs ringload without adding flags (for CLI error tests)."""
+    return run_ringload(binary, args, timeout=timeout, json_report=False, quiet=False)
+
+
+def check_run_ok(checks, name, res):
+    """The run exited 0 and printed a JSON report."""
+    return checks.check(f"{name}: exit 0 with a JSON report",
+                        res.rc == 0 and isinstance(res.report, dict),
+                        res.describe() + (f" json_error={res.json_error}" if res.json_error else ""))
+
+
+def check_no_errors(checks, name, res):
+    errs = res.get("errors", default=None)
+    ok = isinstance(errs, dict) and all(v == 0 for v in errs.values())
+    return checks.check(f"{name}: all error counters 0", ok,
+                        f"errors={errs} first_errors={res.get('first_errors')}")
+
+
+# ---------------------------------------------------------------------------- nginx
+
+NGINX_CONF = """\
+worker_processes {workers};
+daemon off;
+master_process on;
+user root;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+worker_rlimit_nofile 8192;
+events {{ worker_connections 4096; }}
+http {{
+    log_format plain '$status $request_method $request_uri "$http_x_test" "$http_x_other"';
+    access_log {tmp}/access.log plain;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    keepalive_requests 100000;
+    keepalive_timeout 60s;
+    default_type text/plain;
+    server {{
+        listen 127.0.0.1:{port};
+        root {tmp}/www;
+        location = / {{ return 200 "ok\\n"; }}
+        location = /s404 {{ return 404; }}
+        location = /s204 {{ return 204; }}
+        location = /close {{ keepalive_timeout 0; return 200 "ok\\n"; }}
+        location = /big {{ }}
+        location / {{ return 200 "ok\\n"; }}
+    }}
+}}
+"""
+
+BIG_FILE_SIZE = 100 * 1024
+
+
+class Nginx:
+    """nginx in the foreground (master + workers) on a free loopback port."""
+
+    def __init__(self, workers=1, keep=False):
+        self.workers = workers
+        self.keep = keep
+        self.tmp = None
+        self.proc = None
+        self.port = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self, attempts=3):
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.tmp = tempfile.mkdtemp(prefix="ringload-nginx-")
+        os.makedirs(os.path.join(self.tmp, "www"))
+        with open(os.path.join(self.tmp, "www", "big"), "wb") as f:
+            f.write(bytes((i * 7 + 13) % 251 for i in range(BIG_FILE_SIZE)))
+        for _ in range(attempts):  # the free port can be taken between probe and bind
+            self.port = free_port()
+            conf = os.path.join(self.tmp, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(NGINX_CONF.format(workers=self.workers, tmp=self.tmp, port=self.port))
+            self.stderr = open(os.path.join(self.tmp, "stderr.log"), "w")
+            self.proc = subprocess.Popen(
+                [nginx, "-c", conf, "-p", self.tmp, "-e", os.path.join(self.tmp, "error.log")],
+                stdout=subprocess.DEVNULL, stderr=self.stderr)
+            if wait_port(self.port, timeout=10.0, proc=self.proc):
+                return
+            stop_process(self.proc)
+            self.stderr.close()
+        raise RuntimeError(f"nginx did not start: {self.read_file('error.log')[-1000:]}")
+
+    def stop(self):
+        stop_process(self.proc)
+        self.proc = None
+        if getattr(self, "stderr", None):
+            self.stderr.close()
+        if self.tmp and not self.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def read_file(self, name):
+        try:
+            with open(os.path.join(self.tmp, name), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_lines(self):
+        return [ln for ln in self.read_file("access.log").splitlines() if ln.strip()]
+
+    def log_count(self):
+        return len(self.log_lines())
+
+    def settled_log(self, expected=None, timeout=5.0):
+        """Access log lines once nginx has logged everything (it logs after the response)."""
+        if expected is not None:
+            wait_until(lambda: self.log_count() >= expected, timeout)
+        wait_stable(self.log_count, settle=0.3, timeout=timeout)
+        return self.log_lines()
+
+    def clear_log(self):
+        # nginx opens the log with O_APPEND: truncating it in place is safe.
+        wait_stable(self.log_count, settle=0.2, timeout=3.0)
+        with open(os.path.join(self.tmp, "access.log"), "w"):
+            pass
+
+
+def summarize_log(lines):
+    """{(status, method): count} from "$status $request_method $request_uri ..." lines."""
+    out = {}
+    for ln in lines:
+        parts = ln.split(" ")
+        key = (parts[0], parts[1] if len(parts) > 1 else "")
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+# --------------------------------------------------------------------- ringload-target
+
+class Target:
+    """ringload-target on a free loopback port (it picks the port itself: --port 0)."""
+
+    def __init__(self, binary, threads=1, body_size=None, close=False, keep=False, extra=()):
+        self.binary = binary
+        self.threads = threads
+        self.body_size = body_size
+        self.close = close
+        self.keep = keep
+        self.extra = list(extra)
+        self.tmp = None
+        self.proc = None
+        self.port = None
+        self.exit_code = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        self.tmp = tempfile.mkdtemp(prefix="ringload-target-")
+        port_file = os.path.join(self.tmp, "port")
+        self.count_file = os.path.join(self.tmp, "count")
+        cmd = [self.binary, "--host", "127.0.0.1", "--port", "0", "--port-file", port_file,
+               "--threads", str(self.threads), "--count-file", self.count_file, "--quiet"]
+        if self.body_size is not None:
+            cmd += ["--body-size", str(self.body_size)]
+        if self.close:
+            cmd.append("--close")
+        cmd += self.extra
+        self.stderr = open(os.path.join(self.tmp, "stderr.log"), "w")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
+
+        def port_ready():
+            try:
+                with open(port_file) as f:
+                    text = f.read().strip()
+                return int(text) if text else None
+            except (OSError, ValueError):
+                return None
+
+        self.port = wait_until(lambda: port_ready() or self.proc.poll() is not None, 10.0)
+        self.port = port_ready()
+        if not self.port or not wait_port(self.port, timeout=10.0, proc=self.proc):
+            self.stop()
+            raise RuntimeError(f"ringload-target did not start: cmd={cmd} "
+                               f"rc={self.exit_code} stderr={self.stderr_text()[-800:]!r}")
+
+    def stderr_text(self):
+        try:
+            with open(os.path.join(self.tmp, "stderr.log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is not None:
+            self.exit_code = stop_process(self.proc)
+        self.proc = None
+        if getattr(self, "stderr", None):
+            self.stderr.close()
+        if self.tmp and not self.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _get(self, path):
+        with urllib.request.urlopen(self.url(path), timeout=5.0) as r:
+            return r.read().decode(errors="replace")
+
+    def count(self):
+        """Requests served so far (the /count request itself is not counted)."""
+        text = self._get("/count")
+        m = re.search(r"\d+", text)
+        if not m:
+            raise RuntimeError(f"/count returned no number: {text!r}")
+        return int(m.group(0))
+
+    def settled_count(self, expected=None, timeout=5.0):
+        if expected is not None:
+            wait_until(lambda: self.count() >= expected, timeout)
+        return wait_stable(self.count, settle=0.3, timeout=timeout)
+
+    def reset(self):
+        self._get("/reset")
+
+
+# ------------------------------------------------------------------- report schema
+
+SUMMARY_KEYS = ("min", "mean", "stdev", "p50", "p75", "p90", "p95", "p99", "p99_9", "p99_99", "max")
+REPORT_SCHEMA = {
+    "ringload_version": str, "url": str, "method": str, "duration_s": (int, float),
+    "connections": int, "threads": int, "interrupted": bool,
+    "requests": {"total": int, "succeeded": int, "failed": int, "in_flight_at_end": int},
+    "status_codes": dict,
+    "errors": {"connect": int, "read": int, "write": int, "timeout": int, "protocol": int},
+    "first_errors": dict,
+    "latency_us": {k: (int, float) for k in SUMMARY_KEYS},
+    "service_time_us": {k: (int, float) for k in SUMMARY_KEYS},
+    "ttfb_us": {k: (int, float) for k in SUMMARY_KEYS},
+    "throughput": {"rps": (int, float), "rpm": (int, float),
+                   "bytes_in_per_s": (int, float), "bytes_out_per_s": (int, float)},
+    "bytes": {"in": int, "out": int},
+    "connections_opened": int, "closes_by_server": int,
+    "timeline": list, "notices": list, "config": dict,
+}
+TIMELINE_KEYS = ("t_s", "duration_s", "requests", "succeeded", "errors", "rps", "p50_us", "p99_us")
+
+
+def schema_problems(report, schema=REPORT_SCHEMA, prefix=""):
+    """Missing keys and wrong types, as a list of strings (empty: the report conforms)."""
+    if not isinstance(report, dict):
+        return [f"{prefix or 'report'} is not an object"]
+    problems = []
+    for key, want in schema.items():
+        path = prefix + key
+        if key not in report:
+            problems.append(f"missing {path}")
+        elif isinstance(want, dict):
+            problems += schema_problems(report[key], want, path + ".")
+        elif isinstance(report[key], bool) and want is not bool:
+            problems.append(f"{path} is a bool")
+        elif not isinstance(report[key], want):
+            problems.append(f"{path} has type {type(report[key]).__name__}")
+    for i, window in enumerate(report.get("timeline") or []):
+        missing = [k for k in TIMELINE_KEYS if not isinstance(window, dict) or k not in window]
+        if missing:
+            problems.append(f"timeline[{i}] misses {missing}")
+            break
+    return problems

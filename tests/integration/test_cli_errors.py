@@ -1,0 +1,106 @@
+"""ringload's command line: exit codes and messages for usage and setup errors.
+
+Exit 2: usage errors (bad flag, bad URL, bad duration), the message names the culprit.
+Exit 1: setup errors (cannot resolve, connection refused), one line starting "error:".
+Run: python3 test_cli_errors.py --ringload PATH --target PATH
+"""
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+
+def output(res):
+    return res.out + res.err
+
+
+def expect_usage_error(c, rl, args, names, label=None):
+    """Exit 2, no report, and the message mentions one of `names`."""
+    label = label or " ".join(args)
+    res = h.run_cli(rl, args)
+    c.check(f"usage error [{label}]: exit 2", res.rc == 2, res.describe())
+    text = output(res)
+    c.check(f"usage error [{label}]: message names {names[0]!r}",
+            any(n in text for n in names), res.describe())
+    c.check(f"usage error [{label}]: message on stderr", res.err.strip() != "", res.describe())
+    return res
+
+
+def expect_setup_error(c, rl, args, needle, label, max_s):
+    res = h.run_cli(rl, args)
+    c.check(f"setup error [{label}]: exit 1", res.rc == 1, res.describe())
+    c.check(f"setup error [{label}]: stderr starts with 'error:'",
+            res.err.lstrip().startswith("error:"), res.describe())
+    if needle:
+        c.check(f"setup error [{label}]: message mentions {needle!r}",
+                needle in res.err.lower(), res.describe())
+    c.check(f"setup error [{label}]: fails within {max_s} s", res.elapsed < max_s,
+            f"elapsed={res.elapsed:.2f}s")
+    c.check(f"setup error [{label}]: no report on stdout", res.report is None, res.describe())
+    return res
+
+
+def test_usage(c, rl, port):
+    url = f"http://127.0.0.1:{port}/"
+    expect_usage_error(c, rl, ["--no-such-flag", url], ["--no-such-flag"])
+    expect_usage_error(c, rl, ["-c", "many", url], ["-c", "--connections", "many"])
+    expect_usage_error(c, rl, ["-n", "-5", url], ["-n", "--requests", "-5"])
+    for bad in ("http://", "ftp://x", "http://h:99999/", "not a url"):
+        expect_usage_error(c, rl, ["-n", "1", bad], [bad], label=f"URL {bad!r}")
+    expect_usage_error(c, rl, ["-d", "5parsecs", url], ["-d", "--duration"])
+    expect_usage_error(c, rl, ["--timeout", "soon", "-n", "1", url], ["--timeout"])
+    expect_usage_error(c, rl, ["--success-status", "abc", "-n", "1", url],
+                       ["--success-status", "abc"])
+    expect_usage_error(c, rl, ["-H", "no colon here", "-n", "1", url], ["-H", "--header"])
+    expect_usage_error(c, rl, ["-n", "1"], ["URL", "url"], label="missing URL")
+
+
+def test_setup(c, rl, port):
+    expect_setup_error(c, rl, ["-n", "1", "http://nonexistent.invalid/"], "nonexistent.invalid",
+                       "unresolvable host", max_s=15)
+    expect_setup_error(c, rl, ["-n", "10", "-d", "10s", f"http://127.0.0.1:{port}/"], "refused",
+                       "refused port", max_s=5)
+
+
+def test_body_file(c, rl, port, tmp):
+    missing = os.path.join(tmp, "no-such-body.bin")
+    res = h.run_cli(rl, ["-m", "POST", "--body-file", missing, "-n", "1",
+                         f"http://127.0.0.1:{port}/"])
+    c.check("missing --body-file: exit 1 or 2", res.rc in (1, 2), res.describe())
+    c.check("missing --body-file: message names the file", missing in output(res),
+            res.describe())
+
+
+def test_info(c, rl):
+    res = h.run_cli(rl, ["--version"])
+    c.eq("--version: exit code", res.rc, 0)
+    c.check("--version: prints a version number",
+            re.search(r"\d+\.\d+(\.\d+)?", res.out) is not None, res.describe())
+    res = h.run_cli(rl, ["--help"])
+    c.eq("--help: exit code", res.rc, 0)
+    for flag in ("--connections", "--threads", "--duration", "--requests", "--json"):
+        c.check(f"--help: mentions {flag}", flag in res.out, res.describe())
+
+
+def main():
+    args = h.parse_args()
+    c = h.Checks()
+    tmp = tempfile.mkdtemp(prefix="ringload-it-")
+    try:
+        port = h.free_port()  # nobody listens here: connections are refused
+        c.check("probe port is closed", not h.port_accepts(port), f"port={port}")
+        h.run_guarded(c, "usage errors", test_usage, args.ringload, port)
+        h.run_guarded(c, "setup errors", test_setup, args.ringload, port)
+        h.run_guarded(c, "body file", test_body_file, args.ringload, port, tmp)
+        h.run_guarded(c, "info", test_info, args.ringload)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,7 @@
 #include "cli/progress.hpp"
 #include "cli/report.hpp"
 #include "ringload/engine.hpp"
+#include "ringload/request_file.hpp"
 
 namespace {
 ringload::Engine* g_engine = nullptr;
@@ -25,6 +26,15 @@ int main(int argc, char** argv) {
     }
     std::cerr << "error: " << options.error().message << '\n';
     return options.error().exit_code;
+  }
+  if (!options->requests_file.empty()) {
+    auto table = ringload::load_request_file(options->requests_file, {},
+                                             [](const std::string& w) { std::cerr << "warning: " << w << '\n'; });
+    if (!table) {
+      std::cerr << "error: " << table.error().to_string() << '\n';
+      return 2;
+    }
+    options->config.table = std::make_shared<const ringload::RequestTable>(std::move(*table));
   }
   ringload::Engine engine(options->config);
   if (auto ready = engine.prepare(); !ready) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/duration.hpp"
+#include "ringload/request_file.hpp"
 
 namespace ringload::cli {
 namespace {
@@ -48,9 +49,26 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   app.get_formatter()->column_width(32);
 
   std::string url, method = "GET", body, body_file, duration = "10s", timeout, success = "200-399";
+  std::string requests_file, export_max_body;
+  uint64_t iterations = 0;
+  bool loop = false, connections_total = false;
   std::vector<std::string> headers;
   uint64_t requests = 0;
-  app.add_option("url", url, "Target URL (http://host[:port]/path)")->required();
+  auto* url_opt = app.add_option("url", url, "Target URL (http://host[:port]/path)");
+  auto* file_opt = app.add_option("-f,--requests-file", requests_file,
+                                  "Requests from a JSONL file (url, method, headers, body, timeout, name)")
+                       ->excludes(url_opt);
+  auto* iter_opt = app.add_option("--iterations", iterations, "Passes over the requests (a file: default 1)")
+                       ->check(unsigned_number)->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  app.add_flag("--loop", loop, "Repeat the requests until -d or -n stops the run")->excludes(iter_opt);
+  app.add_flag("--shuffle", c.shuffle, "A new random order for each pass (reproducible with --seed)");
+  app.add_option("--seed", c.seed, "Seed for --shuffle")->capture_default_str()->check(unsigned_number);
+  app.add_flag("--connections-total", connections_total,
+               "-c is the total over all origins, not per origin");
+  app.add_option("--export", c.export_path, "Write every finished request as a JSON line to FILE (- for stdout)");
+  app.add_option("--export-max-body", export_max_body, "Body bytes kept per exported response: 64KiB")
+      ->check(checked(parse_size, "SIZE"));
+  app.add_flag("--export-errors-only", c.export_errors_only, "Export only failed requests");
   app.add_option("-c,--connections", c.connections, "Connections kept open (closed loop)")
       ->capture_default_str()->check(unsigned_number)->check(CLI::Range(1u, 1'000'000u));
   app.add_option("-t,--threads", c.threads, "Shards (threads), each pinned to a CPU; default: CPUs available")
@@ -81,6 +99,27 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
     return std::unexpected(UsageError{e.what(), 2});
   }
 
+  if (!isatty(STDERR_FILENO)) o.quiet = true;
+  o.requests_file = requests_file;
+  if (url_opt->count() == 0 && file_opt->count() == 0)
+    return std::unexpected(UsageError{"give a URL or -f/--requests-file"});
+  c.iterations = iterations;
+  c.connections_per_origin = !connections_total;
+  if (!export_max_body.empty()) c.export_max_body = *parse_size(export_max_body);
+  if (dur->count() > 0) c.duration = *parse_duration(duration);
+  if (!timeout.empty()) c.timeout = *parse_duration(timeout);
+  c.success_status = *parse_status_ranges(success);
+  c.max_requests = requests;
+  if (file_opt->count() > 0) {
+    // A file is sent once by default; --loop repeats it until -d or -n.
+    if (iter_opt->count() == 0) c.iterations = loop ? 0 : 1;
+    if (dur->count() == 0) c.duration = std::chrono::nanoseconds{0};
+    if (c.iterations == 0 && c.duration.count() == 0 && c.max_requests == 0)
+      return std::unexpected(UsageError{"--loop needs -d/--duration or -n/--requests to end the run"});
+    if (url_opt->count() == 0 && (b->count() > 0 || !body_file.empty() || !headers.empty() || method != "GET"))
+      return std::unexpected(UsageError{"-m, -H, -b and --body-file apply to a URL; a request file sets them per line"});
+    return o;
+  }
   auto parsed_url = parse_url(url);
   if (!parsed_url) return std::unexpected(UsageError{"URL '" + url + "': " + parsed_url.error()});
   RequestSpec spec;
@@ -101,14 +140,11 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
     spec.body = body;
   }
   c.requests.push_back(std::move(spec));
-  c.max_requests = requests;
-  // -n alone runs until the count is reached; -d alone or both: whichever comes first.
-  c.duration = (nreq->count() > 0 && dur->count() == 0) ? std::chrono::nanoseconds{0} : *parse_duration(duration);
-  if (!timeout.empty()) c.timeout = *parse_duration(timeout);
-  c.success_status = *parse_status_ranges(success);
-  if (c.duration.count() == 0 && c.max_requests == 0)
+  // -n or --iterations alone run until done; -d alone or with them: whichever comes first.
+  const bool counted = nreq->count() > 0 || iter_opt->count() > 0;
+  c.duration = counted && dur->count() == 0 ? std::chrono::nanoseconds{0} : *parse_duration(duration);
+  if (c.duration.count() == 0 && c.max_requests == 0 && c.iterations == 0)
     return std::unexpected(UsageError{"-d/--duration must be more than 0"});
-  if (!isatty(STDERR_FILENO)) o.quiet = true;
   return o;
 }
 

@@ -13,6 +13,7 @@ struct Options {
   bool json = false;          // JSON report on stdout instead of the summary
   std::string output;         // also write the JSON report here
   bool quiet = false;         // no live progress on stderr
+  std::string requests_file;  // -f: loaded by main (errors exit 2 with FILE:LINE:COLUMN)
 };
 
 struct UsageError {

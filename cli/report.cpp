@@ -35,10 +35,22 @@ std::string range_text(const ringload::StatusRange& r) {
   return std::to_string(r.lo) + "-" + std::to_string(r.hi);
 }
 
+// The first request's URL and method: the CLI's URL, or a request file's first line.
 std::string url_text(const ringload::RunConfig& config) {
+  if (config.table && !config.table->lines.empty()) {
+    const ringload::RequestTable& t = *config.table;
+    const ringload::RequestLine& l = t.lines.front();
+    return t.origins[l.origin].origin() + std::string(t.target(l));
+  }
   if (config.requests.empty()) return {};
   const ringload::Url& u = config.requests.front().url;
   return u.origin() + u.target;
+}
+
+std::string method_text(const ringload::RunConfig& config) {
+  if (config.table && !config.table->lines.empty())
+    return std::string(config.table->method(config.table->lines.front()));
+  return config.requests.empty() ? std::string() : config.requests.front().method;
 }
 
 json histogram_json(const ringload::Histogram& h) {
@@ -70,7 +82,31 @@ json config_json(const ringload::RunConfig& config) {
       {"headers", std::move(headers)},
       {"body_bytes", first != nullptr ? first->body.size() : 0},
       {"success_status", std::move(success)},
+      {"requests_file", config.table ? json(config.table->source) : json(nullptr)},
+      {"iterations", config.iterations == 0 ? json(nullptr) : json(config.iterations)},
+      {"shuffle", config.shuffle},
+      {"seed", config.seed},
+      {"connections_per_origin", config.connections_per_origin},
   };
+}
+
+json by_name_json(const std::vector<ringload::NameStats>& names) {
+  json out = json::array();
+  for (const ringload::NameStats& n : names) {
+    if (n.requests == 0) continue;
+    out.push_back({{"name", n.name}, {"requests", n.requests}, {"succeeded", n.succeeded},
+                   {"failed", n.failed}, {"latency_us", histogram_json(n.latency)}});
+  }
+  return out;
+}
+
+json by_iteration_json(const std::vector<ringload::IterationStats>& passes) {
+  json out = json::array();
+  for (std::size_t i = 0; i < passes.size(); ++i) {
+    out.push_back({{"iteration", i}, {"requests", passes[i].requests},
+                   {"succeeded", passes[i].succeeded}, {"failed", passes[i].failed}});
+  }
+  return out;
 }
 
 json timeline_json(const std::vector<ringload::Window>& timeline) {
@@ -192,8 +228,12 @@ void errors_section(std::string& out, const ringload::RunResult& r) {
 std::string render_human(const ringload::RunConfig& config, const ringload::RunResult& result) {
   const ringload::Counters& c = result.stats.counters;
   std::string out;
-  const std::string method = config.requests.empty() ? std::string() : config.requests.front().method;
-  appendf(out, "ringload %s: %s %s\n", RINGLOAD_VERSION, method.c_str(), url_text(config).c_str());
+  if (config.table && !config.table->source.empty()) {
+    appendf(out, "ringload %s: %zu requests from %s\n", RINGLOAD_VERSION, config.table->lines.size(),
+            config.table->source.c_str());
+  } else {
+    appendf(out, "ringload %s: %s %s\n", RINGLOAD_VERSION, method_text(config).c_str(), url_text(config).c_str());
+  }
   appendf(out, "  %.2fs, %u thread%s, %u connection%s\n\n", result.duration_s, result.threads,
           result.threads == 1 ? "" : "s", result.connections, result.connections == 1 ? "" : "s");
   latency_table(out, result.stats);
@@ -216,6 +256,24 @@ std::string render_human(const ringload::RunConfig& config, const ringload::RunR
   errors_section(out, result);
   appendf(out, "  Connections  %llu opened, %llu closed by server\n",
           static_cast<unsigned long long>(c.connects), static_cast<unsigned long long>(c.closes_by_server));
+  if (result.by_name.size() > 1) {
+    out += "\n  By name                                  requests     failed        p50        p99\n";
+    for (const ringload::NameStats& n : result.by_name) {
+      if (n.requests == 0) continue;
+      appendf(out, "    %-36.36s %10llu %10llu %10s %10s\n", n.name.c_str(),
+              static_cast<unsigned long long>(n.requests), static_cast<unsigned long long>(n.failed),
+              time_text(static_cast<double>(n.latency.percentile(50))).c_str(),
+              time_text(static_cast<double>(n.latency.percentile(99))).c_str());
+    }
+  }
+  if (result.by_iteration.size() > 1) {
+    out += "\n  By iteration ";
+    for (std::size_t i = 0; i < result.by_iteration.size() && i < 20; ++i)
+      appendf(out, "%s#%zu: %llu", i == 0 ? "" : ", ", i,
+              static_cast<unsigned long long>(result.by_iteration[i].requests));
+    if (result.by_iteration.size() > 20) appendf(out, " ... (%zu in all)", result.by_iteration.size());
+    out += "\n";
+  }
   if (result.interrupted) out += "  Interrupted  yes: the figures cover the run up to the stop\n";
   for (const std::string& n : result.notices) out += "  Notice       " + n + "\n";
   return out;
@@ -238,7 +296,7 @@ nlohmann::json render_json(const ringload::RunConfig& config, const ringload::Ru
   return {
       {"ringload_version", RINGLOAD_VERSION},
       {"url", url_text(config)},
-      {"method", config.requests.empty() ? std::string() : config.requests.front().method},
+      {"method", method_text(config)},
       {"duration_s", result.duration_s},
       {"connections", result.connections},
       {"threads", result.threads},
@@ -258,7 +316,13 @@ nlohmann::json render_json(const ringload::RunConfig& config, const ringload::Ru
       {"connections_opened", c.connects},
       {"closes_by_server", c.closes_by_server},
       {"timeline", timeline_json(result.timeline)},
+      {"by_name", by_name_json(result.by_name)},
+      {"by_iteration", by_iteration_json(result.by_iteration)},
       {"notices", result.notices},
+      {"export", config.export_path.empty() ? json(nullptr)
+                                            : json{{"path", config.export_path},
+                                                   {"lines", result.export_lines},
+                                                   {"waits", result.export_waits}}},
       {"config", config_json(config)},
   };
 }

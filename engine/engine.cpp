@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "engine/clock.hpp"
+#include "engine/export.hpp"
 #include "engine/request.hpp"
 #include "engine/shard.hpp"
 #include "engine/uring_compat.hpp"
@@ -98,8 +99,8 @@ void Engine::request_stop() noexcept { impl_->stop_requested.store(true, std::me
 std::expected<void, std::string> Engine::prepare() {
   RunConfig& c = impl_->config;
   if (c.connections == 0) return std::unexpected("the number of connections must be at least 1");
-  if (c.duration.count() <= 0 && c.max_requests == 0)
-    return std::unexpected("give a duration or a number of requests");
+  if (c.duration.count() <= 0 && c.max_requests == 0 && c.iterations == 0)
+    return std::unexpected("give a duration, a number of requests or of iterations");
   if (c.success_status.empty()) return std::unexpected("no success status given");
   if (c.threads == 0) {
     std::size_t cpus = allowed_cpus().size();
@@ -190,6 +191,29 @@ std::expected<RunResult, std::string> Engine::run(std::function<void(const Windo
   const RunConfig& cfg = im.config;
   const uint64_t t0 = now_ns();
   std::vector<ShardPlan> plans = im.plan_shards(t0);
+  // Export: one queue per shard, one writer thread; the file is opened before any traffic.
+  std::vector<std::unique_ptr<ExportQueue>> queues;
+  std::vector<ExportQueue*> queue_ptrs;
+  std::unique_ptr<ExportWriter> writer;
+  if (!cfg.export_path.empty()) {
+    ExportOptions eo;
+    eo.path = cfg.export_path;
+    eo.max_body = cfg.export_max_body;
+    eo.errors_only = cfg.export_errors_only;
+    eo.success_status = [&cfg](int status) {
+      for (const StatusRange& r : cfg.success_status)
+        if (status >= r.lo && status <= r.hi) return true;
+      return false;
+    };
+    for (ShardPlan& p : plans) {
+      queues.push_back(std::make_unique<ExportQueue>(eo.queue_bytes));
+      queue_ptrs.push_back(queues.back().get());
+      p.export_queue = queues.back().get();
+    }
+    writer = std::make_unique<ExportWriter>(eo, *im.prepared.table, queue_ptrs, t0);
+    if (auto r = writer->open(); !r) return std::unexpected(r.error());
+    writer->start();
+  }
   std::vector<std::unique_ptr<ShardControl>> controls;
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<std::string> errors(plans.size());
@@ -229,6 +253,12 @@ std::expected<RunResult, std::string> Engine::run(std::function<void(const Windo
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   for (auto& t : threads) t.join();
+  if (writer) {
+    auto r = writer->finish();
+    if (!r) result.notices.push_back("export: " + r.error());
+    result.export_lines = writer->lines();
+    for (const auto& q : queues) result.export_waits += q->waits();
+  }
 
   for (std::size_t k = 0; k < shards.size(); ++k) {
     if (!errors[k].empty()) return std::unexpected(errors[k]);

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "engine/export.hpp"
+
 namespace ringload {
 namespace {
 
@@ -25,19 +27,25 @@ void HttpExchange::start(bool head_request, CarryBuffer& carry) noexcept {
 }
 
 ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry,
-                                    std::span<proto::Header> headers) noexcept {
+                                    std::span<proto::Header> headers, ExportTap* tap) noexcept {
   if (state_ == ExchangeState::complete || state_ == ExchangeState::failed)
     return failure("data received with no request in flight");
   received_any_ = true;
   while (!in.empty()) {
     if (state_ == ExchangeState::head) {
-      ExchangeEvent ev = feed_head(in, carry, headers);
+      ExchangeEvent ev = feed_head(in, carry, headers, tap);
       if (ev.kind != ExchangeEvent::Kind::need_more) return ev;
       continue;  // a partial head left `in` empty; an interim response left the rest
     }
     if (state_ == ExchangeState::body) {
       proto::BodyResult r = body_.feed(in);
       in = in.subspan(r.consumed);
+      if (tap != nullptr && !r.data.empty()) {
+        std::size_t keep = r.data.size() < tap->body_left ? r.data.size() : tap->body_left;
+        if (keep != 0) tap->queue->body(tap->id, r.data.first(keep));
+        tap->body_left -= keep;
+        if (keep < r.data.size()) tap->truncated = true;
+      }
       if (r.status == proto::Status::error) {
         state_ = ExchangeState::failed;
         return parse_failure(r.error);
@@ -58,7 +66,7 @@ ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry
 // head in one read), else from the carry buffer. On success `in` is left holding the
 // bytes after the head (body bytes, or the next interim response's head).
 ExchangeEvent HttpExchange::feed_head(std::span<const char>& in, CarryBuffer& carry,
-                                      std::span<proto::Header> headers) noexcept {
+                                      std::span<proto::Header> headers, ExportTap* tap) noexcept {
   std::span<const char> buf = in;
   std::size_t last_len = 0;
   if (carry.len != 0) {
@@ -92,10 +100,12 @@ ExchangeEvent HttpExchange::feed_head(std::span<const char>& in, CarryBuffer& ca
   }
   // Done. The carried bytes before this call were exactly the `last_len` already
   // scanned, so the head ends at in[consumed - last_len] in either case.
+  const bool interim = head_.status >= 100 && head_.status < 200 && head_.status != 101;
+  if (tap != nullptr && !interim) tap->queue->head(tap->id, buf.first(r.consumed));
   in = in.subspan(r.consumed - last_len);
   carry.len = 0;
   scanned_ = 0;
-  if (head_.status >= 100 && head_.status < 200 && head_.status != 101) {
+  if (interim) {
     head_ = {};  // interim response (100 Continue, 103 Early Hints): the real one follows
     return {};
   }

@@ -22,6 +22,16 @@ struct CarryBuffer {
 
 enum class ExchangeState : uint8_t { head, body, complete, failed };
 
+// Where an exchange copies what it parsed when responses are exported: the final head
+// as received and the decoded body, up to `body_left` bytes.
+class ExportQueue;
+struct ExportTap {
+  ExportQueue* queue = nullptr;
+  uint64_t id = 0;
+  uint64_t body_left = 0;
+  bool truncated = false;
+};
+
 struct ExchangeEvent {
   enum class Kind : uint8_t { need_more, complete, error } kind = Kind::need_more;
   proto::ParseError error = proto::ParseError::none;
@@ -36,7 +46,7 @@ class HttpExchange {
   // Bytes from the connection. `headers` is scratch for the head parser (per shard).
   // Bytes beyond the end of the response are an error (one request is in flight).
   ExchangeEvent on_data(std::span<const char> in, CarryBuffer& carry,
-                        std::span<proto::Header> headers) noexcept;
+                        std::span<proto::Header> headers, ExportTap* tap = nullptr) noexcept;
 
   // The server closed the connection.
   ExchangeEvent on_eof() noexcept;
@@ -48,7 +58,7 @@ class HttpExchange {
 
  private:
   ExchangeEvent feed_head(std::span<const char>& in, CarryBuffer& carry,
-                          std::span<proto::Header> headers) noexcept;
+                          std::span<proto::Header> headers, ExportTap* tap) noexcept;
   ExchangeEvent feed_body(std::span<const char> in) noexcept;
 
   proto::ResponseHead head_;

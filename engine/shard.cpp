@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "engine/clock.hpp"
+#include "engine/export.hpp"
 
 namespace ringload {
 namespace {
@@ -362,6 +363,7 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position) noexcept {
   c.first_byte_ns = 0;
   c.send_len = static_cast<uint32_t>(head_len + req.body_len);
   c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry);
+  if (plan_.export_queue != nullptr) c.tap = {plan_.export_queue, sent_, config_.export_max_body, false};
   io_uring_sqe* sqe = get_sqe();
   // MSG_WAITALL: the kernel retries a short send itself, so a success is always whole
   // and its completion can be skipped.
@@ -387,7 +389,7 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position) noexcept {
 
 // Counts a finished request (a complete response or a failure after its send) in the
 // totals, its name and its pass.
-void Shard::finish_request(Conn& c, bool ok, uint64_t now) noexcept {
+void Shard::finish_request(Conn& c, bool ok, uint64_t now, int error_kind, const char* message) noexcept {
   --in_flight_;
   Counters& k = stats_->counters;
   ++k.requests;
@@ -400,6 +402,20 @@ void Shard::finish_request(Conn& c, bool ok, uint64_t now) noexcept {
     IterationStats& it = by_iteration_[std::min<std::size_t>(c.iteration, by_iteration_.size() - 1)];
     ++it.requests;
     ok ? ++it.succeeded : ++it.failed;
+  }
+  if (plan_.export_queue != nullptr) {
+    ExportEnd e;
+    e.id = c.tap.id;
+    e.line_index = static_cast<uint32_t>(c.request - table_.lines.data());
+    e.iteration = c.iteration;
+    e.status = c.exchange.status();  // 0 until a final head arrived
+    e.error_kind = error_kind;
+    e.error_message = message;
+    e.start_ns = c.intended_ns;
+    e.first_byte_ns = c.first_byte_ns;
+    e.end_ns = now;
+    e.body_truncated = c.tap.truncated;
+    plan_.export_queue->end(e);
   }
 }
 
@@ -422,8 +438,8 @@ void Shard::on_recv(uint32_t slot, const io_uring_cqe* cqe) noexcept {
     stats_->counters.bytes_in += static_cast<uint64_t>(res);
     if (c.state == ConnState::busy) {
       if (c.first_byte_ns == 0) c.first_byte_ns = now_ns();
-      ExchangeEvent ev = c.exchange.on_data(buffers_.data(bid, static_cast<std::size_t>(res)),
-                                            c.carry, header_scratch_);
+      ExchangeEvent ev = c.exchange.on_data(buffers_.data(bid, static_cast<std::size_t>(res)), c.carry,
+                                            header_scratch_, plan_.export_queue != nullptr ? &c.tap : nullptr);
       buffers_.recycle(bid);
       if (ev.kind == ExchangeEvent::Kind::complete) {
         complete(slot);
@@ -464,7 +480,7 @@ void Shard::complete(uint32_t slot) noexcept {
   Counters& k = stats_->counters;
   const int status = c.exchange.status();
   ++k.status[static_cast<std::size_t>(status) < k.status.size() ? status : 0];
-  finish_request(c, success_status(status), now);
+  finish_request(c, success_status(status), now, -1, nullptr);
   stats_->latency.record(now - c.intended_ns);
   stats_->service.record(now - c.sent_ns);
   stats_->ttfb.record((c.first_byte_ns != 0 ? c.first_byte_ns : now) - c.sent_ns);
@@ -482,7 +498,7 @@ void Shard::complete(uint32_t slot) noexcept {
 void Shard::fail(uint32_t slot, ErrorKind kind, const char* message) noexcept {
   Conn& c = conns_[slot];
   note_error(kind, message);
-  if (c.state == ConnState::busy) finish_request(c, false, now_ns());
+  if (c.state == ConnState::busy) finish_request(c, false, now_ns(), static_cast<int>(kind), message);
   timers_.cancel(slot);
   close_conn(slot);
   if (kind == ErrorKind::connect) {

@@ -32,6 +32,7 @@ struct ShardPlan {
   std::vector<uint32_t> connections;  // this shard's connections to each origin
   uint64_t limit = UINT64_MAX;        // positions below it are sent; UINT64_MAX: no end
   uint64_t deadline_ns = UINT64_MAX;  // stop sending and end the loop at this time
+  ExportQueue* export_queue = nullptr;  // where finished requests go with --export; null: off
 };
 
 // The control thread's handle on a running shard.
@@ -66,6 +67,7 @@ struct Conn {
   char* scratch = nullptr;           // the assembled request head (stable until the send completes)
   msghdr msg{};                      // for head + body sends
   iovec iov[2]{};
+  ExportTap tap;                     // export state of the request in flight
   HttpExchange exchange;
 };
 
@@ -110,7 +112,7 @@ class Shard {
   uint32_t line_at(uint64_t position) noexcept;
   void release(uint32_t slot) noexcept;
   void issue(uint32_t slot, uint32_t line, uint64_t position) noexcept;
-  void finish_request(Conn& c, bool ok, uint64_t now) noexcept;
+  void finish_request(Conn& c, bool ok, uint64_t now, int error_kind, const char* message) noexcept;
   void complete(uint32_t slot) noexcept;
   void fail(uint32_t slot, ErrorKind kind, const char* message) noexcept;
   void close_conn(uint32_t slot) noexcept;
@@ -143,7 +145,7 @@ class Shard {
 
   const RequestTable& table_;
   uint64_t next_position_ = 0;
-  uint64_t sent_ = 0;                 // positions taken so far
+  uint64_t sent_ = 0;                 // requests sent: also the next export id
   std::vector<uint32_t> order_;       // the shuffled order of the current pass
   uint64_t order_pass_ = UINT64_MAX;
   std::vector<NameStats> by_name_;

@@ -45,6 +45,9 @@ struct RunConfig {
   std::vector<StatusRange> success_status{{200, 399}};  // what counts as success
   bool pin_threads = true;             // pin shard k to the k-th CPU of the affinity set
   std::chrono::nanoseconds progress_interval{1s};  // control-thread window (timeline, progress)
+  std::string export_path;             // every finished request as a JSON line; "-": stdout; "": off
+  uint64_t export_max_body = UINT64_MAX;  // body bytes kept per exported request
+  bool export_errors_only = false;     // export only failed requests
 };
 
 }  // namespace ringload

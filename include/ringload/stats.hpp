@@ -91,6 +91,8 @@ struct RunResult {
   std::vector<IterationStats> by_iteration;  // one per pass (empty for a single looping URL)
   std::array<std::string, error_kind_count> first_error;  // first message of each kind
   std::vector<std::string> notices;  // once-per-run facts (kernel features missing ...)
+  uint64_t export_lines = 0;     // lines written by --export (== stats requests, when on)
+  uint64_t export_waits = 0;     // times a shard waited for the export writer (backpressure)
 };
 
 }  // namespace ringload

@@ -98,7 +98,7 @@ TEST_CASE("render_json: every field of the schema", "[report]") {
                                             "threads", "interrupted", "requests", "status_codes", "errors",
                                             "first_errors", "latency_us", "service_time_us", "ttfb_us",
                                             "throughput", "bytes", "connections_opened", "closes_by_server",
-                                            "timeline", "notices", "config"});
+                                            "timeline", "by_name", "by_iteration", "notices", "export", "config"});
   CHECK(j["ringload_version"] == RINGLOAD_VERSION);
   CHECK(j["url"] == "http://127.0.0.1:8080/index.html?x=1");
   CHECK(j["method"] == "POST");
@@ -151,7 +151,7 @@ TEST_CASE("render_json: every field of the schema", "[report]") {
 
   const json& cfg = j["config"];
   CHECK(keys_of(cfg) == std::set<std::string>{"connections", "threads", "duration_s", "max_requests", "timeout_s",
-                                              "method", "headers", "body_bytes", "success_status"});
+                                              "method", "headers", "body_bytes", "success_status", "requests_file", "iterations", "shuffle", "seed", "connections_per_origin"});
   CHECK(cfg["connections"] == 10);
   CHECK(cfg["threads"] == 2);
   CHECK(cfg["duration_s"].get<double>() == 5.0);

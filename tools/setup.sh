@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what ringload needs to build, test and benchmark on Debian 12. Idempotent:
+# packages already present are not fetched again. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config
+  liburing-dev libwolfssl-dev libcli11-dev catch2 nlohmann-json3-dev libsimdjson-dev
+  clang libclang-rt-14-dev           # libFuzzer targets
+  nginx wrk time curl openssl python3  # integration tests and benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

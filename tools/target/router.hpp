@@ -1,0 +1,69 @@
+#pragma once
+// The endpoints: a pure function from a complete request to a description of its response.
+// Rendering the bytes (framing, Connection, HEAD) is the session's job.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "counters.hpp"
+#include "request_parser.hpp"
+
+namespace ringload::target {
+
+namespace limits {
+inline constexpr std::uint32_t max_delay_ms = 600'000;
+// /echo keeps the whole body in memory; anything larger is 413.
+inline constexpr std::size_t max_echo_body = 1024 * 1024;
+inline constexpr std::uint64_t max_chunk_count = 1'000'000'000;
+inline constexpr std::uint64_t max_chunk_size = 1024 * 1024;
+inline constexpr std::uint64_t max_bytes = std::uint64_t{1} << 50;
+}  // namespace limits
+
+// The body every plain request gets (--body-size).
+struct FixedBody {
+  std::uint64_t size = 13;  // 13: "Hello, world\n"; otherwise the deterministic pattern
+};
+
+struct RequestInfo {
+  std::string_view method;
+  std::string_view target;
+  int minor_version = 1;
+  std::span<const Header> headers;
+  std::string_view body;  // collected only for /echo (see wants_body)
+};
+
+enum class BodyKind : std::uint8_t {
+  none,     // no content (Content-Length: 0 unless the status forbids the field)
+  text,     // `text`
+  pattern,  // `length` bytes of the deterministic pattern
+  chunked,  // `chunks` chunks of `length` pattern bytes (plain Content-Length to HTTP/1.0)
+};
+
+struct Reply {
+  int status = 200;
+  int interim = 0;  // a 1xx sent first (HTTP/1.1 clients only), 0 for none
+  std::string_view content_type = "text/plain";
+  BodyKind kind = BodyKind::text;
+  std::string_view text;     // static, or the caller's scratch string: valid until rendered
+  std::uint64_t length = 0;  // pattern / chunked
+  std::uint64_t chunks = 0;  // chunked
+  std::uint32_t delay_ms = 0;
+  bool close = false;    // close the connection after this response whatever the request said
+  bool counted = true;   // false for /count and /reset
+};
+
+// The deterministic "Hello, world\n" or pattern body of `fixed`, as a 200 text/plain reply.
+Reply fixed_reply(const FixedBody& fixed) noexcept;
+// An error reply (400, 413, 431, 501, 505...) with a one-line body; always closes.
+Reply error_reply(int status) noexcept;
+// True if the endpoint needs the request body (only /echo; others discard it unread).
+bool wants_body(std::string_view target) noexcept;
+// Chooses the response. `scratch` holds a generated text body (status, echo, count).
+Reply route(const RequestInfo& req, const FixedBody& fixed, RequestCounters& counters,
+            std::string& scratch);
+
+std::string_view reason_phrase(int status) noexcept;
+
+}  // namespace ringload::target

@@ -1,0 +1,117 @@
+#pragma once
+// One connection's HTTP/1.x state: it turns received bytes into queued responses, in order,
+// and knows nothing about sockets, epoll or clocks (the worker drives it).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "counters.hpp"
+#include "out_queue.hpp"
+#include "request_parser.hpp"
+#include "router.hpp"
+
+namespace ringload::target {
+
+namespace limits {
+// Stop answering pipelined requests while this much output waits for the socket.
+inline constexpr std::size_t out_high_water = 256 * 1024;
+}  // namespace limits
+
+// Per worker thread, shared by that thread's sessions.
+struct SessionEnv {
+  FixedBody fixed;
+  bool force_close = false;  // --close
+  RequestCounters* counters = nullptr;
+  std::size_t thread = 0;    // this worker's counter
+  DateCache date;
+  std::string scratch;       // a generated reply body, rendered before the next request
+  std::array<Header, limits::max_headers> headers;
+};
+
+class Session {
+ public:
+  // Parses and answers requests at the start of `in` until it runs out or blocked() becomes
+  // true. Returns the bytes consumed; the caller keeps the rest and offers it again, with
+  // more bytes appended, once there is more input or the session is no longer blocked.
+  std::size_t consume(std::string_view in, SessionEnv& env);
+
+  // No further request may be answered now: the connection is closing, a response is
+  // delayed, a long body is being queued, or too much output is waiting.
+  bool blocked() const noexcept {
+    return closing_ || delayed_ || stream_.active || out_.queued() >= limits::out_high_water;
+  }
+  // The response that closes the connection is completely queued and sent: close now.
+  bool finished() const noexcept { return closing_ && !stream_.active && out_.empty(); }
+  // A request is partly consumed (a body is being read): EOF now leaves it unanswered.
+  bool mid_request() const noexcept { return phase_ == Phase::body; }
+  bool delayed() const noexcept { return delayed_; }
+  bool streaming() const noexcept { return stream_.active; }
+
+  // Delay (ms) of a response that was just deferred, once: the caller starts a timer and
+  // calls fire_delay() when it expires. 0 if nothing new was deferred.
+  std::uint32_t take_delay() noexcept {
+    const std::uint32_t ms = new_delay_ms_;
+    new_delay_ms_ = 0;
+    return ms;
+  }
+  void fire_delay(SessionEnv& env);
+
+  // Queues more of a streamed body, up to the high-water mark.
+  void fill(SessionEnv& env);
+
+  OutQueue& out() noexcept { return out_; }
+  // Back to a fresh connection's state, releasing large buffers.
+  void reset() noexcept;
+
+ private:
+  enum class Phase : std::uint8_t { head, body };
+  enum class Framing : std::uint8_t { none, length, chunked };
+
+  struct Meta {
+    bool head = false;        // HEAD: headers only (RFC 9110 §9.3.2)
+    bool keep_alive = true;
+    int minor_version = 1;
+  };
+
+  // A long body generated a slice at a time (/bytes, /chunked, a large --body-size).
+  struct Stream {
+    bool active = false;
+    bool chunked = false;
+    std::uint64_t data_left = 0;    // pattern bytes left in the current chunk (or the body)
+    std::uint64_t chunks_left = 0;  // chunks not yet started
+    std::uint64_t chunk_size = 0;
+    std::uint64_t offset = 0;       // pattern offset of the next byte
+  };
+
+  void start_request(const Request& req, std::string_view head_bytes, bool body_follows,
+                     SessionEnv& env);
+  std::size_t feed_body(std::string_view in, SessionEnv& env);
+  void finish_body(SessionEnv& env);
+  void dispatch(const RequestInfo& info, SessionEnv& env);
+  void emit(const Reply& reply, const Meta& meta, SessionEnv& env);
+  void emit_body(const Reply& reply, bool chunked_framing, SessionEnv& env);
+  void answer_error(int status, SessionEnv& env);
+
+  OutQueue out_;
+  Phase phase_ = Phase::head;
+  bool closing_ = false;
+  bool delayed_ = false;
+  std::uint32_t new_delay_ms_ = 0;
+  std::size_t scanned_ = 0;  // parse_request's resume point for the current head
+  Meta meta_;                // of the request being read or delayed
+  // Body being read: framing, bytes left (length), decoder (chunked), the head (re-parsed
+  // once the body is complete) and, for /echo only, the collected body.
+  Framing framing_ = Framing::none;
+  std::uint64_t body_left_ = 0;
+  bool collect_ = false;
+  ChunkedDecoder chunked_;
+  std::string head_copy_;
+  std::string body_;
+  Reply delayed_reply_;
+  Stream stream_;
+};
+
+}  // namespace ringload::target

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: the release build's unit, integration and fuzz-regression tests, then
+# the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and one
+# integration test against the sanitized binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+echo "== release build"
+tools/build.sh
+echo "== tests (release)"
+ctest --test-dir build --output-on-failure -j1
+
+echo "== sanitizer build (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRINGLOAD_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+echo "== tests (ASan + UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build-asan --output-on-failure -j1 -L 'unit|sanitized'

@@ -1,0 +1,51 @@
+// Request files: JSON Lines, one request per line, loaded into a RequestTable before a run.
+//
+// Each non-blank line is one JSON object (RFC 8259); blank (whitespace-only) lines are
+// skipped; LF and CRLF line endings are accepted, and the last line may lack one. Keys:
+//   "url"         required string, http:// or https:// (https only with allow_https)
+//   "method"      string, a token; default GET, or POST when the line has a body
+//   "headers"     {"Name": "value", ...} or [["Name", "value"], ...] (order and repeats kept);
+//                 values are strings without CR, LF or NUL
+//   "body"        a string, sent as is; or an object/array, sent minified with
+//                 "Content-Type: application/json" unless the line sets a Content-Type
+//   "body_base64" standard base64 (padding optional), decoded; excludes "body"
+//   "timeout"     number of seconds > 0 (fractions allowed): the request's deadline
+//   "name"        non-empty string: the stats bucket of the line
+// A key appearing twice on a line is an error; an unknown key is reported through `warn`
+// and ignored.
+#pragma once
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <string>
+
+#include "ringload/requests.hpp"
+
+namespace ringload {
+
+struct RequestFileError {
+  std::string file;     // the path as given
+  uint32_t line = 0;    // 1-based; 0: the error concerns the whole file (missing, empty ...)
+  uint32_t column = 0;  // 1-based byte column of the offending value or token, else 1
+  std::string message;  // what is wrong, without the position
+
+  // "FILE:LINE:COLUMN: message", or "FILE: message" when line is 0.
+  std::string to_string() const;
+};
+
+struct RequestFileOptions {
+  bool allow_https = false;  // false: an https:// line is an error ("https is not supported yet")
+};
+
+// Loads the request file at `path`. Stops at the first error. `warn` (may be empty)
+// receives "FILE:LINE: unknown key 'k' (ignored)" once per distinct unknown key, at the
+// first line that has it. The returned table's `source` is `path`; each line's
+// `source_line` is its line number in the file.
+//
+// Memory: the file is read in blocks, never whole; the table is reserved from the file's
+// size, so peak memory stays under about twice the file's size for typical lines.
+std::expected<RequestTable, RequestFileError> load_request_file(
+    const std::string& path, const RequestFileOptions& options,
+    const std::function<void(const std::string&)>& warn);
+
+}  // namespace ringload

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  ringload::cli::Progress progress(engine.config(), options->quiet);
+  ringload::cli::Progress progress(engine.config(), options->quiet, options->terminal, options->progress_every);
   auto result = engine.run([&](const ringload::Window& w) { progress.on_window(w); });
   progress.finish();
   g_engine = nullptr;

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdlib>
+
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <sstream>
@@ -39,6 +42,41 @@ const CLI::Validator unsigned_number(
     [](std::string& s) { return !s.empty() && s[0] == '-' ? std::string("must not be negative") : std::string(); },
     "", "unsigned");
 
+// "10s:1000,30s:5000,10s:0" → stages.
+std::expected<std::vector<Stage>, std::string> parse_stages(std::string_view text) {
+  std::vector<Stage> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    const auto colon = item.find(':');
+    if (colon == std::string_view::npos)
+      return std::unexpected("stage '" + std::string(item) + "': expected DURATION:RATE");
+    auto d = parse_duration(item.substr(0, colon));
+    if (!d) return std::unexpected("stage '" + std::string(item) + "': " + d.error());
+    if (d->count() <= 0) return std::unexpected("stage '" + std::string(item) + "': the duration must be above 0");
+    const std::string rate(item.substr(colon + 1));
+    char* end = nullptr;
+    const double r = std::strtod(rate.c_str(), &end);
+    if (rate.empty() || end != rate.c_str() + rate.size() || !(r >= 0) || std::isinf(r))
+      return std::unexpected("stage '" + std::string(item) + "': the rate must be a number >= 0");
+    out.push_back({*d, r});
+  }
+  if (out.empty()) return std::unexpected("no stages");
+  return out;
+}
+
+// A rate flag: a positive number.
+const CLI::Validator positive_rate(
+    [](std::string& s) {
+      char* end = nullptr;
+      const double v = std::strtod(s.c_str(), &end);
+      return s.empty() || end != s.c_str() + s.size() || !(v > 0) || std::isinf(v)
+                 ? std::string("must be a number above 0")
+                 : std::string();
+    },
+    "RATE", "positive");
+
 }  // namespace
 
 std::expected<Options, UsageError> parse_options(int argc, char** argv) {
@@ -69,6 +107,30 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   app.add_option("--export-max-body", export_max_body, "Body bytes kept per exported response: 64KiB")
       ->check(checked(parse_size, "SIZE"));
   app.add_flag("--export-errors-only", c.export_errors_only, "Export only failed requests");
+
+  // Open loop.
+  std::string stages, arrival = "uniform", adapt_interval, target_p99;
+  AdaptiveConfig& a = c.adaptive;
+  auto* qps_opt = app.add_option("--qps", c.qps, "Open loop: requests per second, sent at their intended times")
+                      ->check(positive_rate);
+  app.add_option("--arrival", arrival, "Open-loop gaps: uniform or poisson")
+      ->capture_default_str()->check(CLI::IsMember({"uniform", "poisson"}));
+  auto* stages_opt = app.add_option("--stages", stages, "Rate ramp, k6 style: 10s:1000,30s:5000,10s:0 (sets -d)")
+                         ->check(checked(parse_stages, "STAGES"));
+  auto* adaptive_opt = app.add_flag("--adaptive", a.enabled,
+                                    "Raise the rate while availability holds, cut it when it drops")
+                           ->excludes(stages_opt);
+  app.add_option("--qps-min", a.qps_min, "Adaptive: lowest rate")->capture_default_str()->check(positive_rate);
+  app.add_option("--qps-max", a.qps_max, "Adaptive: highest rate")->check(positive_rate);
+  app.add_option("--target-availability", a.target_availability, "Adaptive: succeeded/finished a window must reach")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  app.add_option("--target-p99", target_p99, "Adaptive: a window with a higher p99 fails (500ms, 2s)")
+      ->check(checked(parse_duration, "DURATION"));
+  app.add_option("--adapt-interval", adapt_interval, "Adaptive: window length")->check(checked(parse_duration, "DURATION"));
+  app.add_option("--adapt-up", a.up, "Adaptive: rate factor after a passing window")->capture_default_str();
+  app.add_option("--adapt-down", a.down, "Adaptive: rate factor after a failing window")->capture_default_str();
+  app.add_option("--adapt-min-step", a.min_step, "Adaptive: smallest step the factors shrink to")->capture_default_str();
+  app.add_flag("!--no-spin", c.spin, "Open loop: sleep until each send instead of spinning the last 100us");
   app.add_option("-c,--connections", c.connections, "Connections kept open (closed loop)")
       ->capture_default_str()->check(unsigned_number)->check(CLI::Range(1u, 1'000'000u));
   app.add_option("-t,--threads", c.threads, "Shards (threads), each pinned to a CPU; default: CPUs available")
@@ -88,6 +150,10 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   app.add_flag("--json", o.json, "Print the JSON report instead of the summary");
   app.add_option("-o,--output", o.output, "Write the JSON report to this file");
   app.add_flag("-q,--quiet", o.quiet, "No live progress on stderr");
+  std::string progress_every;
+  app.add_option("--progress-interval", progress_every,
+                 "When stderr is not a terminal, a plain progress line this often (default: none)")
+      ->check(checked(parse_duration, "DURATION"));
 
   try {
     app.parse(argc, argv);
@@ -99,8 +165,17 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
     return std::unexpected(UsageError{e.what(), 2});
   }
 
-  if (!isatty(STDERR_FILENO)) o.quiet = true;
+  o.terminal = isatty(STDERR_FILENO) != 0;
+  if (!progress_every.empty()) o.progress_every = *parse_duration(progress_every);
   o.requests_file = requests_file;
+  c.poisson = arrival == "poisson";
+  if (stages_opt->count() > 0) {
+    c.stages = *parse_stages(stages);
+    if (dur->count() > 0) return std::unexpected(UsageError{"--stages sets the duration: drop -d"});
+  }
+  if (!adapt_interval.empty()) a.interval = *parse_duration(adapt_interval);
+  if (!target_p99.empty()) a.target_p99 = *parse_duration(target_p99);
+  (void)qps_opt;
   if (url_opt->count() == 0 && file_opt->count() == 0)
     return std::unexpected(UsageError{"give a URL or -f/--requests-file"});
   c.iterations = iterations;

@@ -13,6 +13,8 @@ struct Options {
   bool json = false;          // JSON report on stdout instead of the summary
   std::string output;         // also write the JSON report here
   bool quiet = false;         // no live progress on stderr
+  bool terminal = true;       // stderr is a terminal
+  std::chrono::nanoseconds progress_every{0};  // plain progress lines when not a terminal
   std::string requests_file;  // -f: loaded by main (errors exit 2 with FILE:LINE:COLUMN)
 };
 

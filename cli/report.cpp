@@ -121,6 +121,24 @@ json timeline_json(const std::vector<ringload::Window>& timeline) {
         {"rps", per_second(w.requests, w.duration_s)},
         {"p50_us", us(w.latency_p50_ns)},
         {"p99_us", us(w.latency_p99_ns)},
+        {"target_qps", w.target_qps},
+    });
+  }
+  return out;
+}
+
+// The open loop's per-window view: what was asked, what was achieved, how it went.
+json qps_timeline_json(const std::vector<ringload::Window>& timeline) {
+  json out = json::array();
+  for (const ringload::Window& w : timeline) {
+    out.push_back({
+        {"t_s", w.t_s},
+        {"target_qps", w.target_qps},
+        {"achieved_qps", per_second(w.requests, w.duration_s)},
+        {"availability", w.requests == 0 ? 0.0 : static_cast<double>(w.succeeded) / static_cast<double>(w.requests)},
+        {"p50_us", us(w.latency_p50_ns)},
+        {"p99_us", us(w.latency_p99_ns)},
+        {"errors", w.errors},
     });
   }
   return out;
@@ -254,6 +272,17 @@ std::string render_human(const ringload::RunConfig& config, const ringload::RunR
   }
   out += "  Status       " + (codes.empty() ? std::string("none") : codes) + "\n";
   errors_section(out, result);
+  if (config.qps > 0 || !config.stages.empty() || config.adaptive.enabled) {
+    appendf(out, "  Open loop    send lag p50 %s, p99 %s; %llu waited for a connection, %llu unsent at the end\n",
+            time_text(static_cast<double>(result.stats.send_lag.percentile(50))).c_str(),
+            time_text(static_cast<double>(result.stats.send_lag.percentile(99))).c_str(),
+            static_cast<unsigned long long>(c.waited_for_connection),
+            static_cast<unsigned long long>(result.unsent_at_end));
+  }
+  if (config.adaptive.enabled) {
+    if (result.capacity_qps >= 0) appendf(out, "  Capacity     %.1f req/s (highest rate passing two windows)\n", result.capacity_qps);
+    else out += "  Capacity     none: no rate passed the objectives in two windows\n";
+  }
   appendf(out, "  Connections  %llu opened, %llu closed by server\n",
           static_cast<unsigned long long>(c.connects), static_cast<unsigned long long>(c.closes_by_server));
   if (result.by_name.size() > 1) {
@@ -293,6 +322,7 @@ nlohmann::json render_json(const ringload::RunConfig& config, const ringload::Ru
     if (c.errors[k] != 0) first_errors[name] = result.first_error[k];
   }
   const double rps = per_second(c.requests, result.duration_s);
+  const bool open_loop = config.qps > 0 || !config.stages.empty() || config.adaptive.enabled;
   return {
       {"ringload_version", RINGLOAD_VERSION},
       {"url", url_text(config)},
@@ -309,6 +339,14 @@ nlohmann::json render_json(const ringload::RunConfig& config, const ringload::Ru
       {"latency_us", histogram_json(result.stats.latency)},
       {"service_time_us", histogram_json(result.stats.service)},
       {"ttfb_us", histogram_json(result.stats.ttfb)},
+      {"send_lag_us", histogram_json(result.stats.send_lag)},
+      {"open_loop", open_loop ? json{{"target_qps", config.qps},
+                                      {"arrival", config.poisson ? "poisson" : "uniform"},
+                                      {"waited_for_connection", c.waited_for_connection},
+                                      {"unsent_at_end", result.unsent_at_end}}
+                              : json(nullptr)},
+      {"capacity", result.capacity_qps >= 0 ? json(result.capacity_qps) : json(nullptr)},
+      {"qps_timeline", open_loop ? qps_timeline_json(result.timeline) : json::array()},
       {"throughput", {{"rps", rps}, {"rpm", rps * 60},
                       {"bytes_in_per_s", per_second(c.bytes_in, result.duration_s)},
                       {"bytes_out_per_s", per_second(c.bytes_out, result.duration_s)}}},

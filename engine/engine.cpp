@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <algorithm>
 #include <cstring>
 #include <thread>
 
+#include "engine/adaptive.hpp"
 #include "engine/clock.hpp"
 #include "engine/export.hpp"
 #include "engine/request.hpp"
@@ -74,6 +76,39 @@ Window make_window(const Stats& current, const Stats& previous, uint64_t t0, uin
   return w;
 }
 
+// Checks the open-loop settings; stages also fix the run's duration.
+std::expected<void, std::string> check_load_model(RunConfig& c) {
+  const AdaptiveConfig& a = c.adaptive;
+  if (!(c.qps >= 0) || std::isinf(c.qps)) return std::unexpected("--qps must be a positive rate");
+  if (!c.stages.empty()) {
+    if (a.enabled) return std::unexpected("--stages and --adaptive exclude each other");
+    std::chrono::nanoseconds total{0};
+    for (const Stage& s : c.stages) {
+      if (s.duration.count() <= 0) return std::unexpected("--stages: every stage needs a duration above 0");
+      if (!(s.target_qps >= 0) || std::isinf(s.target_qps)) return std::unexpected("--stages: rates must be 0 or more");
+      total += s.duration;
+    }
+    c.duration = total;
+  }
+  if (a.enabled) {
+    if (c.qps == 0) c.qps = 100;
+    if (!(a.qps_min > 0) || !(a.qps_max >= a.qps_min))
+      return std::unexpected("--adaptive needs 0 < --qps-min <= --qps-max");
+    if (c.qps < a.qps_min || c.qps > a.qps_max)
+      return std::unexpected("--adaptive: the start rate --qps must lie within --qps-min and --qps-max");
+    if (!(a.up > 1)) return std::unexpected("--adapt-up must be above 1");
+    if (!(a.down > 0 && a.down < 1)) return std::unexpected("--adapt-down must be between 0 and 1");
+    if (!(a.min_step > 0 && a.min_step < 1)) return std::unexpected("--adapt-min-step must be between 0 and 1");
+    if (!(a.target_availability > 0 && a.target_availability <= 1))
+      return std::unexpected("--target-availability must be in (0, 1]");
+    if (a.interval.count() < 100'000'000) return std::unexpected("--adapt-interval must be at least 100ms");
+    if (c.duration.count() == 0 && c.max_requests == 0)
+      return std::unexpected("--adaptive needs -d/--duration or -n/--requests to end the run");
+    c.progress_interval = a.interval;
+  }
+  return {};
+}
+
 }  // namespace
 
 struct Engine::Impl {
@@ -81,12 +116,18 @@ struct Engine::Impl {
   PreparedRun prepared;
   bool prepared_ok = false;
   std::atomic<bool> stop_requested{false};
+  std::unique_ptr<AdaptiveController> adaptive;
+
+  bool open_loop() const noexcept { return config.qps > 0 || !config.stages.empty() || config.adaptive.enabled; }
+  std::vector<RateSegment> rate_schedule(uint64_t t0) const;
+  double target_qps_at(uint64_t t0, uint64_t t) const;
 
   std::vector<ShardPlan> plan_shards(uint64_t t0) const;
   std::vector<uint32_t> connections_per_origin() const;
   void take_window(std::vector<std::unique_ptr<ShardControl>>& controls, uint64_t epoch,
                    Stats& previous, uint64_t& previous_ns, uint64_t t0, RunResult& result,
                    const std::function<void(const Window&)>& on_window);
+  void adapt(std::vector<std::unique_ptr<ShardControl>>& controls, const Window& w);
 };
 
 Engine::Engine(RunConfig config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
@@ -102,6 +143,7 @@ std::expected<void, std::string> Engine::prepare() {
   if (c.duration.count() <= 0 && c.max_requests == 0 && c.iterations == 0)
     return std::unexpected("give a duration, a number of requests or of iterations");
   if (c.success_status.empty()) return std::unexpected("no success status given");
+  if (auto r = check_load_model(c); !r) return r;
   if (c.threads == 0) {
     std::size_t cpus = allowed_cpus().size();
     c.threads = cpus == 0 ? 1 : static_cast<uint32_t>(cpus);
@@ -142,8 +184,59 @@ std::vector<ShardPlan> Engine::Impl::plan_shards(uint64_t t0) const {
     for (uint32_t total : per_origin) p.connections.push_back(total / n + (k < total % n ? 1 : 0));
     p.limit = limit;
     if (config.duration.count() > 0) p.deadline_ns = t0 + static_cast<uint64_t>(config.duration.count());
+    if (open_loop()) {
+      p.open_loop = true;
+      p.rate = rate_schedule(t0);
+      for (RateSegment& seg : p.rate) {
+        seg.r0 /= n;
+        seg.r1 /= n;
+      }
+      p.phase = static_cast<double>(k) / n;
+      p.poisson = config.poisson;
+      p.seed = config.seed;
+      p.spin = config.spin;
+    }
   }
   return plans;
+}
+
+// The total rate over time: stages ramp linearly from --qps (or 0) to each target.
+std::vector<RateSegment> Engine::Impl::rate_schedule(uint64_t t0) const {
+  std::vector<RateSegment> out;
+  if (config.stages.empty()) {
+    out.push_back({t0, UINT64_MAX, config.qps, config.qps});
+    return out;
+  }
+  uint64_t t = t0;
+  double r = config.qps;
+  for (const Stage& s : config.stages) {
+    const uint64_t end = t + static_cast<uint64_t>(s.duration.count());
+    out.push_back({t, end, r, s.target_qps});
+    t = end;
+    r = s.target_qps;
+  }
+  return out;
+}
+
+double Engine::Impl::target_qps_at(uint64_t t0, uint64_t t) const {
+  if (!open_loop()) return 0;
+  if (adaptive) return adaptive->rate();
+  for (const RateSegment& s : rate_schedule(t0)) {
+    if (t < s.start_ns || t >= s.end_ns) continue;
+    if (s.end_ns == UINT64_MAX) return s.r0;
+    return s.r0 + (s.r1 - s.r0) * static_cast<double>(t - s.start_ns) / static_cast<double>(s.end_ns - s.start_ns);
+  }
+  return 0;
+}
+
+// Judges the window just taken and hands every shard its share of the new rate.
+void Engine::Impl::adapt(std::vector<std::unique_ptr<ShardControl>>& controls, const Window& w) {
+  if (!adaptive) return;
+  const double rate = adaptive->on_window(w.requests, w.succeeded, w.latency_p99_ns);
+  for (auto& c : controls) {
+    c->rate.store(rate / static_cast<double>(controls.size()), std::memory_order_relaxed);
+    c->rate_version.fetch_add(1, std::memory_order_release);
+  }
 }
 
 // Connections to each origin over all shards: -c each, or -c shared out
@@ -177,7 +270,9 @@ void Engine::Impl::take_window(std::vector<std::unique_ptr<ShardControl>>& contr
   for (auto& c : controls) current->merge(c->snapshot);
   const uint64_t now = now_ns();
   Window w = make_window(*current, previous, t0, previous_ns, now);
+  w.target_qps = target_qps_at(t0, previous_ns + (now - previous_ns) / 2);
   result.timeline.push_back(w);
+  adapt(controls, w);
   if (on_window) on_window(w);
   previous = *current;
   previous_ns = now;
@@ -190,6 +285,7 @@ std::expected<RunResult, std::string> Engine::run(std::function<void(const Windo
   Impl& im = *impl_;
   const RunConfig& cfg = im.config;
   const uint64_t t0 = now_ns();
+  if (cfg.adaptive.enabled) im.adaptive = std::make_unique<AdaptiveController>(cfg.adaptive, cfg.qps);
   std::vector<ShardPlan> plans = im.plan_shards(t0);
   // Export: one queue per shard, one writer thread; the file is opened before any traffic.
   std::vector<std::unique_ptr<ExportQueue>> queues;
@@ -268,6 +364,7 @@ std::expected<RunResult, std::string> Engine::run(std::function<void(const Windo
     const Shard& s = *shards[k];
     result.stats.merge(s.stats());
     result.in_flight_at_end += s.in_flight_at_end();
+    result.unsent_at_end += s.unsent_at_end();
     if (s.end_ns() > end_ns) end_ns = s.end_ns();
     for (std::size_t e = 0; e < error_kind_count; ++e)
       if (result.first_error[e].empty()) result.first_error[e] = s.first_errors()[e];
@@ -302,8 +399,10 @@ std::expected<RunResult, std::string> Engine::run(std::function<void(const Windo
   // The last, partial window, from the shards' final figures.
   if (interval > 0 && end_ns > previous_ns) {
     Window w = make_window(result.stats, *previous, t0, previous_ns, end_ns);
+    w.target_qps = im.target_qps_at(t0, previous_ns + (end_ns - previous_ns) / 2);
     if (w.duration_s > 0.001 || w.requests > 0) result.timeline.push_back(w);
   }
+  if (im.adaptive) result.capacity_qps = im.adaptive->capacity();
   return result;
 }
 

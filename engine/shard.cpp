@@ -97,8 +97,12 @@ std::string Shard::setup() noexcept {
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (mem == MAP_FAILED) return std::string("mmap connection buffers: ") + strerror(errno);
   carry_arena_ = static_cast<char*>(mem);
+  first_slot_.assign(plan_.connections.size(), 0);
+  opened_.assign(plan_.connections.size(), 0);
+  connecting_.assign(plan_.connections.size(), 0);
   uint32_t slot = 0;
   for (uint16_t o = 0; o < plan_.connections.size(); ++o) {
+    first_slot_[o] = slot;
     for (uint32_t i = 0; i < plan_.connections[o]; ++i, ++slot) {
       Conn& c = conns_[slot];
       char* base = carry_arena_ + static_cast<std::size_t>(slot) * per_conn;
@@ -109,6 +113,7 @@ std::string Shard::setup() noexcept {
   }
   connect_timeout_ = to_timespec(static_cast<uint64_t>(config_.connect_timeout.count()));
   next_position_ = plan_.index;
+  if (plan_.open_loop) pacer_.reset(plan_.rate, plan_.phase, plan_.poisson, plan_.seed + plan_.index);
   return {};
 }
 
@@ -176,13 +181,24 @@ io_uring_sqe* Shard::get_sqe() noexcept {
 
 void Shard::loop() noexcept {
   const uint64_t deadline = plan_.deadline_ns;
-  for (uint32_t i = 0; i < conns_.size(); ++i) start_connect(i);
+  // The closed loop opens every connection now; the open loop a few per origin, then more
+  // as requests find none idle (up to -c).
+  constexpr uint32_t open_loop_initial = 8;
+  for (uint16_t o = 0; o < plan_.connections.size(); ++o) {
+    opened_[o] = plan_.open_loop ? std::min(plan_.connections[o], open_loop_initial) : plan_.connections[o];
+    for (uint32_t i = 0; i < opened_[o]; ++i) start_connect(first_slot_[o] + i);
+  }
   while (true) {
     uint64_t now = now_ns();
     if (now >= deadline || control_.stop.load(std::memory_order_relaxed)) break;
     if (next_position_ >= plan_.limit && in_flight_ == 0) break;
     maybe_publish();
-    uint64_t wait = timers_.next_wait_ns(now, idle_tick_ns);
+    const uint64_t version = control_.rate_version.load(std::memory_order_acquire);
+    if (version != rate_version_seen_) {
+      rate_version_seen_ = version;
+      pacer_.rerate(control_.rate.load(std::memory_order_relaxed), now);
+    }
+    uint64_t wait = wait_ns(now);
     if (deadline - now < wait) wait = deadline - now;
     __kernel_timespec ts = to_timespec(wait);
     io_uring_cqe* cqe = nullptr;
@@ -200,7 +216,31 @@ void Shard::loop() noexcept {
     timers_.expire(now_ns(), [this](uint32_t slot) { on_timer(slot); });
     pump();
   }
+  if (plan_.open_loop) count_unsent(std::min(now_ns(), deadline));
   maybe_publish();
+}
+
+// How long the loop may sleep: until the next deadline, the next intended send (less
+// the wake-up floor, then spin: PLATFORM.md measured ~50 us of timer lateness), or a tick.
+uint64_t Shard::wait_ns(uint64_t now) const noexcept {
+  uint64_t wait = timers_.next_wait_ns(now, idle_tick_ns);
+  if (plan_.open_loop && next_position_ < plan_.limit) {
+    constexpr uint64_t spin_window = 100'000;
+    const uint64_t due = pacer_.due_ns();
+    uint64_t until = due <= now ? 0 : due - now;
+    if (plan_.spin) until = until > spin_window ? until - spin_window : 0;
+    wait = std::min(wait, until);
+  }
+  return wait;
+}
+
+// Requests that were due before the end but never sent: reported, not silently lost.
+void Shard::count_unsent(uint64_t end) noexcept {
+  while (next_position_ < plan_.limit && pacer_.due_ns() <= end) {
+    ++unsent_at_end_;
+    pacer_.advance();
+    next_position_ += plan_.shard_count;
+  }
 }
 
 void Shard::maybe_publish() noexcept {
@@ -248,6 +288,7 @@ void Shard::start_connect(uint32_t slot) noexcept {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c.fd = fd;
   c.state = ConnState::connecting;
+  ++connecting_[c.origin];
   c.recv_armed = false;
   // The connect and its linked timeout must go to the kernel in one submission.
   if (io_uring_sq_space_left(&ring_) < 2) io_uring_submit(&ring_);
@@ -262,6 +303,7 @@ void Shard::start_connect(uint32_t slot) noexcept {
 
 void Shard::on_connect(uint32_t slot, int res) noexcept {
   Conn& c = conns_[slot];
+  --connecting_[c.origin];
   if (res < 0) {
     fail(slot, ErrorKind::connect, res == -ECANCELED ? "connect timed out" : strerror(-res));
     return;
@@ -297,22 +339,61 @@ void Shard::release(uint32_t slot) noexcept {
 // connection. A position whose origin has none waits (and the ones after it), so each
 // shard keeps the file order.
 void Shard::pump() noexcept {
+  if (plan_.open_loop) {
+    pump_open(now_ns());
+    return;
+  }
   while (next_position_ < plan_.limit) {
     const uint32_t line = line_at(next_position_);
-    std::vector<uint32_t>& free = free_[table_.lines[line].origin];
-    uint32_t slot = UINT32_MAX;
-    while (!free.empty()) {
-      uint32_t s = free.back();
-      free.pop_back();
-      conns_[s].in_free_list = false;
-      if (conns_[s].state == ConnState::idle) {
-        slot = s;
-        break;
-      }
-    }
+    const uint32_t slot = take_idle(table_.lines[line].origin);
     if (slot == UINT32_MAX) return;
-    issue(slot, line, next_position_);
+    issue(slot, line, next_position_, now_ns());
     next_position_ += plan_.shard_count;
+  }
+}
+
+// The open loop: every request whose intended time has come goes out now, on an idle
+// connection of its origin. None idle: it waits (its latency still counts from its
+// intended time) and another connection is opened if -c allows.
+void Shard::pump_open(uint64_t now) noexcept {
+  while (next_position_ < plan_.limit) {
+    const uint64_t due = pacer_.due_ns();
+    if (due > now) return;
+    const uint32_t line = line_at(next_position_);
+    const uint16_t origin = table_.lines[line].origin;
+    const uint32_t slot = take_idle(origin);
+    if (slot == UINT32_MAX) {
+      if (!waiting_counted_) ++stats_->counters.waited_for_connection;
+      waiting_counted_ = true;
+      grow(origin, now);
+      return;
+    }
+    waiting_counted_ = false;
+    issue(slot, line, next_position_, due);
+    pacer_.advance();
+    next_position_ += plan_.shard_count;
+  }
+}
+
+uint32_t Shard::take_idle(uint16_t origin) noexcept {
+  std::vector<uint32_t>& free = free_[origin];
+  while (!free.empty()) {
+    const uint32_t s = free.back();
+    free.pop_back();
+    conns_[s].in_free_list = false;
+    if (conns_[s].state == ConnState::idle) return s;
+  }
+  return UINT32_MAX;
+}
+
+// Opens connections for requests waiting on `origin`: as many as are overdue, less those
+// already connecting, within the origin's share of -c.
+void Shard::grow(uint16_t origin, uint64_t now) noexcept {
+  const double rate = pacer_.rate_at(now);
+  const double overdue = 1 + rate * static_cast<double>(now - pacer_.due_ns()) / 1e9;
+  while (opened_[origin] < plan_.connections[origin] && connecting_[origin] < overdue) {
+    start_connect(first_slot_[origin] + opened_[origin]);
+    ++opened_[origin];
   }
 }
 
@@ -338,7 +419,7 @@ uint32_t Shard::line_at(uint64_t position) noexcept {
   return order_[index];
 }
 
-void Shard::issue(uint32_t slot, uint32_t line, uint64_t position) noexcept {
+void Shard::issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t intended) noexcept {
   Conn& c = conns_[slot];
   const RequestLine& req = table_.lines[line];
   const Origin& origin = prepared_.origins[req.origin];
@@ -358,8 +439,9 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position) noexcept {
   c.request = &req;
   c.iteration = static_cast<uint32_t>(position / table_.lines.size());
   c.state = ConnState::busy;
-  c.intended_ns = now;
+  c.intended_ns = intended;
   c.sent_ns = now;
+  stats_->send_lag.record(now - intended);
   c.first_byte_ns = 0;
   c.send_len = static_cast<uint32_t>(head_len + req.body_len);
   c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry);

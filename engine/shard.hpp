@@ -12,6 +12,7 @@
 
 #include "engine/buffer_ring.hpp"
 #include "engine/http_exchange.hpp"
+#include "engine/pacer.hpp"
 #include <sys/socket.h>
 
 #include "engine/request.hpp"
@@ -33,6 +34,12 @@ struct ShardPlan {
   uint64_t limit = UINT64_MAX;        // positions below it are sent; UINT64_MAX: no end
   uint64_t deadline_ns = UINT64_MAX;  // stop sending and end the loop at this time
   ExportQueue* export_queue = nullptr;  // where finished requests go with --export; null: off
+  bool open_loop = false;             // send at intended times (pacer) instead of when free
+  std::vector<RateSegment> rate;      // this shard's share of the rate schedule
+  double phase = 0;                   // this shard's offset in the even schedule
+  bool poisson = false;
+  uint64_t seed = 1;
+  bool spin = true;                   // spin the last stretch before a send instead of sleeping
 };
 
 // The control thread's handle on a running shard.
@@ -41,6 +48,8 @@ struct ShardControl {
   std::atomic<uint64_t> publish_request{0};   // bump to ask for a snapshot
   std::atomic<uint64_t> published{0};         // == publish_request once `snapshot` is ready
   std::atomic<bool> finished{false};          // the thread's loop has ended
+  std::atomic<double> rate{0};                // adaptive: this shard's new rate ...
+  std::atomic<uint64_t> rate_version{0};      // ... taken when this changes
   Stats snapshot;                             // written by the shard only on request
   uint64_t snapshot_in_flight = 0;
 };
@@ -88,6 +97,7 @@ class Shard {
   const std::vector<NameStats>& by_name() const noexcept { return by_name_; }
   const std::vector<IterationStats>& by_iteration() const noexcept { return by_iteration_; }
   uint64_t in_flight_at_end() const noexcept { return in_flight_at_end_; }
+  uint64_t unsent_at_end() const noexcept { return unsent_at_end_; }
   uint64_t end_ns() const noexcept { return end_ns_; }
   const std::array<std::string, error_kind_count>& first_errors() const noexcept { return first_error_; }
   const std::vector<std::string>& notices() const noexcept { return notices_; }
@@ -109,9 +119,14 @@ class Shard {
   void on_timer(uint32_t slot) noexcept;
   void arm_recv(uint32_t slot) noexcept;
   void pump() noexcept;
+  void pump_open(uint64_t now) noexcept;
+  uint32_t take_idle(uint16_t origin) noexcept;
+  void grow(uint16_t origin, uint64_t now) noexcept;
+  uint64_t wait_ns(uint64_t now) const noexcept;
+  void count_unsent(uint64_t end) noexcept;
   uint32_t line_at(uint64_t position) noexcept;
   void release(uint32_t slot) noexcept;
-  void issue(uint32_t slot, uint32_t line, uint64_t position) noexcept;
+  void issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t intended) noexcept;
   void finish_request(Conn& c, bool ok, uint64_t now, int error_kind, const char* message) noexcept;
   void complete(uint32_t slot) noexcept;
   void fail(uint32_t slot, ErrorKind kind, const char* message) noexcept;
@@ -139,6 +154,13 @@ class Shard {
   char* carry_arena_ = nullptr;        // carry and send scratch of every connection
   std::size_t carry_arena_bytes_ = 0;
   std::vector<std::vector<uint32_t>> free_;  // idle connections by origin (capacity fixed at setup)
+  std::vector<uint32_t> first_slot_;  // each origin's slots: [first_slot_, first_slot_ + connections)
+  std::vector<uint32_t> opened_;      // open loop: slots of the origin put to use so far
+  std::vector<uint32_t> connecting_;  // open loop: connects under way per origin
+  Pacer pacer_;
+  uint64_t rate_version_seen_ = 0;
+  bool waiting_counted_ = false;      // the due request was counted as waiting for a connection
+  uint64_t unsent_at_end_ = 0;
   TimerWheel timers_;
   std::vector<proto::Header> header_scratch_;
   std::unique_ptr<Stats> stats_;

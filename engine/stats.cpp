@@ -25,6 +25,7 @@ void Counters::merge(const Counters& o) noexcept {
   connects += o.connects;
   closes_by_server += o.closes_by_server;
   stale_completions += o.stale_completions;
+  waited_for_connection += o.waited_for_connection;
 }
 
 namespace {
@@ -46,6 +47,7 @@ void Counters::subtract(const Counters& older) noexcept {
   connects = minus(connects, older.connects);
   closes_by_server = minus(closes_by_server, older.closes_by_server);
   stale_completions = minus(stale_completions, older.stale_completions);
+  waited_for_connection = minus(waited_for_connection, older.waited_for_connection);
 }
 
 void Stats::merge(const Stats& o) noexcept {
@@ -53,6 +55,7 @@ void Stats::merge(const Stats& o) noexcept {
   latency.merge(o.latency);
   service.merge(o.service);
   ttfb.merge(o.ttfb);
+  send_lag.merge(o.send_lag);
 }
 
 void Stats::subtract(const Stats& older) noexcept {
@@ -60,6 +63,7 @@ void Stats::subtract(const Stats& older) noexcept {
   latency.subtract(older.latency);
   service.subtract(older.service);
   ttfb.subtract(older.ttfb);
+  send_lag.subtract(older.send_lag);
 }
 
 }  // namespace ringload

@@ -29,13 +29,41 @@ struct StatusRange {
   int hi = 399;  // inclusive
 };
 
+// A k6-style stage: the rate moves linearly to `target_qps` over `duration`.
+struct Stage {
+  std::chrono::nanoseconds duration{0};
+  double target_qps = 0;
+};
+
+// The adaptive controller: every `interval`, a window passes when availability
+// (succeeded / finished) >= target_availability and, if target_p99 is set, its p99 <=
+// target_p99. Passing multiplies the rate by `up`, failing by `down`; each change of
+// direction halves the distance of both factors from 1, down to `min_step`.
+struct AdaptiveConfig {
+  bool enabled = false;
+  double qps_min = 1;
+  double qps_max = 1e9;
+  double up = 1.25;
+  double down = 0.7;
+  double min_step = 0.02;
+  double target_availability = 0.99;
+  std::chrono::nanoseconds target_p99{0};  // 0: no latency objective
+  std::chrono::nanoseconds interval{1s};
+};
+
 struct RunConfig {
   std::vector<RequestSpec> requests;   // the requests, in order (ignored when `table` is set)
   std::shared_ptr<const RequestTable> table;  // pre-rendered requests (a request file)
   uint64_t iterations = 0;             // passes over the requests; 0: repeat until -d or -n
   bool shuffle = false;                // a new order for each pass, from `seed`
   uint64_t seed = 1;
-  uint32_t connections = 64;           // closed loop: connections kept busy, per origin
+  double qps = 0;                      // > 0: open loop at this total rate (the start rate of stages)
+  bool poisson = false;                // exponential gaps instead of even spacing
+  bool spin = true;                    // spin the last 100 us before an intended send
+  std::vector<Stage> stages;           // a rate ramp (open loop); the run lasts their total
+  AdaptiveConfig adaptive;             // open loop whose rate follows the target's availability
+  uint32_t connections = 64;           // closed loop: connections kept busy; open loop: the
+                                       // most open (and so in flight) per origin
   bool connections_per_origin = true;  // false: `connections` is the total over all origins
   uint32_t threads = 0;                // shards; 0: one per CPU the process may run on
   std::chrono::nanoseconds duration{10s};  // 0: no time limit (then max_requests must be set)

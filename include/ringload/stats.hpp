@@ -33,6 +33,7 @@ struct Counters {
   uint64_t connects = 0;     // connections established
   uint64_t closes_by_server = 0;  // Connection: close, HTTP/1.0, or EOF between requests
   uint64_t stale_completions = 0; // completions for a recycled connection slot (dropped)
+  uint64_t waited_for_connection = 0;  // open loop: no idle connection at the intended time
 
   void merge(const Counters& o) noexcept;
   void subtract(const Counters& older) noexcept;
@@ -43,6 +44,7 @@ struct Stats {
   Histogram latency;  // completion - intended send time (closed loop: the send)
   Histogram service;  // completion - actual send
   Histogram ttfb;     // first response byte - actual send
+  Histogram send_lag; // actual send - intended send (open loop; 0 in the closed loop)
 
   void merge(const Stats& o) noexcept;
   void subtract(const Stats& older) noexcept;
@@ -77,6 +79,7 @@ struct Window {
   uint64_t errors = 0;     // all error kinds, connect included
   uint64_t latency_p50_ns = 0;
   uint64_t latency_p99_ns = 0;
+  double target_qps = 0;   // open loop: the rate asked for during the window (0: closed loop)
 };
 
 struct RunResult {
@@ -85,6 +88,8 @@ struct RunResult {
   uint32_t connections = 0;
   uint32_t threads = 0;
   uint64_t in_flight_at_end = 0; // sent, not finished when the run stopped (not in requests)
+  uint64_t unsent_at_end = 0;    // open loop: due before the stop but never sent
+  double capacity_qps = -1;      // adaptive: highest rate passing >= 2 windows; -1: none
   bool interrupted = false;      // stopped by request_stop (Ctrl-C)
   std::vector<Window> timeline;
   std::vector<NameStats> by_name;            // one per name, in first-seen order

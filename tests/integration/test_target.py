@@ -3,8 +3,10 @@
 
 Starts the real binary on an ephemeral port and talks to it over raw sockets and
 http.client: every endpoint, keep-alive, pipelining, HTTP/1.0, HEAD, chunked bodies both
-ways, /echo, /count and /reset, --close, --body-size, malformed requests, and the count
-file written on SIGTERM. Standard library only; every wait is bounded.
+ways, /echo, /count, /reset and /stats, --close, --body-size, --capacity (503 above a
+rate, checked with a paced client and with wrk if installed), --latency-ms, malformed
+requests, and the count file written on SIGTERM. Standard library only; every wait is
+bounded.
 
     /usr/bin/python3 tests/integration/test_target.py --target build/ringload-target
 """
@@ -13,6 +15,8 @@ import argparse
 import http.client
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -571,7 +575,11 @@ def test_count_and_reset(s):
 def test_flags(binary):
     assert subprocess.run([binary, "--help"], stdout=subprocess.DEVNULL,
                           timeout=TIMEOUT).returncode == 0
-    for bad in (["--port", "70000"], ["--bogus"], ["--threads"], ["extra"]):
+    for bad in (["--port", "70000"], ["--bogus"], ["--threads"], ["extra"],
+                ["--capacity", "0"], ["--capacity", "-5"], ["--capacity", "abc"],
+                ["--capacity", "nan"], ["--capacity", "1e99"], ["--capacity", "10x"],
+                ["--capacity", "10", "--capacity-burst", "0"], ["--capacity-burst", "5"],
+                ["--latency-ms", "600001"], ["--latency-ms", "-1"]):
         rc = subprocess.run([binary, *bad], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, timeout=TIMEOUT).returncode
         assert rc != 0, bad
@@ -592,6 +600,193 @@ def test_close_mode(binary):
     finally:
         code, count, err = s.stop()
     assert code == 0 and count.strip() == "3" and err == "", (code, count, err)
+
+
+def stats_of(port):
+    r, data = http_get(port, "/stats")
+    assert r.status == 200 and r.getheader("Content-Type") == "application/json", r.status
+    return json.loads(data)
+
+
+def paced_load(port, rate, seconds, conns=8, path="/"):
+    """Offers `rate` requests/s for `seconds` over `conns` keep-alive sockets, pipelined in
+    10 ms batches from an absolute schedule (a late tick sends everything due). Returns
+    ({status: count}, the send window in seconds, [problems seen])."""
+    tick = 0.01
+    ticks = int(round(seconds / tick))
+    per_tick = int(round(rate * tick))
+    total = ticks * per_tick
+    socks = [Conn(port) for _ in range(conns)]
+    expected = [len(range(j, total, conns)) for j in range(conns)]
+    statuses = [dict() for _ in range(conns)]
+    problems = []
+
+    def reader(j):
+        try:
+            for _ in range(expected[j]):
+                r = socks[j].read_response()
+                statuses[j][r.status] = statuses[j].get(r.status, 0) + 1
+                if r.status == 503 and (r.body != b"503 Service Unavailable\n"
+                                        or r.header("connection") is not None):
+                    problems.append("bad 503: %r %r" % (r.headers, r.body))
+        except Exception as e:  # noqa: BLE001 — reported by the caller
+            problems.append("reader %d: %r" % (j, e))
+
+    readers = [threading.Thread(target=reader, args=(j,)) for j in range(conns)]
+    for t in readers:
+        t.start()
+    request = get(path)
+    t0 = time.monotonic()
+    sent = 0
+    for k in range(ticks):
+        wait = t0 + k * tick - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        batch = [0] * conns
+        for _ in range(per_tick):
+            batch[sent % conns] += 1
+            sent += 1
+        for j, n in enumerate(batch):
+            if n:
+                socks[j].send(request * n)
+    window = max(seconds, time.monotonic() - t0 + tick)
+    for t in readers:
+        t.join(TIMEOUT + seconds)
+    for c in socks:
+        c.close()
+    merged = {}
+    for d in statuses:
+        for code, n in d.items():
+            merged[code] = merged.get(code, 0) + n
+    return merged, window, problems
+
+
+def test_stats_unlimited(s):
+    """Without --capacity nothing is rejected, whatever the load."""
+    http_get(s.port, "/reset")
+    assert stats_of(s.port) == {"total": 0, "ok": 0, "rejected": 0}
+    statuses, _, problems = paced_load(s.port, 5000, 0.5)
+    assert not problems, problems[:3]
+    assert statuses == {200: 2500}, statuses
+    assert stats_of(s.port) == {"total": 2500, "ok": 2500, "rejected": 0}
+    assert count_of(s.port) == 2500
+
+
+def check_capacity_run(port, capacity, statuses, window, problems, offered):
+    assert not problems, problems[:3]
+    assert set(statuses) <= {200, 503}, statuses
+    ok, rejected = statuses.get(200, 0), statuses.get(503, 0)
+    assert ok + rejected == offered, (statuses, offered)
+    rate = ok / window
+    print("     capacity %d/s: %d ok, %d rejected in %.2f s: %.0f ok/s"
+          % (capacity, ok, rejected, window, rate), flush=True)
+    assert 0.9 * capacity <= rate <= 1.1 * capacity, "%.0f ok/s" % rate
+    assert stats_of(port) == {"total": offered, "ok": ok, "rejected": rejected}
+    assert count_of(port) == offered, "/count is the total answered, 503s included"
+
+
+def test_capacity(binary):
+    """--capacity 2000 under ~5000 req/s for 2 s: ~2000 ok/s, the rest 503, /stats agrees;
+    control endpoints stay exempt; wrk (if installed) sees the same rate."""
+    s = Server(binary, "--capacity", "2000", "--threads", "2")
+    try:
+        statuses, window, problems = paced_load(s.port, 5000, 2.0)
+        check_capacity_run(s.port, 2000, statuses, window, problems, 10000)
+        # The limiter is exhausted by a burst; /stats, /count and /reset still answer.
+        c = Conn(s.port)
+        c.send(get("/") * 400 + get("/stats") * 20 + get("/count"))
+        burst = [c.read_response().status for _ in range(400)]
+        assert 503 in burst, "400 requests in a millisecond were all admitted"
+        control = [c.read_response().status for _ in range(21)]
+        assert control == [200] * 21, control
+        c.close()
+        if shutil.which("wrk"):
+            http_get(s.port, "/reset")
+            out = subprocess.run(["wrk", "-t1", "-c16", "-d2s", "http://127.0.0.1:%d/" % s.port],
+                                 capture_output=True, text=True, timeout=30).stdout
+            m = re.search(r"(\d+) requests in ([\d.]+)s", out)
+            assert m, out
+            wrk_total, seconds = int(m.group(1)), float(m.group(2))
+            m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            wrk_rejected = int(m.group(1)) if m else 0
+            st = stats_of(s.port)
+            # wrk drops the answers still in flight when it stops: at most one per connection.
+            assert wrk_total <= st["total"] <= wrk_total + 16, (wrk_total, st)
+            assert wrk_rejected <= st["rejected"], (wrk_rejected, st)
+            rate = st["ok"] / seconds
+            print("     wrk: %d requests (%d non-2xx) in %.2f s; server: %s: %.0f ok/s"
+                  % (wrk_total, wrk_rejected, seconds, st, rate), flush=True)
+            assert st["rejected"] > 0, st
+            assert 1800 <= rate <= 2200, "%.0f ok/s under wrk" % rate
+    finally:
+        code, _, err = s.stop()
+    assert code == 0, code
+    assert re.search(r"^rejected: [1-9]\d*$", err, re.M), err
+
+
+def test_capacity_threads(binary):
+    """The limit is one for the whole server: four threads, same rate."""
+    s = Server(binary, "--capacity", "1000", "--threads", "4", "--quiet")
+    try:
+        statuses, window, problems = paced_load(s.port, 3000, 1.5, conns=12)
+        check_capacity_run(s.port, 1000, statuses, window, problems, 4500)
+    finally:
+        s.stop()
+
+
+def test_capacity_burst(binary):
+    """--capacity-burst N admits N requests back to back, then the rate applies."""
+    s = Server(binary, "--capacity", "1", "--capacity-burst", "5", "--threads", "1")
+    try:
+        c = Conn(s.port)
+        c.send(get("/") * 10 + get("/stats") + get("/", method="HEAD"))
+        codes = [c.read_response().status for _ in range(10)]
+        assert codes == [200] * 5 + [503] * 5, codes
+        assert json.loads(c.read_response().body) == {"total": 10, "ok": 5, "rejected": 5}
+        r = c.read_response(head=True)
+        assert r.status == 503 and r.header("content-length") == "24", r.headers
+        c.send(get("/bytes/2"))  # the connection is still open after the 503s
+        assert c.read_response().status == 503
+        c.close()
+    finally:
+        code, count, err = s.stop()
+    assert code == 0 and count.strip() == "12", (code, count)
+    assert err.splitlines()[-2:] == ["requests: 12", "rejected: 7"], err
+
+
+def test_latency(binary):
+    """--latency-ms delays the plain endpoint only; a 503 is not delayed."""
+    s = Server(binary, "--latency-ms", "20", "--threads", "1", "--quiet")
+    try:
+        for _ in range(3):
+            t0 = time.monotonic()
+            r, data = http_get(s.port, "/")
+            assert r.status == 200 and data == b"Hello, world\n"
+            assert time.monotonic() - t0 >= 0.020, time.monotonic() - t0
+        c = Conn(s.port)
+        t0 = time.monotonic()
+        c.send(get("/a") * 5)  # pipelined: answered in order, one delay after another
+        for _ in range(5):
+            assert c.read_response().body == b"Hello, world\n"
+        assert time.monotonic() - t0 >= 0.100, time.monotonic() - t0
+        c.close()
+        assert count_of(s.port) == 8
+    finally:
+        s.stop()
+    s = Server(binary, "--latency-ms", "400", "--capacity", "1", "--threads", "1", "--quiet")
+    try:
+        c = Conn(s.port)
+        t0 = time.monotonic()
+        c.send(get("/"))
+        assert c.read_response().status == 200
+        assert time.monotonic() - t0 >= 0.4
+        t0 = time.monotonic()
+        c.send(get("/"))
+        assert c.read_response().status == 503
+        assert time.monotonic() - t0 < 0.4, "the 503 waited for --latency-ms"
+        c.close()
+    finally:
+        s.stop()
 
 
 def test_body_size(binary):
@@ -648,11 +843,15 @@ def main():
         assert code == 0, "exit code %d" % code
         assert expected is not None, "count test failed, nothing to compare"
         assert count is not None and int(count) == expected, (count, expected)
-        assert err.strip().splitlines()[-1] == "requests: %d" % expected, err
+        assert err.strip().splitlines()[-2:] == ["requests: %d" % expected, "rejected: 0"], err
     run("test_sigterm_count_file", check_exit)
     run("test_flags", test_flags, args.target)
     run("test_close_mode", test_close_mode, args.target)
     run("test_body_size", test_body_size, args.target)
+    run("test_capacity", test_capacity, args.target)
+    run("test_capacity_threads", test_capacity_threads, args.target)
+    run("test_capacity_burst", test_capacity_burst, args.target)
+    run("test_latency", test_latency, args.target)
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 

@@ -98,7 +98,7 @@ TEST_CASE("render_json: every field of the schema", "[report]") {
                                             "threads", "interrupted", "requests", "status_codes", "errors",
                                             "first_errors", "latency_us", "service_time_us", "ttfb_us",
                                             "throughput", "bytes", "connections_opened", "closes_by_server",
-                                            "timeline", "by_name", "by_iteration", "notices", "export", "config"});
+                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline"});
   CHECK(j["ringload_version"] == RINGLOAD_VERSION);
   CHECK(j["url"] == "http://127.0.0.1:8080/index.html?x=1");
   CHECK(j["method"] == "POST");
@@ -136,7 +136,7 @@ TEST_CASE("render_json: every field of the schema", "[report]") {
   REQUIRE(j["timeline"].size() == 2);
   const json& w = j["timeline"][1];
   CHECK(keys_of(w) == std::set<std::string>{"t_s", "duration_s", "requests", "succeeded", "errors", "rps",
-                                            "p50_us", "p99_us"});
+                                            "p50_us", "p99_us", "target_qps"});
   CHECK(w["t_s"].get<double>() == 2.0);
   CHECK(w["duration_s"].get<double>() == 0.5);
   CHECK(w["requests"] == 400);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "counters.hpp"
+#include "limiter.hpp"
 #include "options.hpp"
 #include "worker.hpp"
 
@@ -120,12 +121,12 @@ bool claim_port(sockaddr_storage& addr, socklen_t len, std::string& error) {
 
 // Opens every listener on one claimed port and creates the workers.
 bool start_workers(const Options& o, unsigned threads, RequestCounters& counters,
-                   std::vector<std::unique_ptr<Worker>>& workers, std::uint16_t& port,
-                   std::string& error) {
+                   RateLimiter* limiter, std::vector<std::unique_ptr<Worker>>& workers,
+                   std::uint16_t& port, std::string& error) {
   sockaddr_storage addr{};
   socklen_t len = 0;
   if (!resolve(o, addr, len, error) || !claim_port(addr, len, error)) return false;
-  const WorkerConfig config{FixedBody{o.body_size}, o.close, &counters};
+  const WorkerConfig config{FixedBody{o.body_size, o.latency_ms}, o.close, &counters, limiter};
   for (unsigned i = 0; i < threads; ++i) {
     const int fd = open_listener(addr, len, error);
     if (fd < 0) return false;
@@ -140,10 +141,15 @@ bool start_workers(const Options& o, unsigned threads, RequestCounters& counters
 int serve(const Options& options, const sigset_t& stop_signals) {
   const unsigned threads = options.threads > 0 ? options.threads : default_threads();
   RequestCounters counters(threads);
+  std::unique_ptr<RateLimiter> limiter;
+  if (options.capacity > 0)
+    limiter = std::make_unique<RateLimiter>(
+        options.capacity, options.capacity_burst > 0 ? options.capacity_burst
+                                                     : RateLimiter::default_burst(options.capacity));
   std::vector<std::unique_ptr<Worker>> workers;
   std::uint16_t port = 0;
   std::string error;
-  if (!start_workers(options, threads, counters, workers, port, error)) {
+  if (!start_workers(options, threads, counters, limiter.get(), workers, port, error)) {
     std::fprintf(stderr, "ringload-target: %s:%u: %s\n", options.host.c_str(), options.port,
                  error.c_str());
     return 1;
@@ -153,9 +159,13 @@ int serve(const Options& options, const sigset_t& stop_signals) {
     std::fprintf(stderr, "ringload-target: cannot write %s\n", options.port_file.c_str());
     return 1;
   }
-  if (!options.quiet)
-    std::fprintf(stderr, "ringload-target: listening on %s port %u, %u thread%s\n",
+  if (!options.quiet) {
+    std::fprintf(stderr, "ringload-target: listening on %s port %u, %u thread%s",
                  options.host.c_str(), port, threads, threads == 1 ? "" : "s");
+    if (options.capacity > 0) std::fprintf(stderr, ", capacity %g/s", options.capacity);
+    if (options.latency_ms > 0) std::fprintf(stderr, ", latency %u ms", options.latency_ms);
+    std::fputc('\n', stderr);
+  }
   std::vector<std::thread> running;
   for (auto& w : workers)
     running.emplace_back([&w] {
@@ -171,12 +181,15 @@ int serve(const Options& options, const sigset_t& stop_signals) {
   for (auto& t : running) t.join();
   workers.clear();
 
-  const std::uint64_t served = counters.count();
+  const Totals totals = counters.totals();
+  const std::uint64_t served = totals.total();
   if (!options.count_file.empty() && !write_file(options.count_file, std::to_string(served) + "\n")) {
     std::fprintf(stderr, "ringload-target: cannot write %s\n", options.count_file.c_str());
     return 1;
   }
-  if (!options.quiet) std::fprintf(stderr, "requests: %llu\n", static_cast<unsigned long long>(served));
+  if (!options.quiet)
+    std::fprintf(stderr, "requests: %llu\nrejected: %llu\n", static_cast<unsigned long long>(served),
+                 static_cast<unsigned long long>(totals.rejected));
   return worker_failed ? 1 : 0;
 }
 

@@ -15,6 +15,9 @@ struct Options {
   std::string port_file;      // written with the bound port once listening
   std::string count_file;     // written with the request count on exit
   bool quiet = false;
+  double capacity = 0;              // requests per second answered, the rest get 503; 0: no limit
+  std::uint64_t capacity_burst = 0;  // requests admitted back to back; 0: 50 ms worth
+  std::uint32_t latency_ms = 0;     // delay of every plain (fixed-body) response
 };
 
 enum class OptionsResult : std::uint8_t { run, exit_ok, exit_error };

@@ -168,6 +168,20 @@ Reply chunked_reply(std::string_view query) noexcept {
   return r;
 }
 
+// {"total":n,"ok":n,"rejected":n}; total is what /count says.
+Reply stats_reply(const Totals& t, std::string& scratch) {
+  scratch.assign("{\"total\":");
+  append_number(scratch, t.total());
+  scratch.append(",\"ok\":");
+  append_number(scratch, t.ok);
+  scratch.append(",\"rejected\":");
+  append_number(scratch, t.rejected);
+  scratch.append("}");
+  Reply r = text_reply(200, "application/json", scratch);
+  r.counted = false;
+  return r;
+}
+
 Reply pattern_reply(std::uint64_t n) noexcept {
   Reply r;
   r.kind = BodyKind::pattern;
@@ -196,7 +210,20 @@ Reply error_reply(int status) noexcept {
   return r;
 }
 
+Reply unavailable_reply() noexcept {
+  Reply r;
+  r.status = 503;
+  r.text = "503 Service Unavailable\n";
+  r.outcome = Outcome::rejected;
+  return r;
+}
+
 bool wants_body(std::string_view target) noexcept { return path_of(target) == "/echo"; }
+
+bool is_control(std::string_view target) noexcept {
+  const std::string_view path = path_of(target);
+  return path == "/count" || path == "/reset" || path == "/stats";
+}
 
 Reply route(const RequestInfo& req, const FixedBody& fixed, RequestCounters& counters,
             std::string& scratch) {
@@ -214,6 +241,7 @@ Reply route(const RequestInfo& req, const FixedBody& fixed, RequestCounters& cou
     r.counted = false;
     return r;
   }
+  if (path == "/stats") return stats_reply(counters.totals(), scratch);
   if (path == "/echo") return echo_reply(req, scratch);
   if (path.starts_with("/status/")) return status_reply(path.substr(8), scratch);
   if (path.starts_with("/bytes/")) {
@@ -228,7 +256,9 @@ Reply route(const RequestInfo& req, const FixedBody& fixed, RequestCounters& cou
     return r;
   }
   if (path == "/chunked") return chunked_reply(query_of(req.target));
-  return fixed_reply(fixed);
+  Reply r = fixed_reply(fixed);
+  r.delay_ms = fixed.latency_ms;
+  return r;
 }
 
 std::string_view reason_phrase(int status) noexcept {

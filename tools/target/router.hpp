@@ -21,9 +21,10 @@ inline constexpr std::uint64_t max_chunk_size = 1024 * 1024;
 inline constexpr std::uint64_t max_bytes = std::uint64_t{1} << 50;
 }  // namespace limits
 
-// The body every plain request gets (--body-size).
+// What every plain request gets: the body (--body-size) after a delay (--latency-ms).
 struct FixedBody {
-  std::uint64_t size = 13;  // 13: "Hello, world\n"; otherwise the deterministic pattern
+  std::uint64_t size = 13;      // 13: "Hello, world\n"; otherwise the deterministic pattern
+  std::uint32_t latency_ms = 0;  // only for the plain endpoint; /delay/MS has its own
 };
 
 struct RequestInfo {
@@ -51,16 +52,22 @@ struct Reply {
   std::uint64_t chunks = 0;  // chunked
   std::uint32_t delay_ms = 0;
   bool close = false;    // close the connection after this response whatever the request said
-  bool counted = true;   // false for /count and /reset
+  bool counted = true;   // false for /count, /reset and /stats
+  Outcome outcome = Outcome::ok;  // which counter a counted reply bumps
 };
 
 // The deterministic "Hello, world\n" or pattern body of `fixed`, as a 200 text/plain reply.
 Reply fixed_reply(const FixedBody& fixed) noexcept;
 // An error reply (400, 413, 431, 501, 505...) with a one-line body; always closes.
 Reply error_reply(int status) noexcept;
+// The 503 of a request over --capacity: small body, keeps the connection.
+Reply unavailable_reply() noexcept;
+// True for /count, /reset and /stats: never limited by --capacity and never counted, so
+// they can observe a server under overload without changing what they observe.
+bool is_control(std::string_view target) noexcept;
 // True if the endpoint needs the request body (only /echo; others discard it unread).
 bool wants_body(std::string_view target) noexcept;
-// Chooses the response. `scratch` holds a generated text body (status, echo, count).
+// Chooses the response. `scratch` holds a generated text body (status, echo, count, stats).
 Reply route(const RequestInfo& req, const FixedBody& fixed, RequestCounters& counters,
             std::string& scratch);
 

@@ -204,6 +204,10 @@ void Session::finish_body(SessionEnv& env) {
 }
 
 void Session::dispatch(const RequestInfo& info, SessionEnv& env) {
+  // Before routing, so an excess request costs no more than its 503, and answered at once
+  // (no --latency-ms): an overloaded server sheds load fast or it is not shedding it.
+  if (env.limiter != nullptr && !is_control(info.target) && !env.limiter->admit())
+    return emit(unavailable_reply(), meta_, env);
   const Reply reply = route(info, env.fixed, *env.counters, env.scratch);
   if (reply.delay_ms > 0) {
     delayed_reply_ = reply;  // its text is static (fixed_reply), so it outlives the request
@@ -252,7 +256,7 @@ void Session::emit(const Reply& r, const Meta& meta, SessionEnv& env) {
     out_.append(h.view());
     if (send_body) emit_body(r, chunked_framing, env);
   }
-  if (r.counted) env.counters->bump(env.thread);
+  if (r.counted) env.counters->bump(env.thread, r.outcome);
   if (close) closing_ = true;
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "counters.hpp"
+#include "limiter.hpp"
 #include "out_queue.hpp"
 #include "request_parser.hpp"
 #include "router.hpp"
@@ -25,6 +26,7 @@ struct SessionEnv {
   FixedBody fixed;
   bool force_close = false;  // --close
   RequestCounters* counters = nullptr;
+  RateLimiter* limiter = nullptr;  // --capacity, shared by all workers; nullptr: unlimited
   std::size_t thread = 0;    // this worker's counter
   DateCache date;
   std::string scratch;       // a generated reply body, rendered before the next request

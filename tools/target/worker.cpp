@@ -45,6 +45,7 @@ Worker::Worker(std::size_t index, int listen_fd, const WorkerConfig& config)
   env_.fixed = config.fixed;
   env_.force_close = config.force_close;
   env_.counters = config.counters;
+  env_.limiter = config.limiter;
   env_.thread = index;
 }
 

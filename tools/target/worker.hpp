@@ -1,6 +1,7 @@
 #pragma once
 // One worker thread: its own SO_REUSEPORT listener, epoll instance (edge-triggered
-// connections), connection slab and timer heap. Workers share only the request counters.
+// connections), connection slab and timer heap. Workers share only the request counters
+// and the --capacity limiter.
 
 #include <atomic>
 #include <cstddef>
@@ -19,6 +20,7 @@ struct WorkerConfig {
   FixedBody fixed;
   bool force_close = false;
   RequestCounters* counters = nullptr;
+  RateLimiter* limiter = nullptr;  // nullptr: no --capacity
 };
 
 class Worker {

@@ -126,7 +126,15 @@ t1=$(date +%s)
 echo "build_wolfssl: source $(basename "$src") ($version) fetched in $((t1 - t0)) s; configuring"
 
 ./autogen.sh >autogen.log 2>&1 || { tail -n 30 autogen.log >&2; exit 1; }
-rm -rf "$prefix"
+# Only ever delete a previous install of ours, never a prefix someone pointed elsewhere.
+if [ -e "$prefix" ]; then
+  if [ -f "$stamp" ] || [ "$prefix" = "$repo/third_party/wolfssl-install" ]; then
+    rm -rf "$prefix"
+  else
+    echo "build_wolfssl: $prefix exists and is not a previous build of this script" >&2
+    exit 1
+  fi
+fi
 ./configure "${configure_flags[@]}" --prefix="$prefix" >configure.log 2>&1 ||
   { tail -n 30 configure.log >&2; exit 1; }
 make -j"$(nproc)" >make.log 2>&1 || { tail -n 40 make.log >&2; exit 1; }

@@ -28,7 +28,9 @@ int main(int argc, char** argv) {
     return options.error().exit_code;
   }
   if (!options->requests_file.empty()) {
-    auto table = ringload::load_request_file(options->requests_file, {},
+    ringload::RequestFileOptions file_options;
+    file_options.allow_https = true;
+    auto table = ringload::load_request_file(options->requests_file, file_options,
                                              [](const std::string& w) { std::cerr << "warning: " << w << '\n'; });
     if (!table) {
       std::cerr << "error: " << table.error().to_string() << '\n';

@@ -108,6 +108,15 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
       ->check(checked(parse_size, "SIZE"));
   app.add_flag("--export-errors-only", c.export_errors_only, "Export only failed requests");
 
+  // HTTPS.
+  app.add_option("--cacert", c.tls.ca_file, "Trust this CA (PEM) besides the system's")->check(CLI::ExistingFile);
+  app.add_option("--cert", c.tls.cert_file, "Client certificate (PEM)")->check(CLI::ExistingFile);
+  app.add_option("--key", c.tls.key_file, "Client certificate's private key (PEM)")->check(CLI::ExistingFile);
+  app.add_flag("!-k,!--insecure", c.tls.verify, "Do not verify the server's certificate");
+  app.add_option("--sni", c.tls.sni, "Server name sent (SNI) and verified instead of the URL's host");
+  app.add_flag("!--no-tls-resume", c.tls.resume, "Full handshakes on reconnects (no session resumption)");
+  app.add_flag("--tls-handshake-each", c.tls.handshake_each, "A new connection, and handshake, for every request");
+
   // Open loop.
   std::string stages, arrival = "uniform", adapt_interval, target_p99;
   AdaptiveConfig& a = c.adaptive;

@@ -72,6 +72,8 @@ json config_json(const ringload::RunConfig& config) {
   }
   json success = json::array();
   for (const auto& r : config.success_status) success.push_back(range_text(r));
+  json tls = {{"verify", config.tls.verify}, {"cacert", config.tls.ca_file}, {"cert", config.tls.cert_file},
+              {"sni", config.tls.sni}, {"resume", config.tls.resume}, {"handshake_each", config.tls.handshake_each}};
   return {
       {"connections", config.connections},
       {"threads", config.threads},
@@ -87,6 +89,7 @@ json config_json(const ringload::RunConfig& config) {
       {"shuffle", config.shuffle},
       {"seed", config.seed},
       {"connections_per_origin", config.connections_per_origin},
+      {"tls", std::move(tls)},
   };
 }
 
@@ -279,6 +282,14 @@ std::string render_human(const ringload::RunConfig& config, const ringload::RunR
             static_cast<unsigned long long>(c.waited_for_connection),
             static_cast<unsigned long long>(result.unsent_at_end));
   }
+  if (c.tls_handshakes > 0) {
+    appendf(out, "  TLS          %s %s; %llu handshakes (%llu resumed), p50 %s, p99 %s%s\n",
+            result.tls_version.c_str(), result.tls_cipher.c_str(),
+            static_cast<unsigned long long>(c.tls_handshakes), static_cast<unsigned long long>(c.tls_resumed),
+            time_text(static_cast<double>(result.stats.tls_handshake.percentile(50))).c_str(),
+            time_text(static_cast<double>(result.stats.tls_handshake.percentile(99))).c_str(),
+            config.tls.verify ? "" : "; NOT verified (--insecure)");
+  }
   if (config.adaptive.enabled) {
     if (result.capacity_qps >= 0) appendf(out, "  Capacity     %.1f req/s (highest rate passing two windows)\n", result.capacity_qps);
     else out += "  Capacity     none: no rate passed the objectives in two windows\n";
@@ -340,6 +351,16 @@ nlohmann::json render_json(const ringload::RunConfig& config, const ringload::Ru
       {"service_time_us", histogram_json(result.stats.service)},
       {"ttfb_us", histogram_json(result.stats.ttfb)},
       {"send_lag_us", histogram_json(result.stats.send_lag)},
+      {"tls", result.tls_version.empty() && c.errors[static_cast<std::size_t>(ringload::ErrorKind::tls)] == 0
+                  ? json(nullptr)
+                  : json{{"version", result.tls_version},
+                         {"cipher", result.tls_cipher},
+                         {"handshakes", c.tls_handshakes},
+                         {"resumed", c.tls_resumed},
+                         {"resumed_ratio", c.tls_handshakes == 0 ? 0.0
+                                               : static_cast<double>(c.tls_resumed) / static_cast<double>(c.tls_handshakes)},
+                         {"verify", config.tls.verify}}},
+      {"tls_handshake_us", histogram_json(result.stats.tls_handshake)},
       {"open_loop", open_loop ? json{{"target_qps", config.qps},
                                       {"arrival", config.poisson ? "poisson" : "uniform"},
                                       {"waited_for_connection", c.waited_for_connection},

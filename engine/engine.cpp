@@ -117,6 +117,7 @@ struct Engine::Impl {
   bool prepared_ok = false;
   std::atomic<bool> stop_requested{false};
   std::unique_ptr<AdaptiveController> adaptive;
+  std::vector<std::string> notices;  // found while preparing, reported with the result
 
   bool open_loop() const noexcept { return config.qps > 0 || !config.stages.empty() || config.adaptive.enabled; }
   std::vector<RateSegment> rate_schedule(uint64_t t0) const;
@@ -163,6 +164,14 @@ std::expected<void, std::string> Engine::prepare() {
   if (auto r = probe_io_uring(); !r) return r;
   for (const Origin& o : impl_->prepared.origins)
     if (auto r = probe_connect(o, static_cast<uint64_t>(c.connect_timeout.count())); !r) return r;
+  bool https = false;
+  for (const Origin& o : impl_->prepared.origins) https = https || o.tls != nullptr;
+  if (https && !c.tls.verify)
+    impl_->notices.push_back("certificate verification is off (--insecure): the figures say nothing about the server's identity");
+#ifdef RINGLOAD_WOLFSSL_SLOW
+  if (https)
+    impl_->notices.push_back("using Debian's wolfSSL without AES-NI: HTTPS costs this client far more CPU (run tools/build_wolfssl.sh)");
+#endif
   impl_->prepared_ok = true;
   return {};
 }
@@ -326,6 +335,7 @@ std::expected<RunResult, std::string> Engine::run(std::function<void(const Windo
   }
 
   RunResult result;
+  result.notices = im.notices;
   auto previous = std::make_unique<Stats>();
   uint64_t previous_ns = t0;
   uint64_t epoch = 0;
@@ -365,6 +375,10 @@ std::expected<RunResult, std::string> Engine::run(std::function<void(const Windo
     result.stats.merge(s.stats());
     result.in_flight_at_end += s.in_flight_at_end();
     result.unsent_at_end += s.unsent_at_end();
+    if (result.tls_version.empty() && s.tls_version() != nullptr) {
+      result.tls_version = s.tls_version();
+      result.tls_cipher = s.tls_cipher();
+    }
     if (s.end_ns() > end_ns) end_ns = s.end_ns();
     for (std::size_t e = 0; e < error_kind_count; ++e)
       if (result.first_error[e].empty()) result.first_error[e] = s.first_errors()[e];

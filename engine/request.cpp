@@ -34,8 +34,8 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
   }
   if (run.table->lines.empty()) return std::unexpected("no requests to send");
   for (const Url& url : run.table->origins) {
-    if (url.scheme != Scheme::http)
-      return std::unexpected("'" + url.origin() + "': only http:// is supported so far");
+    if (url.scheme != Scheme::http && url.scheme != Scheme::https)
+      return std::unexpected("'" + url.origin() + "': only http:// and https:// are supported here");
     auto endpoint = resolve(url);
     if (!endpoint) return std::unexpected(endpoint.error());
     Origin o;
@@ -44,10 +44,80 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
     o.host_line = "Host: " + url.host_header() + "\r\n";
     o.user_agent_line = "User-Agent: ringload/" RINGLOAD_ENGINE_VERSION "\r\n";
     o.accept_line = "Accept: */*\r\n";
+    if (url.scheme == Scheme::https) {
+      TlsOptions t;
+      t.verify = config.tls.verify;
+      t.ca_file = config.tls.ca_file;
+      t.cert_file = config.tls.cert_file;
+      t.key_file = config.tls.key_file;
+      t.sni_override = config.tls.sni;
+      t.resume = config.tls.resume;
+      auto ctx = TlsContext::create(t, url.host);
+      if (!ctx) return std::unexpected(ctx.error());
+      o.tls = std::shared_ptr<TlsContext>(std::move(*ctx));
+    }
     run.origins.push_back(std::move(o));
   }
   return run;
 }
+
+namespace {
+
+// A blocking TLS handshake on the probe's socket, so a certificate or protocol problem
+// stops the run before it starts, with wolfSSL's reason.
+std::expected<void, std::string> probe_tls(int fd, const Origin& origin, uint64_t timeout_ns) {
+  TlsSession session;
+  auto fail = [&](const std::string& why) {
+    return std::unexpected("TLS handshake with " + origin.url.origin() + " failed: " + why);
+  };
+  if (!session.start(*origin.tls, nullptr)) return fail(session.error_reason());
+  const uint64_t ms = timeout_ns / 1'000'000;
+  char buf[16 * 1024];
+  for (int round = 0; round < 64; ++round) {
+    TlsStatus st = session.handshake();
+    while (!session.output().empty()) {
+      auto out = session.output();
+      ssize_t n = send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        if (n < 0 && errno == EAGAIN) {
+          pollfd pfd{fd, POLLOUT, 0};
+          if (poll(&pfd, 1, static_cast<int>(ms)) <= 0) return fail("timed out");
+          continue;
+        }
+        return fail(st == TlsStatus::error ? session.error_reason() : strerror(errno));
+      }
+      session.consume_output(static_cast<std::size_t>(n));
+    }
+    if (st == TlsStatus::done) return {};
+    if (st == TlsStatus::error || st == TlsStatus::closed) return fail(session.error_reason());
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(ms)) <= 0) return fail("timed out");
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EAGAIN) continue;
+    if (n <= 0) {
+      session.feed_eof();
+      st = session.handshake();
+      return fail(session.error_reason()[0] != '\0' ? session.error_reason() : "the server closed the connection");
+    }
+    session.feed({buf, static_cast<std::size_t>(n)});
+    st = session.handshake();
+    session.end_feed();
+    if (st == TlsStatus::done) return {};
+    if (st == TlsStatus::error || st == TlsStatus::closed) return fail(session.error_reason());
+    // want_read / want_write: send what it produced and go round again.
+    if (st == TlsStatus::want_read || st == TlsStatus::want_write) {
+      while (!session.output().empty()) {
+        auto out = session.output();
+        ssize_t m = send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+        if (m <= 0) break;
+        session.consume_output(static_cast<std::size_t>(m));
+      }
+    }
+  }
+  return fail("the handshake did not finish");
+}
+
+}  // namespace
 
 std::expected<void, std::string> probe_connect(const Origin& origin, uint64_t timeout_ns) {
   const auto& ep = origin.endpoint;
@@ -71,9 +141,14 @@ std::expected<void, std::string> probe_connect(const Origin& origin, uint64_t ti
     ret = err == 0 ? 0 : -1;
   }
   int saved = errno;
+  if (ret < 0) {
+    close(fd);
+    return fail(strerror(saved));
+  }
+  std::expected<void, std::string> result;
+  if (origin.tls) result = probe_tls(fd, origin, timeout_ns);
   close(fd);
-  if (ret < 0) return fail(strerror(saved));
-  return {};
+  return result;
 }
 
 }  // namespace ringload

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ringload/config.hpp"
+#include "engine/tls.hpp"
 #include "ringload/requests.hpp"
 
 namespace ringload {
@@ -18,6 +19,7 @@ struct Origin {
   std::string host_line;        // "Host: h[:p]\r\n"
   std::string user_agent_line;  // "User-Agent: ringload/x.y.z\r\n"
   std::string accept_line;      // "Accept: */*\r\n"
+  std::shared_ptr<TlsContext> tls;  // https: shared read-only by the shards; null for http
 };
 
 struct PreparedRun {

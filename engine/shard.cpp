@@ -111,6 +111,23 @@ std::string Shard::setup() noexcept {
       c.scratch = base + carry_capacity;
     }
   }
+  // TLS: a session per https slot, created now (wolfSSL allocates its own state per
+  // connection; these objects and their buffers live for the whole run).
+  uint32_t tls_slots = 0;
+  for (uint16_t o = 0; o < plan_.connections.size(); ++o)
+    if (prepared_.origins[o].tls) tls_slots += plan_.connections[o];
+  if (tls_slots > 0) {
+    try {
+      tls_sessions_ = std::vector<TlsSession>(tls_slots);
+      tls_cache_.resize(plan_.connections.size());
+      plaintext_.resize(32 * 1024);
+    } catch (const std::bad_alloc&) {
+      return "out of memory for " + std::to_string(tls_slots) + " TLS sessions";
+    }
+    uint32_t next = 0;
+    for (Conn& c : conns_)
+      if (prepared_.origins[c.origin].tls) c.tls = &tls_sessions_[next++];
+  }
   connect_timeout_ = to_timespec(static_cast<uint64_t>(config_.connect_timeout.count()));
   next_position_ = plan_.index;
   if (plan_.open_loop) pacer_.reset(plan_.rate, plan_.phase, plan_.poisson, plan_.seed + plan_.index);

@@ -17,6 +17,7 @@
 
 #include "engine/request.hpp"
 #include "engine/timer_wheel.hpp"
+#include "engine/tls.hpp"
 #include "ringload/config.hpp"
 #include "ringload/stats.hpp"
 
@@ -54,7 +55,7 @@ struct ShardControl {
   uint64_t snapshot_in_flight = 0;
 };
 
-enum class ConnState : uint8_t { closed, connecting, idle, busy, retry_wait };
+enum class ConnState : uint8_t { closed, connecting, handshaking, idle, busy, retry_wait };
 
 // A connection slot in the slab, addressed by index. `gen` changes each time the slot
 // gets a new socket, so completions for the old one are recognised as stale.
@@ -77,6 +78,13 @@ struct Conn {
   msghdr msg{};                      // for head + body sends
   iovec iov[2]{};
   ExportTap tap;                     // export state of the request in flight
+  TlsSession* tls = nullptr;         // https origins: this slot's session (owned by the shard)
+  bool tls_sending = false;          // one send of the session's output in flight
+  bool session_taken = false;        // the session was cached for resumption
+  uint64_t handshake_start_ns = 0;
+  struct {
+    std::string_view head, body;     // plaintext still to encrypt (the output was full)
+  } tls_pending;
   HttpExchange exchange;
 };
 
@@ -101,6 +109,8 @@ class Shard {
   uint64_t end_ns() const noexcept { return end_ns_; }
   const std::array<std::string, error_kind_count>& first_errors() const noexcept { return first_error_; }
   const std::vector<std::string>& notices() const noexcept { return notices_; }
+  const char* tls_version() const noexcept { return tls_version_; }
+  const char* tls_cipher() const noexcept { return tls_cipher_; }
 
  private:
   enum class Op : uint8_t { connect, link_timeout, send, recv };
@@ -129,6 +139,16 @@ class Shard {
   void issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t intended) noexcept;
   void finish_request(Conn& c, bool ok, uint64_t now, int error_kind, const char* message) noexcept;
   void complete(uint32_t slot) noexcept;
+  bool on_plain(uint32_t slot, std::span<const char> data) noexcept;
+  void on_eof(uint32_t slot) noexcept;
+  void tls_start(uint32_t slot) noexcept;
+  void tls_handshake(uint32_t slot) noexcept;
+  void tls_write(uint32_t slot) noexcept;
+  void tls_flush(uint32_t slot) noexcept;
+  void tls_on_sent(uint32_t slot, int res) noexcept;
+  void tls_on_recv(uint32_t slot, std::span<const char> data) noexcept;
+  void tls_on_eof(uint32_t slot) noexcept;
+  void tls_fail(uint32_t slot) noexcept;
   void fail(uint32_t slot, ErrorKind kind, const char* message) noexcept;
   void close_conn(uint32_t slot) noexcept;
   void reconnect_later(uint32_t slot) noexcept;
@@ -158,6 +178,11 @@ class Shard {
   std::vector<uint32_t> opened_;      // open loop: slots of the origin put to use so far
   std::vector<uint32_t> connecting_;  // open loop: connects under way per origin
   Pacer pacer_;
+  std::vector<TlsSession> tls_sessions_;      // one per https connection slot
+  std::vector<TlsSessionPtr> tls_cache_;      // per origin: the last session, for resumption
+  std::vector<char> plaintext_;               // decrypted bytes, lent to the exchange
+  const char* tls_version_ = nullptr;         // of the first handshake (static strings)
+  const char* tls_cipher_ = nullptr;
   uint64_t rate_version_seen_ = 0;
   bool waiting_counted_ = false;      // the due request was counted as waiting for a connection
   uint64_t unsent_at_end_ = 0;

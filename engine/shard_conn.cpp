@@ -47,10 +47,14 @@ void Shard::on_connect(uint32_t slot, int res) noexcept {
     fail(slot, ErrorKind::connect, res == -ECANCELED ? "connect timed out" : strerror(-res));
     return;
   }
-  c.state = ConnState::idle;
   c.connect_failures = 0;
   ++stats_->counters.connects;
   arm_recv(slot);
+  if (c.tls != nullptr) {
+    tls_start(slot);
+    return;
+  }
+  c.state = ConnState::idle;
   release(slot);
 }
 
@@ -91,6 +95,16 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t inte
   c.send_len = static_cast<uint32_t>(head_len + req.body_len);
   c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry);
   if (plan_.export_queue != nullptr) c.tap = {plan_.export_queue, sent_, config_.export_max_body, false};
+  stats_->counters.bytes_out += c.send_len;
+  ++in_flight_;
+  ++sent_;
+  const uint64_t timeout = req.timeout_ns != 0 ? req.timeout_ns : static_cast<uint64_t>(config_.timeout.count());
+  if (timeout != 0) timers_.arm(slot, now + timeout);
+  if (c.tls != nullptr) {
+    c.tls_pending = {{c.scratch, head_len}, table_.body(req)};
+    tls_write(slot);
+    return;
+  }
   io_uring_sqe* sqe = get_sqe();
   // MSG_WAITALL: the kernel retries a short send itself, so a success is always whole
   // and its completion can be skipped.
@@ -107,11 +121,6 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t inte
   }
   if (skip_send_cqe_) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
   io_uring_sqe_set_data64(sqe, pack(Op::send, slot, c.gen));
-  stats_->counters.bytes_out += c.send_len;
-  ++in_flight_;
-  ++sent_;
-  const uint64_t timeout = req.timeout_ns != 0 ? req.timeout_ns : static_cast<uint64_t>(config_.timeout.count());
-  if (timeout != 0) timers_.arm(slot, now + timeout);
 }
 
 // Counts a finished request (a complete response or a failure after its send) in the
@@ -148,6 +157,10 @@ void Shard::finish_request(Conn& c, bool ok, uint64_t now, int error_kind, const
 
 void Shard::on_send(uint32_t slot, int res) noexcept {
   Conn& c = conns_[slot];
+  if (c.tls != nullptr) {
+    tls_on_sent(slot, res);
+    return;
+  }
   if (res < 0) {
     fail(slot, ErrorKind::write, strerror(-res));
   } else if (c.state == ConnState::busy && static_cast<uint32_t>(res) < c.send_len) {
@@ -163,32 +176,18 @@ void Shard::on_recv(uint32_t slot, const io_uring_cqe* cqe) noexcept {
   if (res > 0) {
     const auto bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
     stats_->counters.bytes_in += static_cast<uint64_t>(res);
-    if (c.state == ConnState::busy) {
-      if (c.first_byte_ns == 0) c.first_byte_ns = now_ns();
-      ExchangeEvent ev = c.exchange.on_data(buffers_.data(bid, static_cast<std::size_t>(res)), c.carry,
-                                            header_scratch_, plan_.export_queue != nullptr ? &c.tap : nullptr);
-      buffers_.recycle(bid);
-      if (ev.kind == ExchangeEvent::Kind::complete) {
-        complete(slot);
-      } else if (ev.kind == ExchangeEvent::Kind::error) {
-        fail(slot, ErrorKind::protocol, ev.message != nullptr ? ev.message : proto::to_string(ev.error));
-      }
+    const std::span<const char> data = buffers_.data(bid, static_cast<std::size_t>(res));
+    if (c.tls != nullptr) {
+      tls_on_recv(slot, data);
     } else {
-      buffers_.recycle(bid);
-      fail(slot, ErrorKind::protocol, "data received with no request in flight");
+      on_plain(slot, data);
     }
+    buffers_.recycle(bid);
   } else if (res == 0) {
-    if (c.state == ConnState::busy) {
-      ExchangeEvent ev = c.exchange.on_eof();
-      if (ev.kind == ExchangeEvent::Kind::complete) {
-        complete(slot);  // a close-delimited body; complete() reconnects
-      } else {
-        fail(slot, ErrorKind::read, ev.message);
-      }
+    if (c.tls != nullptr) {
+      tls_on_eof(slot);
     } else {
-      ++stats_->counters.closes_by_server;
-      close_conn(slot);
-      start_connect(slot);
+      on_eof(slot);
     }
     return;
   } else if (res != -ENOBUFS) {
@@ -198,6 +197,43 @@ void Shard::on_recv(uint32_t slot, const io_uring_cqe* cqe) noexcept {
   }
   if (c.gen == gen && !c.recv_armed && (c.state == ConnState::busy || c.state == ConnState::idle))
     arm_recv(slot);
+}
+
+// Response bytes (plaintext): the one path for plain and TLS connections. false: the
+// connection was closed (the caller must stop using it).
+bool Shard::on_plain(uint32_t slot, std::span<const char> data) noexcept {
+  Conn& c = conns_[slot];
+  const uint32_t gen = c.gen;
+  if (c.state != ConnState::busy) {
+    fail(slot, ErrorKind::protocol, "data received with no request in flight");
+    return false;
+  }
+  if (c.first_byte_ns == 0) c.first_byte_ns = now_ns();
+  ExchangeEvent ev = c.exchange.on_data(data, c.carry, header_scratch_,
+                                        plan_.export_queue != nullptr ? &c.tap : nullptr);
+  if (ev.kind == ExchangeEvent::Kind::complete) {
+    complete(slot);
+  } else if (ev.kind == ExchangeEvent::Kind::error) {
+    fail(slot, ErrorKind::protocol, ev.message != nullptr ? ev.message : proto::to_string(ev.error));
+  }
+  return c.gen == gen;
+}
+
+// The server closed the connection (after TLS: its close, or EOF).
+void Shard::on_eof(uint32_t slot) noexcept {
+  Conn& c = conns_[slot];
+  if (c.state == ConnState::busy) {
+    ExchangeEvent ev = c.exchange.on_eof();
+    if (ev.kind == ExchangeEvent::Kind::complete) {
+      complete(slot);  // a close-delimited body; complete() reconnects
+    } else {
+      fail(slot, ErrorKind::read, ev.message);
+    }
+    return;
+  }
+  ++stats_->counters.closes_by_server;
+  close_conn(slot);
+  start_connect(slot);
 }
 
 void Shard::complete(uint32_t slot) noexcept {
@@ -211,8 +247,8 @@ void Shard::complete(uint32_t slot) noexcept {
   stats_->latency.record(now - c.intended_ns);
   stats_->service.record(now - c.sent_ns);
   stats_->ttfb.record((c.first_byte_ns != 0 ? c.first_byte_ns : now) - c.sent_ns);
-  if (!c.exchange.keep_alive()) {
-    ++k.closes_by_server;
+  if (!c.exchange.keep_alive() || config_.tls.handshake_each) {
+    ++(c.exchange.keep_alive() ? k.closes_by_client : k.closes_by_server);
     close_conn(slot);
     start_connect(slot);
     return;
@@ -248,6 +284,11 @@ void Shard::close_conn(uint32_t slot) noexcept {
   c.state = ConnState::closed;
   c.recv_armed = false;
   c.carry.len = 0;
+  // An in-flight send may still read the session's output buffers: they keep their
+  // memory across reset(), and the socket it writes to is shut down.
+  if (c.tls != nullptr) c.tls->reset();
+  c.tls_sending = false;
+  c.tls_pending = {};
 }
 
 void Shard::reconnect_later(uint32_t slot) noexcept {
@@ -265,6 +306,8 @@ void Shard::on_timer(uint32_t slot) noexcept {
     fail(slot, ErrorKind::timeout, "request timed out");
   } else if (c.state == ConnState::retry_wait) {
     start_connect(slot);
+  } else if (c.state == ConnState::handshaking) {
+    fail(slot, ErrorKind::tls, "TLS handshake timed out");
   }
 }
 

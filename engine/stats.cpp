@@ -9,6 +9,7 @@ const char* to_string(ErrorKind k) noexcept {
     case ErrorKind::write: return "write";
     case ErrorKind::timeout: return "timeout";
     case ErrorKind::protocol: return "protocol";
+    case ErrorKind::tls: return "tls";
     case ErrorKind::count_: break;
   }
   return "unknown";
@@ -26,6 +27,9 @@ void Counters::merge(const Counters& o) noexcept {
   closes_by_server += o.closes_by_server;
   stale_completions += o.stale_completions;
   waited_for_connection += o.waited_for_connection;
+  closes_by_client += o.closes_by_client;
+  tls_handshakes += o.tls_handshakes;
+  tls_resumed += o.tls_resumed;
 }
 
 namespace {
@@ -48,6 +52,9 @@ void Counters::subtract(const Counters& older) noexcept {
   closes_by_server = minus(closes_by_server, older.closes_by_server);
   stale_completions = minus(stale_completions, older.stale_completions);
   waited_for_connection = minus(waited_for_connection, older.waited_for_connection);
+  closes_by_client = minus(closes_by_client, older.closes_by_client);
+  tls_handshakes = minus(tls_handshakes, older.tls_handshakes);
+  tls_resumed = minus(tls_resumed, older.tls_resumed);
 }
 
 void Stats::merge(const Stats& o) noexcept {
@@ -56,6 +63,7 @@ void Stats::merge(const Stats& o) noexcept {
   service.merge(o.service);
   ttfb.merge(o.ttfb);
   send_lag.merge(o.send_lag);
+  tls_handshake.merge(o.tls_handshake);
 }
 
 void Stats::subtract(const Stats& older) noexcept {
@@ -64,6 +72,7 @@ void Stats::subtract(const Stats& older) noexcept {
   service.subtract(older.service);
   ttfb.subtract(older.ttfb);
   send_lag.subtract(older.send_lag);
+  tls_handshake.subtract(older.tls_handshake);
 }
 
 }  // namespace ringload

@@ -51,6 +51,17 @@ struct AdaptiveConfig {
   std::chrono::nanoseconds interval{1s};
 };
 
+// HTTPS settings, for every https:// origin.
+struct TlsConfig {
+  bool verify = true;           // false: --insecure (the report says so)
+  std::string ca_file;          // --cacert: trusted besides the system CA store
+  std::string cert_file;        // --cert: client certificate (PEM)
+  std::string key_file;         // --key: its private key (PEM)
+  std::string sni;              // --sni: name sent and verified instead of the URL host
+  bool resume = true;           // resume sessions when reconnecting (--no-tls-resume: off)
+  bool handshake_each = false;  // a new connection (and handshake) for every request
+};
+
 struct RunConfig {
   std::vector<RequestSpec> requests;   // the requests, in order (ignored when `table` is set)
   std::shared_ptr<const RequestTable> table;  // pre-rendered requests (a request file)
@@ -62,6 +73,7 @@ struct RunConfig {
   bool spin = true;                    // spin the last 100 us before an intended send
   std::vector<Stage> stages;           // a rate ramp (open loop); the run lasts their total
   AdaptiveConfig adaptive;             // open loop whose rate follows the target's availability
+  TlsConfig tls;
   uint32_t connections = 64;           // closed loop: connections kept busy; open loop: the
                                        // most open (and so in flight) per origin
   bool connections_per_origin = true;  // false: `connections` is the total over all origins

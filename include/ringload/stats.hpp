@@ -17,6 +17,7 @@ enum class ErrorKind : uint8_t {
   write,     // sending the request failed
   timeout,   // the request's deadline passed before its response completed
   protocol,  // the response was not valid HTTP (see ParseError for the first cause)
+  tls,       // the TLS handshake or a record failed (unknown CA, name mismatch, alert ...)
   count_,
 };
 inline constexpr std::size_t error_kind_count = static_cast<std::size_t>(ErrorKind::count_);
@@ -34,6 +35,9 @@ struct Counters {
   uint64_t closes_by_server = 0;  // Connection: close, HTTP/1.0, or EOF between requests
   uint64_t stale_completions = 0; // completions for a recycled connection slot (dropped)
   uint64_t waited_for_connection = 0;  // open loop: no idle connection at the intended time
+  uint64_t closes_by_client = 0;  // --tls-handshake-each: closed after each response
+  uint64_t tls_handshakes = 0;    // completed
+  uint64_t tls_resumed = 0;       // of which resumed a session
 
   void merge(const Counters& o) noexcept;
   void subtract(const Counters& older) noexcept;
@@ -45,6 +49,7 @@ struct Stats {
   Histogram service;  // completion - actual send
   Histogram ttfb;     // first response byte - actual send
   Histogram send_lag; // actual send - intended send (open loop; 0 in the closed loop)
+  Histogram tls_handshake;  // TCP connected -> TLS handshake done
 
   void merge(const Stats& o) noexcept;
   void subtract(const Stats& older) noexcept;
@@ -98,6 +103,8 @@ struct RunResult {
   std::vector<std::string> notices;  // once-per-run facts (kernel features missing ...)
   uint64_t export_lines = 0;     // lines written by --export (== stats requests, when on)
   uint64_t export_waits = 0;     // times a shard waited for the export writer (backpressure)
+  std::string tls_version;       // of the first TLS handshake ("TLSv1.3"); "" without TLS
+  std::string tls_cipher;
 };
 
 }  // namespace ringload

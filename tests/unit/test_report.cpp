@@ -98,7 +98,7 @@ TEST_CASE("render_json: every field of the schema", "[report]") {
                                             "threads", "interrupted", "requests", "status_codes", "errors",
                                             "first_errors", "latency_us", "service_time_us", "ttfb_us",
                                             "throughput", "bytes", "connections_opened", "closes_by_server",
-                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline"});
+                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline", "tls", "tls_handshake_us"});
   CHECK(j["ringload_version"] == RINGLOAD_VERSION);
   CHECK(j["url"] == "http://127.0.0.1:8080/index.html?x=1");
   CHECK(j["method"] == "POST");
@@ -108,7 +108,7 @@ TEST_CASE("render_json: every field of the schema", "[report]") {
   CHECK(j["interrupted"] == true);
   CHECK(j["requests"] == json{{"total", 1000}, {"succeeded", 990}, {"failed", 10}, {"in_flight_at_end", 3}});
   CHECK(j["status_codes"] == json{{"200", 990}, {"503", 5}});
-  CHECK(j["errors"] == json{{"connect", 2}, {"read", 0}, {"write", 0}, {"timeout", 3}, {"protocol", 0}});
+  CHECK(j["errors"] == json{{"connect", 2}, {"read", 0}, {"write", 0}, {"timeout", 3}, {"protocol", 0}, {"tls", 0}});
   CHECK(j["first_errors"] ==
         json{{"connect", "connection refused"}, {"timeout", "request deadline passed"}});
 
@@ -151,7 +151,7 @@ TEST_CASE("render_json: every field of the schema", "[report]") {
 
   const json& cfg = j["config"];
   CHECK(keys_of(cfg) == std::set<std::string>{"connections", "threads", "duration_s", "max_requests", "timeout_s",
-                                              "method", "headers", "body_bytes", "success_status", "requests_file", "iterations", "shuffle", "seed", "connections_per_origin"});
+                                              "method", "headers", "body_bytes", "success_status", "requests_file", "iterations", "shuffle", "seed", "connections_per_origin", "tls"});
   CHECK(cfg["connections"] == 10);
   CHECK(cfg["threads"] == 2);
   CHECK(cfg["duration_s"].get<double>() == 5.0);
@@ -180,7 +180,7 @@ TEST_CASE("render_json: an empty run", "[report]") {
   CHECK(j["throughput"]["bytes_in_per_s"].get<double>() == 0.0);
   CHECK(j["status_codes"] == json::object());
   CHECK(j["first_errors"] == json::object());
-  CHECK(j["errors"] == json{{"connect", 0}, {"read", 0}, {"write", 0}, {"timeout", 0}, {"protocol", 0}});
+  CHECK(j["errors"] == json{{"connect", 0}, {"read", 0}, {"write", 0}, {"timeout", 0}, {"protocol", 0}, {"tls", 0}});
   CHECK(j["timeline"] == json::array());
   CHECK(j["notices"] == json::array());
   CHECK(j["latency_us"]["max"].get<double>() == 0.0);

@@ -167,6 +167,9 @@ std::string Shard::setup_ring() noexcept {
            "): a seccomp profile such as Docker's default blocks it";
   if (ret < 0) return std::string("io_uring setup failed: ") + strerror(-ret);
   ring_ready_ = true;
+  // Each io_uring_enter then skips the file-table lookup of the ring's fd (5.18+).
+  if (io_uring_register_ring_fd(&ring_) < 0 && plan_.index == 0)
+    notices_.emplace_back("kernel lacks registered ring fds: each wait looks the ring up");
   skip_send_cqe_ = (params.features & IORING_FEAT_CQE_SKIP) != 0;
   if (!(params.features & IORING_FEAT_EXT_ARG) && plan_.index == 0)
     notices_.emplace_back("kernel lacks IORING_FEAT_EXT_ARG: waits with a timeout cost an extra syscall");

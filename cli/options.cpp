@@ -126,7 +126,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"uniform", "poisson"}));
   auto* stages_opt = app.add_option("--stages", stages, "Rate ramp, k6 style: 10s:1000,30s:5000,10s:0 (sets -d)")
                          ->check(checked(parse_stages, "STAGES"));
-  auto* adaptive_opt = app.add_flag("--adaptive", a.enabled,
+  app.add_flag("--adaptive", a.enabled,
                                     "Raise the rate while availability holds, cut it when it drops")
                            ->excludes(stages_opt);
   app.add_option("--qps-min", a.qps_min, "Adaptive: lowest rate")->capture_default_str()->check(positive_rate);

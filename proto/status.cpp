@@ -20,6 +20,18 @@ const char* to_string(ParseError e) noexcept {
     case ParseError::trailer_too_large: return "trailer section too large";
     case ParseError::bad_trailer: return "bad trailer field";
     case ParseError::unexpected_eof: return "connection closed before the message ended";
+    case ParseError::sse_event_too_large: return "server-sent event too large";
+    case ParseError::ws_reserved_bits: return "WebSocket frame with reserved bits set";
+    case ParseError::ws_reserved_opcode: return "WebSocket frame with a reserved opcode";
+    case ParseError::ws_masked_frame: return "masked WebSocket frame from the server";
+    case ParseError::ws_bad_length: return "bad WebSocket payload length";
+    case ParseError::ws_bad_control_frame: return "fragmented or oversized WebSocket control frame";
+    case ParseError::ws_unexpected_continuation: return "WebSocket continuation frame without a message";
+    case ParseError::ws_expected_continuation: return "WebSocket data frame inside a fragmented message";
+    case ParseError::ws_message_too_large: return "WebSocket message too large";
+    case ParseError::ws_invalid_utf8: return "invalid UTF-8 in a WebSocket text message";
+    case ParseError::ws_bad_close: return "bad WebSocket close payload";
+    case ParseError::ws_bad_handshake: return "bad WebSocket handshake response";
   }
   return "unknown parse error";
 }

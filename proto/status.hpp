@@ -30,6 +30,18 @@ enum class ParseError : uint8_t {
   trailer_too_large,      // trailer section over limits::max_trailer_bytes
   bad_trailer,            // malformed trailer field
   unexpected_eof,         // the peer closed before the message ended
+  sse_event_too_large,    // an SSE event's data, type or ID over the parser's limit (proto/sse.hpp)
+  ws_reserved_bits,       // RSV1-3 set, no extension negotiated (RFC 6455 §5.2)
+  ws_reserved_opcode,     // opcode 0x3-0x7 or 0xB-0xF (RFC 6455 §5.2)
+  ws_masked_frame,        // a server frame with MASK set (RFC 6455 §5.1)
+  ws_bad_length,          // 64-bit length with its MSB set, or not minimally encoded (§5.2)
+  ws_bad_control_frame,   // control frame fragmented or over 125 bytes (RFC 6455 §5.5)
+  ws_unexpected_continuation,  // continuation frame with no message open (RFC 6455 §5.4)
+  ws_expected_continuation,    // new data frame inside a fragmented message (§5.4)
+  ws_message_too_large,   // message over the assembler's size limit
+  ws_invalid_utf8,        // text message not UTF-8 (RFC 6455 §8.1)
+  ws_bad_close,           // close payload of 1 byte, a bad code, or a non-UTF-8 reason (§7.4)
+  ws_bad_handshake,       // the 101 response fails RFC 6455 §4.1 (the check says why)
 };
 
 const char* to_string(ParseError e) noexcept;

@@ -1,0 +1,172 @@
+// libFuzzer target for the WebSocket frame decoder and message assembler.
+//
+// Input: byte 0 picks the assembler's message size limit, byte 1 where reads are split;
+// the rest is a stream of server frames. Besides memory safety it checks the contracts:
+// consumed never exceeds the input, non-empty input makes progress unless an error,
+// data spans stay inside the input, text messages and close reasons that pass are valid
+// UTF-8, messages respect the limit, and a feed split in two, in small pieces or byte by
+// byte agrees exactly with a feed of the whole input. Close payloads and frame headers
+// found on the way go through the encoder and back.
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "proto/websocket.hpp"
+
+using namespace ringload::proto;
+using namespace ringload::proto::ws;
+
+namespace {
+
+#define FUZZ_ASSERT(cond)                                                                \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
+      std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                      \
+    }                                                                                    \
+  } while (0)
+
+constexpr std::array<uint64_t, 8> max_sizes = {ws::limits::default_max_message, 0, 1, 16, 125,
+                                               126, 1000, UINT64_MAX};
+
+struct Run {
+  std::vector<std::string> messages;  // opcode byte + payload, at each done
+  std::string msg, ctrl;
+  std::size_t frames = 0;
+  std::size_t consumed = 0;
+  ParseError error = ParseError::none;
+  bool stopped = false;
+  bool operator==(const Run&) const = default;
+};
+
+void check_message(Opcode op, const std::string& payload, uint64_t max) {
+  if (is_control(op)) {
+    FUZZ_ASSERT(payload.size() <= ws::limits::max_control_payload);
+  } else {
+    FUZZ_ASSERT(payload.size() <= max);
+  }
+  if (op == Opcode::text) FUZZ_ASSERT(valid_utf8(payload));
+  if (op == Opcode::close) {
+    const CloseInfo c = parse_close(payload);
+    if (c.valid && c.has_code) {
+      // A valid close payload is exactly what the encoder writes for its code and reason.
+      std::array<char, ws::limits::max_control_payload> out{};
+      const std::size_t n = encode_close_payload(out, c.code, c.reason);
+      FUZZ_ASSERT(std::string(out.data(), n) == payload);
+    }
+    if (c.valid) FUZZ_ASSERT(valid_utf8(c.reason));
+  }
+  if (op == Opcode::ping) {
+    std::array<char, 200> out{};
+    const auto key = static_cast<uint32_t>(payload.size() * 0x9e3779b9u);
+    const std::size_t n = encode_pong_frame(out, payload, key);
+    FUZZ_ASSERT(n == 6 + payload.size());
+    std::span<char> body(out.data() + 6, payload.size());
+    mask_payload(body, key, 0);
+    FUZZ_ASSERT(std::string(body.data(), body.size()) == payload);
+  }
+}
+
+// One read, copied to an allocation of exactly its size so ASan sees any overread.
+void feed(MessageAssembler& a, std::span<const char> chunk, uint64_t max, Run& run) {
+  if (run.stopped) return;
+  std::vector<char> copy(chunk.begin(), chunk.end());
+  std::span<const char> in(copy.data(), copy.size());
+  for (std::size_t calls = 0;; ++calls) {
+    FUZZ_ASSERT(calls <= copy.size() + 1);
+    const MessageResult r = a.feed(in);
+    FUZZ_ASSERT(r.consumed <= in.size());
+    FUZZ_ASSERT(r.data.empty() || (r.data.data() >= in.data() &&
+                                   r.data.data() + r.data.size() <= in.data() + r.consumed));
+    if (r.status != Status::error && !in.empty()) FUZZ_ASSERT(r.consumed > 0);
+    if (r.status == Status::done) FUZZ_ASSERT(r.frame_end);
+    if (r.status == Status::error) FUZZ_ASSERT(r.error != ParseError::none);
+    std::string& buf = is_control(r.opcode) ? run.ctrl : run.msg;
+    if (r.message_start) buf.clear();
+    buf.append(r.data.data(), r.data.size());
+    run.frames += r.frame_end ? 1 : 0;
+    run.consumed += r.consumed;
+    in = in.subspan(r.consumed);
+    if (r.status == Status::error) {
+      run.error = r.error;
+      run.stopped = true;
+      return;
+    }
+    if (r.status == Status::done) {
+      check_message(r.opcode, buf, max);
+      run.messages.push_back(static_cast<char>(r.opcode) + buf);
+      if (a.closed()) {
+        run.stopped = true;
+        return;
+      }
+    }
+    if (in.empty()) return;
+  }
+}
+
+// The frame layer alone, whole: every header it accepts re-encodes (as a client frame)
+// to the same length field, four bytes longer for the mask key.
+void check_frames(std::span<const char> stream) {
+  FrameDecoder d;
+  std::size_t header_at = 0;
+  std::size_t pos = 0;
+  while (pos < stream.size()) {
+    const FrameResult r = d.feed(stream.subspan(pos));
+    if (r.status == Status::error) return;
+    FUZZ_ASSERT(r.consumed > 0);
+    if (r.frame_start) {
+      const std::size_t header_end = r.data.empty() ? pos + r.consumed
+                                                    : static_cast<std::size_t>(r.data.data() - stream.data());
+      std::array<char, ws::limits::max_client_header> out{};
+      const std::size_t n = encode_frame_header(out, r.header.opcode, r.header.fin, r.header.length, 0);
+      FUZZ_ASSERT(n == header_end - header_at + 4);
+      FUZZ_ASSERT(out[0] == stream[header_at]);
+    }
+    pos += r.consumed;
+    if (r.status == Status::done) header_at = pos;
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 2) return 0;
+  const uint64_t max = max_sizes[data[0] % max_sizes.size()];
+  const unsigned split_seed = data[1];
+  const std::span<const char> stream(reinterpret_cast<const char*>(data + 2), size - 2);
+
+  MessageAssembler a(max);
+  Run whole;
+  feed(a, stream, max, whole);
+  if (!whole.stopped) FUZZ_ASSERT(whole.consumed == stream.size());
+  const Status eof = a.finish();
+  if (whole.error != ParseError::none) FUZZ_ASSERT(eof == Status::error);
+
+  a.reset();
+  Run two;
+  const std::size_t split = split_seed % (stream.size() + 1);
+  feed(a, stream.first(split), max, two);
+  feed(a, stream.subspan(split), max, two);
+  FUZZ_ASSERT(two == whole);
+
+  a.reset();
+  Run pieces;  // reads of 1..16 bytes
+  const std::size_t step = 1 + split_seed % 16;
+  for (std::size_t i = 0; i < stream.size(); i += step) {
+    feed(a, stream.subspan(i, std::min(step, stream.size() - i)), max, pieces);
+  }
+  FUZZ_ASSERT(pieces == whole);
+
+  a.reset();
+  Run slow;
+  for (std::size_t i = 0; i < stream.size(); ++i) feed(a, stream.subspan(i, 1), max, slow);
+  FUZZ_ASSERT(slow == whole);
+
+  check_frames(stream);
+  return 0;
+}

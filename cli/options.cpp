@@ -95,51 +95,80 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   auto* url_opt = app.add_option("url", url, "Target URL (http://host[:port]/path)");
   auto* file_opt = app.add_option("-f,--requests-file", requests_file,
                                   "Requests from a JSONL file (url, method, headers, body, timeout, name)")
-                       ->excludes(url_opt);
+                       ->excludes(url_opt)
+      ->group("Request files and export");
   auto* iter_opt = app.add_option("--iterations", iterations, "Passes over the requests (a file: default 1)")
-                       ->check(unsigned_number)->check(CLI::Range(uint64_t{1}, UINT64_MAX));
-  app.add_flag("--loop", loop, "Repeat the requests until -d or -n stops the run")->excludes(iter_opt);
-  app.add_flag("--shuffle", c.shuffle, "A new random order for each pass (reproducible with --seed)");
-  app.add_option("--seed", c.seed, "Seed for --shuffle")->capture_default_str()->check(unsigned_number);
+                       ->check(unsigned_number)->check(CLI::Range(uint64_t{1}, UINT64_MAX))
+      ->group("Request files and export");
+  app.add_flag("--loop", loop, "Repeat the requests until -d or -n stops the run")->excludes(iter_opt)
+      ->group("Request files and export");
+  app.add_flag("--shuffle", c.shuffle, "A new random order for each pass (reproducible with --seed)")
+      ->group("Request files and export");
+  app.add_option("--seed", c.seed, "Seed for --shuffle")->capture_default_str()->check(unsigned_number)
+      ->group("Request files and export");
   app.add_flag("--connections-total", connections_total,
-               "-c is the total over all origins, not per origin");
-  app.add_option("--export", c.export_path, "Write every finished request as a JSON line to FILE (- for stdout)");
+               "-c is the total over all origins, not per origin")
+      ->group("Request files and export");
+  app.add_option("--export", c.export_path, "Write every finished request as a JSON line to FILE (- for stdout)")
+      ->group("Request files and export");
   app.add_option("--export-max-body", export_max_body, "Body bytes kept per exported response: 64KiB")
-      ->check(checked(parse_size, "SIZE"));
-  app.add_flag("--export-errors-only", c.export_errors_only, "Export only failed requests");
+      ->check(checked(parse_size, "SIZE"))
+      ->group("Request files and export");
+  app.add_flag("--export-errors-only", c.export_errors_only, "Export only failed requests")
+      ->group("Request files and export");
 
   // HTTPS.
-  app.add_option("--cacert", c.tls.ca_file, "Trust this CA (PEM) besides the system's")->check(CLI::ExistingFile);
-  app.add_option("--cert", c.tls.cert_file, "Client certificate (PEM)")->check(CLI::ExistingFile);
-  app.add_option("--key", c.tls.key_file, "Client certificate's private key (PEM)")->check(CLI::ExistingFile);
-  app.add_flag("!-k,!--insecure", c.tls.verify, "Do not verify the server's certificate");
-  app.add_option("--sni", c.tls.sni, "Server name sent (SNI) and verified instead of the URL's host");
-  app.add_flag("!--no-tls-resume", c.tls.resume, "Full handshakes on reconnects (no session resumption)");
-  app.add_flag("--tls-handshake-each", c.tls.handshake_each, "A new connection, and handshake, for every request");
+  app.add_option("--cacert", c.tls.ca_file, "Trust this CA (PEM) besides the system's")->check(CLI::ExistingFile)
+      ->group("HTTPS");
+  app.add_option("--cert", c.tls.cert_file, "Client certificate (PEM)")->check(CLI::ExistingFile)
+      ->group("HTTPS");
+  app.add_option("--key", c.tls.key_file, "Client certificate's private key (PEM)")->check(CLI::ExistingFile)
+      ->group("HTTPS");
+  app.add_flag("!-k,!--insecure", c.tls.verify, "Do not verify the server's certificate")
+      ->group("HTTPS");
+  app.add_option("--sni", c.tls.sni, "Server name sent (SNI) and verified instead of the URL's host")
+      ->group("HTTPS");
+  app.add_flag("!--no-tls-resume", c.tls.resume, "Full handshakes on reconnects (no session resumption)")
+      ->group("HTTPS");
+  app.add_flag("--tls-handshake-each", c.tls.handshake_each, "A new connection, and handshake, for every request")
+      ->group("HTTPS");
 
   // Open loop.
   std::string stages, arrival = "uniform", adapt_interval, target_p99;
   AdaptiveConfig& a = c.adaptive;
   auto* qps_opt = app.add_option("--qps", c.qps, "Open loop: requests per second, sent at their intended times")
-                      ->check(positive_rate);
+                      ->check(positive_rate)
+      ->group("Open loop");
   app.add_option("--arrival", arrival, "Open-loop gaps: uniform or poisson")
-      ->capture_default_str()->check(CLI::IsMember({"uniform", "poisson"}));
+      ->capture_default_str()->check(CLI::IsMember({"uniform", "poisson"}))
+      ->group("Open loop");
   auto* stages_opt = app.add_option("--stages", stages, "Rate ramp, k6 style: 10s:1000,30s:5000,10s:0 (sets -d)")
-                         ->check(checked(parse_stages, "STAGES"));
+                         ->check(checked(parse_stages, "STAGES"))
+      ->group("Open loop");
   app.add_flag("--adaptive", a.enabled,
                                     "Raise the rate while availability holds, cut it when it drops")
-                           ->excludes(stages_opt);
-  app.add_option("--qps-min", a.qps_min, "Adaptive: lowest rate")->capture_default_str()->check(positive_rate);
-  app.add_option("--qps-max", a.qps_max, "Adaptive: highest rate")->check(positive_rate);
+                           ->excludes(stages_opt)
+      ->group("Open loop");
+  app.add_option("--qps-min", a.qps_min, "Adaptive: lowest rate")->capture_default_str()->check(positive_rate)
+      ->group("Open loop");
+  app.add_option("--qps-max", a.qps_max, "Adaptive: highest rate")->check(positive_rate)
+      ->group("Open loop");
   app.add_option("--target-availability", a.target_availability, "Adaptive: succeeded/finished a window must reach")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0))
+      ->group("Open loop");
   app.add_option("--target-p99", target_p99, "Adaptive: a window with a higher p99 fails (500ms, 2s)")
-      ->check(checked(parse_duration, "DURATION"));
-  app.add_option("--adapt-interval", adapt_interval, "Adaptive: window length")->check(checked(parse_duration, "DURATION"));
-  app.add_option("--adapt-up", a.up, "Adaptive: rate factor after a passing window")->capture_default_str();
-  app.add_option("--adapt-down", a.down, "Adaptive: rate factor after a failing window")->capture_default_str();
-  app.add_option("--adapt-min-step", a.min_step, "Adaptive: smallest step the factors shrink to")->capture_default_str();
-  app.add_flag("!--no-spin", c.spin, "Open loop: sleep until each send instead of spinning the last 100us");
+      ->check(checked(parse_duration, "DURATION"))
+      ->group("Open loop");
+  app.add_option("--adapt-interval", adapt_interval, "Adaptive: window length")->check(checked(parse_duration, "DURATION"))
+      ->group("Open loop");
+  app.add_option("--adapt-up", a.up, "Adaptive: rate factor after a passing window")->capture_default_str()
+      ->group("Open loop");
+  app.add_option("--adapt-down", a.down, "Adaptive: rate factor after a failing window")->capture_default_str()
+      ->group("Open loop");
+  app.add_option("--adapt-min-step", a.min_step, "Adaptive: smallest step the factors shrink to")->capture_default_str()
+      ->group("Open loop");
+  app.add_flag("!--no-spin", c.spin, "Open loop: sleep until each send instead of spinning the last 100us")
+      ->group("Open loop");
   app.add_option("-c,--connections", c.connections, "Connections kept open (closed loop)")
       ->capture_default_str()->check(unsigned_number)->check(CLI::Range(1u, 1'000'000u));
   app.add_option("-t,--threads", c.threads, "Shards (threads), each pinned to a CPU; default: CPUs available")

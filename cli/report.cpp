@@ -374,6 +374,7 @@ nlohmann::json render_json(const ringload::RunConfig& config, const ringload::Ru
       {"bytes", {{"in", c.bytes_in}, {"out", c.bytes_out}}},
       {"connections_opened", c.connects},
       {"closes_by_server", c.closes_by_server},
+      {"closes_by_client", c.closes_by_client},
       {"timeline", timeline_json(result.timeline)},
       {"by_name", by_name_json(result.by_name)},
       {"by_iteration", by_iteration_json(result.by_iteration)},

@@ -1,20 +1,11 @@
 #include <cstring>
 
 #include "proto/http_response.hpp"
+#include "proto/token.hpp"
 #include "ringload/requests.hpp"
 
 namespace ringload {
 namespace {
-
-// RFC 9110 §5.6.2: token characters.
-bool is_token(std::string_view s) noexcept {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (c <= 0x20 || c >= 0x7f) return false;
-    if (std::strchr("\"(),/:;<=>?@[\\]{}", c) != nullptr) return false;
-  }
-  return true;
-}
 
 // RFC 9110 §5.5: no CR, LF or NUL in a field value.
 bool is_field_value(std::string_view s) noexcept {
@@ -58,13 +49,13 @@ uint32_t RequestTableBuilder::intern_name(std::string_view name) {
 }
 
 std::expected<void, std::string> RequestTableBuilder::add(const RequestInput& in) {
-  if (!is_token(in.method)) return std::unexpected("bad method '" + std::string(in.method) + "'");
+  if (!proto::is_token(in.method)) return std::unexpected("bad method '" + std::string(in.method) + "'");
   if (in.method.size() > 255) return std::unexpected("method longer than 255 bytes");
   if (origin_index_.size() >= UINT16_MAX && !origin_index_.contains(in.url.origin()))
     return std::unexpected("more than 65535 origins");
   RequestLine line;
   for (const auto& [n, v] : in.headers) {
-    if (!is_token(n)) return std::unexpected("bad header name '" + std::string(n) + "'");
+    if (!proto::is_token(n)) return std::unexpected("bad header name '" + std::string(n) + "'");
     if (!is_field_value(v))
       return std::unexpected("header '" + std::string(n) + "' has CR, LF or NUL in its value");
     if (proto::iequals(n, "host")) line.flags |= RequestLine::flag_has_host;

@@ -2,6 +2,7 @@
 // caller gets a view of each run of data. Chunk lines are as strict as llhttp's default
 // mode: CRLF only, no whitespace after the size unless an extension follows.
 #include "proto/body.hpp"
+#include "proto/token.hpp"
 
 #include <array>
 #include <string_view>
@@ -9,18 +10,6 @@
 namespace ringload::proto {
 namespace {
 
-// RFC 9110 §5.6.2: tchar.
-constexpr std::array<bool, 256> make_tchar_table() noexcept {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-constexpr std::array<bool, 256> tchar_table = make_tchar_table();
-
-bool is_tchar(char c) noexcept { return tchar_table[static_cast<unsigned char>(c)]; }
 bool is_ws(char c) noexcept { return c == ' ' || c == '\t'; }
 
 // VCHAR / obs-text / SP / HTAB (RFC 9110 §5.5 field content, §5.6.4 quoted-pair).

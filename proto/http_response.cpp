@@ -7,6 +7,7 @@
 // - CR/LF bytes before the status line are skipped (llhttp does; servers that send a
 //   stray CRLF after a body exist).
 #include "proto/http_response.hpp"
+#include "proto/token.hpp"
 
 #include <array>
 #include <cstring>
@@ -14,18 +15,6 @@
 namespace ringload::proto {
 namespace {
 
-// RFC 9110 §5.6.2: tchar.
-constexpr std::array<bool, 256> make_tchar_table() noexcept {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}
-constexpr std::array<bool, 256> tchar_table = make_tchar_table();
-
-bool is_tchar(char c) noexcept { return tchar_table[static_cast<unsigned char>(c)]; }
 
 // RFC 9110 §5.5: field-value bytes are VCHAR, obs-text, SP and HTAB (no CTL, no DEL).
 // RFC 9112 §4 allows the same set in a reason phrase.

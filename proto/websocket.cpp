@@ -1,5 +1,6 @@
 // WebSocket framing (RFC 6455 §5), close payloads (§7.4) and the client handshake (§4.1).
 #include "proto/websocket.hpp"
+#include "proto/token.hpp"
 
 #include <array>
 #include <cstring>
@@ -15,20 +16,6 @@ constexpr uint8_t len64_marker = 127;
 
 bool known_opcode(uint8_t op) noexcept {
   return op <= 0x2 || (op >= 0x8 && op <= 0xa);
-}
-
-// RFC 9110 §5.6.2: tchar.
-bool is_tchar(char c) noexcept {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view s) noexcept {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!is_tchar(c)) return false;
-  }
-  return true;
 }
 
 bool is_base64(std::string_view s) noexcept {

@@ -178,7 +178,8 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   auto* nreq = app.add_option("-n,--requests", requests, "Total requests to send, exactly (no time limit unless -d)")
                    ->check(unsigned_number)->check(CLI::Range(uint64_t{1}, UINT64_MAX));
   app.add_option("-m,--method", method, "HTTP method")->capture_default_str();
-  app.add_option("-H,--header", headers, "Request header 'Name: value' (repeatable)");
+  // One value per -H: the URL positional is optional (-f), so a greedy -H would eat it.
+  app.add_option("-H,--header", headers, "Request header 'Name: value' (repeatable)")->allow_extra_args(false);
   auto* b = app.add_option("-b,--body", body, "Request body");
   app.add_option("--body-file", body_file, "Request body from a file")->excludes(b)->check(CLI::ExistingFile);
   app.add_option("--timeout", timeout, "Per-request deadline (counted as a timeout error)")

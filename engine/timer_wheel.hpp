@@ -74,14 +74,19 @@ class TimerWheel {
   // Earliest tick with a deadline, bounded by `limit_ns` from now (for the ring's wait).
   uint64_t next_wait_ns(uint64_t now_ns, uint64_t limit_ns) const noexcept {
     if (count_ == 0) return limit_ns;
-    uint64_t now_tick = now_ns / tick_ns;
-    uint64_t limit_ticks = limit_ns / tick_ns;
-    for (uint64_t t = 0; t <= limit_ticks && t < slots; ++t) {
-      uint32_t id = heads_[(now_tick + t) % slots];
-      for (; id != none; id = next_[id])
-        if (deadline_[id] <= now_ns + limit_ns) return deadline_[id] > now_ns ? deadline_[id] - now_ns : 0;
+    // From the last tick expire() reached: a deadline already past but not yet fired
+    // sits in an earlier slot than now's.
+    const uint64_t last_tick = (now_ns + limit_ns) / tick_ns;
+    uint64_t best = limit_ns;
+    for (uint64_t t = current_tick_; t <= last_tick && t - current_tick_ < slots; ++t) {
+      for (uint32_t id = heads_[t % slots]; id != none; id = next_[id]) {
+        if (deadline_[id] > now_ns + limit_ns) continue;  // a later revolution
+        const uint64_t wait = deadline_[id] > now_ns ? deadline_[id] - now_ns : 0;
+        if (wait < best) best = wait;
+      }
+      if (best < limit_ns && (t + 1) * tick_ns > now_ns + best) break;  // nothing earlier can follow
     }
-    return limit_ns;
+    return best;
   }
 
  private:

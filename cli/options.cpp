@@ -215,6 +215,8 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   if (!adapt_interval.empty()) a.interval = *parse_duration(adapt_interval);
   if (!target_p99.empty()) a.target_p99 = *parse_duration(target_p99);
   (void)qps_opt;
+  if (c.export_path == "-" && o.json)
+    return std::unexpected(UsageError{"--export - and --json both write to stdout: send one to a file (-o FILE)"});
   if (url_opt->count() == 0 && file_opt->count() == 0)
     return std::unexpected(UsageError{"give a URL or -f/--requests-file"});
   c.iterations = iterations;

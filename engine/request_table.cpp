@@ -62,9 +62,19 @@ std::expected<void, std::string> RequestTableBuilder::add(const RequestInput& in
     if (proto::iequals(n, "user-agent")) line.flags |= RequestLine::flag_has_user_agent;
     if (proto::iequals(n, "accept")) line.flags |= RequestLine::flag_has_accept;
   }
+  // The body is sent as given, with its length: a header that says otherwise would
+  // desynchronise the connection (the server reads the rest as the next request).
   bool has_length = false;
-  for (const auto& [n, v] : in.headers)
-    has_length = has_length || proto::iequals(n, "content-length") || proto::iequals(n, "transfer-encoding");
+  for (const auto& [n, v] : in.headers) {
+    if (proto::iequals(n, "transfer-encoding"))
+      return std::unexpected("Transfer-Encoding is not supported in requests: ringload sends the body with Content-Length");
+    if (proto::iequals(n, "content-length")) {
+      if (v != std::to_string(in.body.size()))
+        return std::unexpected("Content-Length '" + std::string(v) + "' does not match the body's " +
+                               std::to_string(in.body.size()) + " bytes");
+      has_length = true;
+    }
+  }
   const bool body_expected =
       !in.body.empty() || in.method == "POST" || in.method == "PUT" || in.method == "PATCH";
 

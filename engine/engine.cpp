@@ -76,6 +76,8 @@ Window make_window(const Stats& current, const Stats& previous, uint64_t t0, uin
   return w;
 }
 
+}  // namespace
+
 // Checks the open-loop settings; stages also fix the run's duration.
 std::expected<void, std::string> check_load_model(RunConfig& c) {
   const AdaptiveConfig& a = c.adaptive;
@@ -109,7 +111,6 @@ std::expected<void, std::string> check_load_model(RunConfig& c) {
   return {};
 }
 
-}  // namespace
 
 struct Engine::Impl {
   RunConfig config;
@@ -276,7 +277,11 @@ void Engine::Impl::take_window(std::vector<std::unique_ptr<ShardControl>>& contr
       std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   auto current = std::make_unique<Stats>();
-  for (auto& c : controls) current->merge(c->snapshot);
+  for (auto& c : controls) {
+    // A shard that stopped answers no more requests: its final figures stand.
+    const bool done = c->finished.load(std::memory_order_acquire);
+    current->merge(done && c->final_stats != nullptr ? *c->final_stats : c->snapshot);
+  }
   const uint64_t now = now_ns();
   Window w = make_window(*current, previous, t0, previous_ns, now);
   w.target_qps = target_qps_at(t0, previous_ns + (now - previous_ns) / 2);

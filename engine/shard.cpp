@@ -47,6 +47,9 @@ std::string Shard::run() noexcept {
   if (err.empty()) loop();
   end_ns_ = now_ns();
   in_flight_at_end_ = in_flight_;
+  // Stats are not written after the loop: the control thread may read them once it sees
+  // `finished` (the engine stores it after run() returns).
+  control_.final_stats = stats_.get();
   teardown();
   return err;
 }

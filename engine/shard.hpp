@@ -48,7 +48,8 @@ struct ShardControl {
   std::atomic<bool> stop{false};              // stop sending; end the loop
   std::atomic<uint64_t> publish_request{0};   // bump to ask for a snapshot
   std::atomic<uint64_t> published{0};         // == publish_request once `snapshot` is ready
-  std::atomic<bool> finished{false};          // the thread's loop has ended
+  std::atomic<bool> finished{false};          // the thread's loop has ended ...
+  const Stats* final_stats = nullptr;         // ... and these are its last figures
   std::atomic<double> rate{0};                // adaptive: this shard's new rate ...
   std::atomic<uint64_t> rate_version{0};      // ... taken when this changes
   Stats snapshot;                             // written by the shard only on request

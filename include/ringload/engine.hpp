@@ -11,6 +11,11 @@
 
 namespace ringload {
 
+// Checks the load-model values of a config (rates, stages, adaptive bounds) without any
+// I/O; stages set config.duration. prepare() runs it too: callers use it to report bad
+// values as usage errors.
+std::expected<void, std::string> check_load_model(RunConfig& config);
+
 class Engine {
  public:
   explicit Engine(RunConfig config);

@@ -99,6 +99,9 @@ std::expected<std::unique_ptr<TlsContext>, std::string> TlsContext::create(
   } else {
     wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, nullptr);
   }
+  // The system store skips certificates it cannot use (expired CAs) and leaves their
+  // errors queued: clear them, or a later load failure would be explained by one.
+  wolfSSL_ERR_clear_error();
   if (!opts.ca_file.empty()) {
     const int rc = wolfSSL_CTX_load_verify_locations(ctx, opts.ca_file.c_str(), nullptr);
     if (rc != WOLFSSL_SUCCESS)

@@ -168,7 +168,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
       ->group("Open loop");
   app.add_option("--adapt-min-step", a.min_step, "Adaptive: smallest step the factors shrink to")->capture_default_str()
       ->group("Open loop");
-  app.add_flag("!--no-spin", c.spin, "Open loop: sleep until each send instead of spinning the last 100us")
+  app.add_flag("!--no-spin", c.spin, "Open loop: sleep until each send instead of spinning the last 250us")
       ->group("Open loop");
   app.add_option("-c,--connections", c.connections, "Connections kept open (closed loop)")
       ->capture_default_str()->check(unsigned_number)->check(CLI::Range(1u, 1'000'000u));

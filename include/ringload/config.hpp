@@ -70,7 +70,7 @@ struct RunConfig {
   uint64_t seed = 1;
   double qps = 0;                      // > 0: open loop at this total rate (the start rate of stages)
   bool poisson = false;                // exponential gaps instead of even spacing
-  bool spin = true;                    // spin the last 100 us before an intended send
+  bool spin = true;                    // spin the last 250 us before an intended send
   std::vector<Stage> stages;           // a rate ramp (open loop); the run lasts their total
   AdaptiveConfig adaptive;             // open loop whose rate follows the target's availability
   TlsConfig tls;

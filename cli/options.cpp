@@ -183,7 +183,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   app.add_option("-H,--header", headers, "Request header 'Name: value' (repeatable)")->allow_extra_args(false);
   auto* b = app.add_option("-b,--body", body, "Request body");
   app.add_option("--body-file", body_file, "Request body from a file")->excludes(b)->check(CLI::ExistingFile);
-  app.add_option("--timeout", timeout, "Per-request deadline (counted as a timeout error)")
+  app.add_option("--timeout", timeout, "Per-request deadline, counted as a timeout error (default 30s; 0: none)")
       ->check(checked(parse_duration, "DURATION"));
   app.add_option("--success-status", success, "Statuses that count as success: 200-299,404 or 2xx")
       ->capture_default_str()->check(checked(parse_status_ranges, "STATUSES"));

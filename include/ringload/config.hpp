@@ -80,7 +80,8 @@ struct RunConfig {
   uint32_t threads = 0;                // shards; 0: one per CPU the process may run on
   std::chrono::nanoseconds duration{10s};  // 0: no time limit (then max_requests must be set)
   uint64_t max_requests = 0;           // total over all shards, exact; 0: no limit
-  std::chrono::nanoseconds timeout{0}; // per-request deadline from its send; 0: none
+  std::chrono::nanoseconds timeout{30s};  // per-request deadline from its send; 0: none
+                                         // (a stalled server must not hold a run forever)
   std::chrono::nanoseconds connect_timeout{5s};
   std::vector<StatusRange> success_status{{200, 399}};  // what counts as success
   bool pin_threads = true;             // pin shard k to the k-th CPU of the affinity set

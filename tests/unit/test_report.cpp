@@ -169,6 +169,7 @@ TEST_CASE("render_json: every field of the schema", "[report]") {
 TEST_CASE("render_json: an empty run", "[report]") {
   ringload::RunConfig config = config_for("https://[::1]/");
   config.duration = std::chrono::nanoseconds{0};
+  config.timeout = std::chrono::nanoseconds{0};  // no deadline: rendered as null
   config.max_requests = 100;
   auto result = std::make_unique<ringload::RunResult>();
   const json j = ringload::cli::render_json(config, *result);

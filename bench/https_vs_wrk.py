@@ -28,6 +28,9 @@ Environment (all optional):
   RINGLOAD=build/ringload (relative to the repo root)  VERIFY=1 (0: ringload -k)
   NO_RESUME_ROW=1  SERVER_CPU=0  CLIENT_CPU=1  OUT=directory for raw outputs
   TLS13_SUITES=  e.g. TLS_AES_128_GCM_SHA256 to make nginx pick one suite for both tools
+  ECDH_CURVE=  e.g. X25519: the key-exchange groups nginx accepts (ssl_ecdh_curve)
+  QUIET=0  e.g. 3: before each run wait until CPU pressure (PSI some avg10) is below 3 %
+  QUIET_MAX_WAIT=300  seconds to wait for that at most
 Standard library only; every process is started by this script and stopped by its PID.
 """
 import json
@@ -66,9 +69,12 @@ NO_RESUME_ROW = env("NO_RESUME_ROW", "1") != "0"
 SERVER_CPU = env("SERVER_CPU", "0")
 CLIENT_CPU = env("CLIENT_CPU", "1")
 TLS13_SUITES = env("TLS13_SUITES", "")
+ECDH_CURVE = env("ECDH_CURVE", "")
 TIME_BIN = "/usr/bin/time"
 SLOW_WOLFSSL_NOTICE = "wolfSSL without AES-NI"
 NOISY_STALL_PCT = 10.0
+QUIET = float(env("QUIET", "0"))
+QUIET_MAX_WAIT = float(env("QUIET_MAX_WAIT", "300"))
 
 
 def die(msg):
@@ -179,6 +185,8 @@ def start_nginx(tmp):
     port, observe_port = free_port(), free_port()
     suites = (f"    ssl_prefer_server_ciphers on;\n"
               f"    ssl_conf_command Ciphersuites {TLS13_SUITES};\n" if TLS13_SUITES else "")
+    if ECDH_CURVE:
+        suites += f"    ssl_ecdh_curve {ECDH_CURVE};\n"
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
         f.write(NGINX_CONF.format(tmp=tmp, port=port, observe_port=observe_port, suites=suites))
@@ -240,7 +248,27 @@ def parse_ringload(out):
         return None
 
 
+def cpu_pressure_avg10():
+    try:
+        with open("/proc/pressure/cpu") as f:
+            return float(re.search(r"some avg10=([\d.]+)", f.read()).group(1))
+    except (OSError, AttributeError, ValueError):
+        return 0.0
+
+
+def wait_quiet():
+    """With QUIET set, waits (at most QUIET_MAX_WAIT s) until tasks on the machine have
+    waited for a CPU less than QUIET % of the last 10 s, so other people's work on a
+    shared machine does not land inside a measurement."""
+    if QUIET <= 0:
+        return
+    deadline = time.monotonic() + QUIET_MAX_WAIT
+    while cpu_pressure_avg10() >= QUIET and time.monotonic() < deadline:
+        time.sleep(2)
+
+
 def run_client(tool, phase, url, duration, tmp, out_dir, tag):
+    wait_quiet()
     time_file = os.path.join(out_dir, f"{tag}.time")
     cmd = ["taskset", "-c", CLIENT_CPU, TIME_BIN, "-f", "%U %S %M", "-o", time_file]
     cmd += client_cmd(tool, phase, url, duration, tmp)
@@ -391,7 +419,8 @@ def main():
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, C={C}, HC={HC}, D={D}, "
           f"rounds={ROUNDS}, verify={VERIFY}; raw outputs in {out_dir}")
     summary = {"C": C, "HC": HC, "D": D, "rounds": ROUNDS, "verify": VERIFY,
-               "tls13_suites": TLS13_SUITES or None, "phases": {}}
+               "tls13_suites": TLS13_SUITES or None, "ecdh_curve": ECDH_CURVE or None,
+               "phases": {}}
     proc = None
     try:
         proc, port, observe_port = start_nginx(tmp)

@@ -185,6 +185,31 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   app.add_option("--body-file", body_file, "Request body from a file")->excludes(b)->check(CLI::ExistingFile);
   app.add_option("--timeout", timeout, "Per-request deadline, counted as a timeout error (default 30s; 0: none)")
       ->check(checked(parse_duration, "DURATION"));
+  std::string stream_timeout, idle_timeout, until, ws_max_message;
+  bool sse = false, ws = false;
+  uint64_t max_events = 0, expect = 0;
+  std::vector<std::string> ws_messages, subprotocols;
+  const char* streams = "Streams (SSE, WebSocket)";
+  auto* sse_opt = app.add_flag("--sse", sse, "The URL is a Server-Sent Events stream (Accept: text/event-stream)")
+                      ->group(streams);
+  auto* ws_opt = app.add_flag("--ws", ws, "The URL is a WebSocket endpoint (implied by ws:// and wss://)")
+                     ->group(streams)->excludes(sse_opt);
+  auto* max_events_opt = app.add_option("--max-events", max_events, "SSE: end each stream after N events")
+                             ->group(streams)->check(unsigned_number)->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  auto* stream_timeout_opt = app.add_option("--stream-timeout", stream_timeout, "SSE: end each stream after this long (a success)")
+                                 ->group(streams)->check(checked(parse_duration, "DURATION"));
+  auto* until_opt = app.add_option("--until", until, "SSE: an event with this data ends the stream; WS: a text message")
+                        ->group(streams);
+  auto* message_opt = app.add_option("--ws-message", ws_messages, "WS: a text message to send after the handshake (repeatable)")
+                          ->group(streams)->allow_extra_args(false);
+  auto* expect_opt = app.add_option("--expect", expect, "WS: the session is done after N received messages")
+                         ->group(streams)->check(unsigned_number);
+  auto* idle_opt = app.add_option("--idle-timeout", idle_timeout, "WS: the session is done after this long with nothing received")
+                       ->group(streams)->check(checked(parse_duration, "DURATION"));
+  auto* subprotocol_opt = app.add_option("--ws-subprotocol", subprotocols, "WS: offer this subprotocol (repeatable)")
+                              ->group(streams)->allow_extra_args(false);
+  app.add_option("--ws-max-message", ws_max_message, "WS: a bigger received message fails the session: 16MiB")
+      ->group(streams)->check(checked(parse_size, "SIZE"));
   app.add_option("--success-status", success, "Statuses that count as success: 200-299,404 or 2xx")
       ->capture_default_str()->check(checked(parse_status_ranges, "STATUSES"));
   app.add_flag("--json", o.json, "Print the JSON report instead of the summary");
@@ -223,6 +248,12 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   c.iterations = iterations;
   c.connections_per_origin = !connections_total;
   if (!export_max_body.empty()) c.export_max_body = *parse_size(export_max_body);
+  if (!ws_max_message.empty()) c.ws_max_message = *parse_size(ws_max_message);
+  if (file_opt->count() > 0 && (sse || ws || max_events_opt->count() || stream_timeout_opt->count() ||
+                                until_opt->count() || message_opt->count() || expect_opt->count() ||
+                                idle_opt->count() || subprotocol_opt->count()))
+    return std::unexpected(UsageError{"--sse, --ws and the stream flags apply to a URL; a request file sets them per line "
+                                      "(\"proto\", \"max_events\", \"messages\" ...)"});
   if (dur->count() > 0) c.duration = *parse_duration(duration);
   if (!timeout.empty()) c.timeout = *parse_duration(timeout);
   c.success_status = *parse_status_ranges(success);
@@ -242,6 +273,38 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   if (!parsed_url) return std::unexpected(UsageError{"URL '" + url + "': " + parsed_url.error()});
   RequestSpec spec;
   spec.url = *parsed_url;
+  if (spec.url.scheme == Scheme::ws || spec.url.scheme == Scheme::wss) {
+    if (sse) return std::unexpected(UsageError{"--sse needs an http:// or https:// URL, not '" + url + "'"});
+    ws = true;
+  }
+  if (ws && spec.url.scheme == Scheme::http) spec.url.scheme = Scheme::ws;
+  if (ws && spec.url.scheme == Scheme::https) spec.url.scheme = Scheme::wss;
+  // Each stream flag belongs to one kind of stream: elsewhere it would be silently ignored.
+  const std::pair<CLI::Option*, bool> sse_only[] = {{max_events_opt, sse}, {stream_timeout_opt, sse}};
+  const std::pair<CLI::Option*, bool> ws_only[] = {{message_opt, ws}, {expect_opt, ws}, {idle_opt, ws},
+                                                    {subprotocol_opt, ws}};
+  for (const auto& [opt, ok] : sse_only)
+    if (opt->count() > 0 && !ok) return std::unexpected(UsageError{opt->get_name() + " applies to --sse streams"});
+  for (const auto& [opt, ok] : ws_only)
+    if (opt->count() > 0 && !ok)
+      return std::unexpected(UsageError{opt->get_name() + " applies to WebSocket sessions (ws://, wss:// or --ws)"});
+  if (until_opt->count() > 0 && !sse && !ws)
+    return std::unexpected(UsageError{"--until applies to --sse streams and WebSocket sessions"});
+  if (sse || ws) {
+    StreamSpec st;
+    st.proto = sse ? StreamProto::sse : StreamProto::ws;
+    st.max_events = max_events;
+    if (!stream_timeout.empty()) st.stream_timeout_ns = static_cast<uint64_t>(parse_duration(stream_timeout)->count());
+    if (!idle_timeout.empty()) st.idle_timeout_ns = static_cast<uint64_t>(parse_duration(idle_timeout)->count());
+    st.has_until = until_opt->count() > 0;
+    st.until = until;
+    for (const std::string& m : ws_messages) st.messages.push_back({false, m});
+    st.has_expect = expect_opt->count() > 0;
+    st.expect = expect;
+    st.subprotocols = subprotocols;
+    spec.stream = std::move(st);
+  }
+  (void)ws_opt;
   spec.method = method;
   for (const std::string& h : headers) {
     auto kv = split_header(h);

@@ -244,6 +244,82 @@ void errors_section(std::string& out, const ringload::RunResult& r) {
   }
 }
 
+json ends_json(const std::array<uint64_t, ringload::stream_end_count>& ends,
+               std::initializer_list<ringload::StreamEnd> kinds) {
+  json out = json::object();
+  for (ringload::StreamEnd e : kinds) out[ringload::to_string(e)] = ends[static_cast<std::size_t>(e)];
+  return out;
+}
+
+using ringload::StreamEnd;
+
+json sse_json(const ringload::RunResult& r) {
+  const ringload::StreamCounters& k = r.stats.streams;
+  if (k.sse_streams == 0) return nullptr;
+  return {
+      {"streams", k.sse_streams},
+      {"events", k.sse_events},
+      {"bytes", k.sse_bytes},
+      {"comments", k.sse_comments},
+      {"events_per_s", per_second(k.sse_events, r.duration_s)},
+      {"bytes_per_s", per_second(k.sse_bytes, r.duration_s)},
+      {"ended_by", ends_json(k.sse_end, {StreamEnd::server, StreamEnd::max_events, StreamEnd::until,
+                                         StreamEnd::stream_timeout, StreamEnd::error})},
+      {"ttfe_us", histogram_json(r.stats.sse_ttfe)},
+      {"inter_event_us", histogram_json(r.stats.sse_gap)},
+      {"duration_us", histogram_json(r.stats.sse_duration)},
+  };
+}
+
+json ws_json(const ringload::RunResult& r) {
+  const ringload::StreamCounters& k = r.stats.streams;
+  if (k.ws_sessions == 0) return nullptr;
+  json codes = json::object();
+  for (std::size_t i = 0; i < k.close_codes.standard.size(); ++i)
+    if (k.close_codes.standard[i] != 0) codes[std::to_string(1000 + i)] = k.close_codes.standard[i];
+  for (const auto& [code, n] : k.close_codes.other)
+    if (code != 0 && n != 0) codes[std::to_string(code)] = n;
+  if (k.close_codes.overflow != 0) codes["other"] = k.close_codes.overflow;
+  return {
+      {"sessions", k.ws_sessions},
+      {"messages_sent", k.ws_sent},
+      {"messages_received", k.ws_received},
+      {"bytes_sent", k.ws_bytes_sent},
+      {"bytes_received", k.ws_bytes_received},
+      {"messages_per_s", per_second(k.ws_received, r.duration_s)},
+      {"pings_received", k.ws_pings},
+      {"pongs_sent", k.ws_pongs_sent},
+      {"pongs_received", k.ws_pongs_received},
+      {"close_codes", std::move(codes)},
+      {"closed_by", {{"client", k.ws_closed_by[0]}, {"server", k.ws_closed_by[1]}, {"none", k.ws_closed_by[2]}}},
+      {"ended_by", ends_json(k.ws_end, {StreamEnd::expect, StreamEnd::until, StreamEnd::idle_timeout,
+                                        StreamEnd::server, StreamEnd::error})},
+      {"handshake_us", histogram_json(r.stats.ws_handshake)},
+      {"rtt_us", histogram_json(r.stats.ws_rtt)},
+  };
+}
+
+void streams_section(std::string& out, const ringload::RunResult& r) {
+  const ringload::StreamCounters& k = r.stats.streams;
+  if (k.sse_streams != 0) {
+    appendf(out, "  SSE          %llu streams, %llu events (%.0f/s, %s/s), first event p50 %s p99 %s, gap p99 %s\n",
+            static_cast<unsigned long long>(k.sse_streams), static_cast<unsigned long long>(k.sse_events),
+            per_second(k.sse_events, r.duration_s), bytes_text(per_second(k.sse_bytes, r.duration_s)).c_str(),
+            time_text(static_cast<double>(r.stats.sse_ttfe.percentile(50))).c_str(),
+            time_text(static_cast<double>(r.stats.sse_ttfe.percentile(99))).c_str(),
+            time_text(static_cast<double>(r.stats.sse_gap.percentile(99))).c_str());
+  }
+  if (k.ws_sessions != 0) {
+    appendf(out, "  WebSocket    %llu sessions, %llu messages sent, %llu received (%.0f/s), rtt p50 %s p99 %s, "
+                 "handshake p99 %s\n",
+            static_cast<unsigned long long>(k.ws_sessions), static_cast<unsigned long long>(k.ws_sent),
+            static_cast<unsigned long long>(k.ws_received), per_second(k.ws_received, r.duration_s),
+            time_text(static_cast<double>(r.stats.ws_rtt.percentile(50))).c_str(),
+            time_text(static_cast<double>(r.stats.ws_rtt.percentile(99))).c_str(),
+            time_text(static_cast<double>(r.stats.ws_handshake.percentile(99))).c_str());
+  }
+}
+
 }  // namespace
 
 std::string render_human(const ringload::RunConfig& config, const ringload::RunResult& result) {
@@ -314,6 +390,7 @@ std::string render_human(const ringload::RunConfig& config, const ringload::RunR
     if (result.by_iteration.size() > 20) appendf(out, " ... (%zu in all)", result.by_iteration.size());
     out += "\n";
   }
+  streams_section(out, result);
   if (result.interrupted) out += "  Interrupted  yes: the figures cover the run up to the stop\n";
   for (const std::string& n : result.notices) out += "  Notice       " + n + "\n";
   return out;
@@ -361,6 +438,8 @@ nlohmann::json render_json(const ringload::RunConfig& config, const ringload::Ru
                                                : static_cast<double>(c.tls_resumed) / static_cast<double>(c.tls_handshakes)},
                          {"verify", config.tls.verify}}},
       {"tls_handshake_us", histogram_json(result.stats.tls_handshake)},
+      {"sse", sse_json(result)},
+      {"ws", ws_json(result)},
       {"open_loop", open_loop ? json{{"target_qps", config.qps},
                                       {"arrival", config.poisson ? "poisson" : "uniform"},
                                       {"waited_for_connection", c.waited_for_connection},

@@ -35,6 +35,20 @@ struct EndFields {
   uint32_t line_index, iteration;
   int32_t status, error_kind;
   uint32_t message_len, truncated;
+  int32_t stream_end, pad;
+};
+
+// An item record's payload, followed by type_len + id_len bytes.
+struct ItemFields {
+  uint64_t t_ns;
+  uint32_t type_len, id_len;
+  uint8_t message, binary, has_type, pad[5];
+};
+
+struct CloseFields {
+  uint16_t code;
+  uint8_t by_server, pad;
+  uint32_t reason_len;
 };
 
 inline void cpu_relax() noexcept {
@@ -272,9 +286,37 @@ void ExportQueue::discard(uint64_t id) noexcept {
   publish(reserve(0, 0, granted), Kind::discard, id, 0);
 }
 
+void ExportQueue::item(uint64_t id, const ExportItem& item) noexcept {
+  ItemFields f{item.t_ns,
+               static_cast<uint32_t>(std::min(item.type.size(), limits::max_export_item_field)),
+               static_cast<uint32_t>(std::min(item.event_id.size(), limits::max_export_item_field)),
+               item.message, item.binary, item.has_type, {}};
+  const std::size_t size = sizeof f + f.type_len + f.id_len;
+  std::size_t granted = 0;
+  const std::size_t pos = reserve(size, size, granted);
+  char* out = ring_ + pos + record_header;
+  std::memcpy(out, &f, sizeof f);
+  std::memcpy(out + sizeof f, item.type.data(), f.type_len);
+  std::memcpy(out + sizeof f + f.type_len, item.event_id.data(), f.id_len);
+  publish(pos, Kind::item, id, size);
+}
+
+void ExportQueue::item_data(uint64_t id, std::span<const char> bytes) noexcept { chunks(Kind::item_data, id, bytes); }
+
+void ExportQueue::close(uint64_t id, uint16_t code, bool by_server, std::string_view reason) noexcept {
+  // A close reason is at most 123 bytes (RFC 6455 §5.5): one record.
+  CloseFields f{code, by_server, 0, static_cast<uint32_t>(std::min<std::size_t>(reason.size(), 125))};
+  const std::size_t size = sizeof f + f.reason_len;
+  std::size_t granted = 0;
+  const std::size_t pos = reserve(size, size, granted);
+  std::memcpy(ring_ + pos + record_header, &f, sizeof f);
+  std::memcpy(ring_ + pos + record_header + sizeof f, reason.data(), f.reason_len);
+  publish(pos, Kind::close, id, size);
+}
+
 void ExportQueue::end(const ExportEnd& e) noexcept {
   EndFields f{e.start_ns, e.first_byte_ns, e.end_ns, e.line_index, e.iteration, e.status, e.error_kind, 0,
-              e.body_truncated ? 1u : 0u};
+              e.body_truncated ? 1u : 0u, e.stream_end, 0};
   if (e.error_message != nullptr)
     f.message_len = static_cast<uint32_t>(strnlen(e.error_message, limits::max_export_message));
   const std::size_t size = sizeof f + f.message_len;
@@ -407,6 +449,40 @@ void ExportWriter::on_record(Source& s, ExportQueue::Kind kind, uint64_t id, std
     p.head.append(payload.data(), payload.size());
     return;
   }
+  if (kind == ExportQueue::Kind::item) {
+    close_item(p);
+    ItemFields f;
+    std::memcpy(&f, payload.data(), sizeof f);
+    const std::string_view type(payload.data() + sizeof f, f.type_len);
+    const std::string_view event_id(payload.data() + sizeof f + f.type_len, f.id_len);
+    std::string& o = p.item_head;
+    o = "{\"t_us\":";
+    append_us(o, f.t_ns);
+    if (f.message) {
+      o += f.binary ? ",\"opcode\":\"binary\"" : ",\"opcode\":\"text\"";
+    } else {
+      o += ",\"event\":";
+      if (f.has_type) append_string(o, type); else o += "null";
+      o += ",\"id\":";
+      if (!event_id.empty()) append_string(o, event_id); else o += "null";
+    }
+    p.item_binary = f.message && f.binary;
+    return;
+  }
+  if (kind == ExportQueue::Kind::close) {
+    CloseFields f;
+    std::memcpy(&f, payload.data(), sizeof f);
+    p.has_close = true;
+    p.close_code = f.code;
+    p.close_by_server = f.by_server != 0;
+    p.close_reason.assign(payload.data() + sizeof f, f.reason_len);
+    return;
+  }
+  if (kind == ExportQueue::Kind::item_data) {
+    // Item data is not capped: every event and message is exported whole.
+    p.body.append(payload.data(), payload.size());
+    return;
+  }
   // The shard caps the body itself; the writer enforces max_body too.
   const uint64_t room = options_.max_body - std::min<uint64_t>(options_.max_body, p.body.size());
   if (payload.size() > room) p.truncated = true;
@@ -421,6 +497,10 @@ void ExportWriter::release(Source& s, uint64_t id) {
   p.body.clear();
   if (p.body.capacity() > out_buffer) p.body.shrink_to_fit();  // keep the pool small after a huge body
   p.truncated = false;
+  p.items.clear();
+  if (p.items.capacity() > out_buffer) p.items.shrink_to_fit();
+  p.item_head.clear();
+  p.has_close = false;
   free_slots_.push_back(it->second);
   s.pending.erase(it);
 }
@@ -429,10 +509,13 @@ void ExportWriter::on_end(Source& s, uint64_t id, std::span<const char> payload)
   EndFields f;
   std::memcpy(&f, payload.data(), sizeof f);
   ExportEnd e{id, f.line_index, f.iteration, f.status, f.error_kind, nullptr, f.start_ns, f.first_byte_ns,
-              f.end_ns, f.truncated != 0};
+              f.end_ns, f.truncated != 0, f.stream_end};
   auto it = s.pending.find(id);
-  const Pending* p = it == s.pending.end() ? nullptr : &slots_[it->second];
-  const bool failed = e.error_kind >= 0 || e.status == 0 || !options_.success_status(e.status);
+  Pending* p = it == s.pending.end() ? nullptr : &slots_[it->second];
+  if (p != nullptr) close_item(*p);
+  // A WebSocket session's 101 is its success status, whatever the run's success range.
+  const bool upgraded = e.status == 101 && e.line_index < table_.lines.size() && table_.lines[e.line_index].stream != 0;
+  const bool failed = e.error_kind >= 0 || (!upgraded && (e.status == 0 || !options_.success_status(e.status)));
   if (!options_.errors_only || failed) write_line(e, {payload.data() + sizeof f, f.message_len}, p);
   release(s, id);
 }
@@ -446,16 +529,20 @@ void ExportWriter::write_line(const ExportEnd& e, std::string_view message, cons
   o += ",\"headers\":";
   write_headers(p ? std::string_view(p->head) : std::string_view{},
                 line != nullptr && (line->flags & RequestLine::flag_head));
-  const std::size_t mark = o.size();
-  o += ",\"body\":\"";
-  const std::string_view body = p ? std::string_view(p->body) : std::string_view{};
-  if (!append_escaped(o, body, BadUtf8::fail)) {
-    o.resize(mark);
-    o += ",\"body_base64\":\"";
-    append_base64(o, body);
+  if (line != nullptr && line->stream != 0) {
+    write_stream(*line, e, p);
+  } else {
+    const std::size_t mark = o.size();
+    o += ",\"body\":\"";
+    const std::string_view body = p ? std::string_view(p->body) : std::string_view{};
+    if (!append_escaped(o, body, BadUtf8::fail)) {
+      o.resize(mark);
+      o += ",\"body_base64\":\"";
+      append_base64(o, body);
+    }
+    o += '"';
+    if (e.body_truncated || (p && p->truncated)) o += ",\"body_truncated\":true";
   }
-  o += '"';
-  if (e.body_truncated || (p && p->truncated)) o += ",\"body_truncated\":true";
   if (e.error_kind >= 0) {
     o += ",\"error\":{\"kind\":";
     const bool known = e.error_kind < static_cast<int>(error_kind_count);
@@ -473,6 +560,49 @@ void ExportWriter::write_line(const ExportEnd& e, std::string_view message, cons
   o += "}}\n";
   lines_.store(lines_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (o.size() >= out_buffer) flush();
+}
+
+// Ends the open stream item: its data (text when it is UTF-8 and not binary, else base64).
+void ExportWriter::close_item(Pending& p) {
+  if (p.item_head.empty()) return;
+  std::string& o = p.items;
+  if (!o.empty()) o += ',';
+  o += p.item_head;
+  const std::size_t mark = o.size();
+  o += ",\"data\":\"";
+  if (p.item_binary || !append_escaped(o, p.body, BadUtf8::fail)) {
+    o.resize(mark);
+    o += ",\"data_base64\":\"";
+    append_base64(o, p.body);
+  }
+  o += "\"}";
+  p.item_head.clear();
+  p.body.clear();
+}
+
+// A stream's own keys, instead of the body: its items, how it ended and (WebSocket) the
+// close frame received or sent.
+void ExportWriter::write_stream(const RequestLine& line, const ExportEnd& e, const Pending* p) {
+  std::string& o = out_;
+  const StreamSpec* spec = table_.stream(line);
+  const bool ws = spec != nullptr && spec->proto == StreamProto::ws;
+  o += ws ? ",\"messages\":[" : ",\"events\":[";
+  if (p != nullptr) o += p->items;
+  o += ']';
+  if (ws) {
+    o += ",\"close\":";
+    if (p != nullptr && p->has_close) {
+      o += "{\"code\":";
+      append_u64(o, p->close_code);
+      o += ",\"reason\":";
+      append_string(o, p->close_reason);
+      o += p->close_by_server ? ",\"by\":\"server\"}" : ",\"by\":\"client\"}";
+    } else {
+      o += "null";
+    }
+  }
+  o += ws ? ",\"session_end\":" : ",\"stream_end\":";
+  if (e.stream_end >= 0) append_string(o, to_string(static_cast<StreamEnd>(e.stream_end))); else o += "null";
 }
 
 // From "{" to "method": what the request was. `line` null: an index outside the table.

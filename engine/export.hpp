@@ -42,6 +42,7 @@ namespace ringload {
 namespace limits {
 inline constexpr std::size_t min_export_queue_bytes = 4 * 1024;
 inline constexpr std::size_t max_export_message = 1024;  // longer error messages are cut
+inline constexpr std::size_t max_export_item_field = 1024;  // event types and IDs are cut
 }  // namespace limits
 
 struct ExportOptions {
@@ -66,6 +67,18 @@ struct ExportEnd {
   uint64_t first_byte_ns = 0;     // first response byte; 0: none
   uint64_t end_ns = 0;            // when it finished
   bool body_truncated = false;    // the shard stopped passing body bytes at max_body
+  int stream_end = -1;            // streams: static_cast<int>(StreamEnd); -1: not a stream
+};
+
+// An item of a stream's output: an SSE event or a received WebSocket data message. Its
+// data follows in item_data() pieces.
+struct ExportItem {
+  uint64_t t_ns = 0;              // since the request's start
+  bool message = false;           // false: an SSE event; true: a WebSocket message
+  bool binary = false;            // message: binary (else text)
+  bool has_type = false;          // event: an `event` field was given (else null)
+  std::string_view type;          // event: its type (cut at max_export_item_field)
+  std::string_view event_id;      // event: the last event ID in force ("" : null)
 };
 
 // Single-producer single-consumer byte ring of records [u32 length][u8 kind][3 pad][u64 id]
@@ -86,13 +99,17 @@ class ExportQueue {
   void body(uint64_t id, std::span<const char> bytes) noexcept;     // decoded body bytes, in order
   void end(const ExportEnd& e) noexcept;                            // finished: the writer emits a line
   void discard(uint64_t id) noexcept;  // forget head/body sent for id (an attempt retried); no line
+  // Streams: items in order, each followed by its data; the WebSocket close frame.
+  void item(uint64_t id, const ExportItem& item) noexcept;
+  void item_data(uint64_t id, std::span<const char> bytes) noexcept;
+  void close(uint64_t id, uint16_t code, bool by_server, std::string_view reason) noexcept;
 
   uint64_t waits() const noexcept { return waits_.load(std::memory_order_relaxed); }
   std::size_t capacity() const noexcept { return mask_ + 1; }
 
  private:
   friend class ExportWriter;
-  enum class Kind : uint8_t { pad, head, body, end, discard };
+  enum class Kind : uint8_t { pad, head, body, end, discard, item, item_data, close };
   static constexpr std::size_t record_header = 16;
 
   void chunks(Kind kind, uint64_t id, std::span<const char> bytes) noexcept;
@@ -137,8 +154,15 @@ class ExportWriter {
  private:
   struct Pending {
     std::string head;
-    std::string body;
+    std::string body;       // the body, or the data of the open stream item
     bool truncated = false;
+    std::string items;      // streams: the finished items, as JSON ("{...},{...}")
+    std::string item_head;  // the open item's JSON before its data; "" : none open
+    bool item_binary = false;
+    bool has_close = false;
+    uint16_t close_code = 0;
+    bool close_by_server = false;
+    std::string close_reason;
   };
   struct Source {
     ExportQueue* queue = nullptr;
@@ -153,6 +177,8 @@ class ExportWriter {
   void write_line(const ExportEnd& e, std::string_view message, const Pending* p);
   void write_request(const RequestLine* line, uint32_t iteration);
   void write_headers(std::string_view raw_head, bool head_request);
+  void close_item(Pending& p);
+  void write_stream(const RequestLine& line, const ExportEnd& e, const Pending* p);
   void flush();
 
   ExportOptions options_;

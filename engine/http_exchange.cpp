@@ -17,8 +17,10 @@ ExchangeEvent failure(const char* message) noexcept {
 
 }  // namespace
 
-void HttpExchange::start(bool head_request, CarryBuffer& carry) noexcept {
+void HttpExchange::start(bool head_request, CarryBuffer& carry, StreamSink* sink) noexcept {
   head_ = {};
+  sink_ = sink;
+  streaming_ = false;
   head_request_ = head_request;
   received_any_ = false;
   scanned_ = 0;
@@ -32,6 +34,10 @@ ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry
     return failure("data received with no request in flight");
   received_any_ = true;
   while (!in.empty()) {
+    if (state_ == ExchangeState::upgraded) {
+      if (!sink_->on_stream_data(in)) return stop();
+      return {};
+    }
     if (state_ == ExchangeState::head) {
       ExchangeEvent ev = feed_head(in, carry, headers, tap);
       if (ev.kind != ExchangeEvent::Kind::need_more) return ev;
@@ -40,7 +46,9 @@ ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry
     if (state_ == ExchangeState::body) {
       proto::BodyResult r = body_.feed(in);
       in = in.subspan(r.consumed);
-      if (tap != nullptr && !r.data.empty()) {
+      if (streaming_) {
+        if (!r.data.empty() && !sink_->on_stream_data(r.data)) return stop();
+      } else if (tap != nullptr && !r.data.empty()) {
         std::size_t keep = r.data.size() < tap->body_left ? r.data.size() : tap->body_left;
         if (keep != 0) tap->queue->body(tap->id, r.data.first(keep));
         tap->body_left -= keep;
@@ -109,6 +117,24 @@ ExchangeEvent HttpExchange::feed_head(std::span<const char>& in, CarryBuffer& ca
     head_ = {};  // interim response (100 Continue, 103 Early Hints): the real one follows
     return {};
   }
+  if (sink_ != nullptr) {
+    const char* why = nullptr;
+    switch (sink_->on_stream_head(head_, headers.first(head_.num_headers), why)) {
+      case StreamSink::Verdict::stream:
+        streaming_ = true;
+        if (head_.status == 101) {
+          state_ = ExchangeState::upgraded;
+          return {};  // the rest of `in` is the upgraded protocol's
+        }
+        break;
+      case StreamSink::Verdict::http:
+        sink_ = nullptr;
+        break;
+      case StreamSink::Verdict::fail:
+        state_ = ExchangeState::failed;
+        return failure(why);
+    }
+  }
   if (head_.body == proto::BodyKind::none) {
     state_ = ExchangeState::complete;
     if (!in.empty()) return failure("bytes after the end of the response");
@@ -117,6 +143,11 @@ ExchangeEvent HttpExchange::feed_head(std::span<const char>& in, CarryBuffer& ca
   body_.reset(head_);
   state_ = ExchangeState::body;
   return {};
+}
+
+ExchangeEvent HttpExchange::stop() noexcept {
+  state_ = ExchangeState::complete;
+  return {ExchangeEvent::Kind::stopped};
 }
 
 ExchangeEvent HttpExchange::on_eof() noexcept {

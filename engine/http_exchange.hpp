@@ -20,7 +20,25 @@ struct CarryBuffer {
   uint32_t len = 0;
 };
 
-enum class ExchangeState : uint8_t { head, body, complete, failed };
+enum class ExchangeState : uint8_t { head, body, complete, failed, upgraded };
+
+// The consumer of a stream on this exchange: an SSE stream takes the response body, a
+// WebSocket session every byte after the 101. Called from on_data() only.
+class StreamSink {
+ public:
+  enum class Verdict : uint8_t { stream, http, fail };
+  // The final head arrived. stream: the body (after a 101: the connection) goes to
+  // on_stream_data(); http: an ordinary response (an SSE request answered 404, say);
+  // fail: the exchange fails with `why` (a static string).
+  virtual Verdict on_stream_head(const proto::ResponseHead& head, std::span<const proto::Header> headers,
+                                 const char*& why) noexcept = 0;
+  // Stream bytes (decoded body, or raw after a 101). false: the consumer ended the stream
+  // (or failed the connection); the exchange reports `stopped` and reads nothing more.
+  virtual bool on_stream_data(std::span<const char> data) noexcept = 0;
+
+ protected:
+  ~StreamSink() = default;
+};
 
 // Where an exchange copies what it parsed when responses are exported: the final head
 // as received and the decoded body, up to `body_left` bytes.
@@ -33,15 +51,16 @@ struct ExportTap {
 };
 
 struct ExchangeEvent {
-  enum class Kind : uint8_t { need_more, complete, error } kind = Kind::need_more;
+  // stopped: the stream's sink ended it (the connection cannot be reused).
+  enum class Kind : uint8_t { need_more, complete, error, stopped } kind = Kind::need_more;
   proto::ParseError error = proto::ParseError::none;
   const char* message = nullptr;  // for errors not from the parser
 };
 
 class HttpExchange {
  public:
-  // A new request was sent on this connection.
-  void start(bool head_request, CarryBuffer& carry) noexcept;
+  // A new request was sent on this connection; `sink`: it is a stream (SSE, WebSocket).
+  void start(bool head_request, CarryBuffer& carry, StreamSink* sink = nullptr) noexcept;
 
   // Bytes from the connection. `headers` is scratch for the head parser (per shard).
   // Bytes beyond the end of the response are an error (one request is in flight).
@@ -55,11 +74,13 @@ class HttpExchange {
   int status() const noexcept { return head_.status; }
   bool keep_alive() const noexcept { return head_.keep_alive; }
   ExchangeState state() const noexcept { return state_; }
+  bool streaming() const noexcept { return streaming_; }  // the sink took the stream
 
  private:
   ExchangeEvent feed_head(std::span<const char>& in, CarryBuffer& carry,
                           std::span<proto::Header> headers, ExportTap* tap) noexcept;
   ExchangeEvent feed_body(std::span<const char> in) noexcept;
+  ExchangeEvent stop() noexcept;
 
   proto::ResponseHead head_;
   proto::BodyDecoder body_;
@@ -67,6 +88,8 @@ class HttpExchange {
   ExchangeState state_ = ExchangeState::complete;
   bool head_request_ = false;
   bool received_any_ = false;
+  bool streaming_ = false;
+  StreamSink* sink_ = nullptr;
 };
 
 }  // namespace ringload

@@ -27,6 +27,7 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
       in.body = spec.body;
       in.name = spec.name;
       in.timeout = spec.timeout;
+      in.stream = spec.stream ? &*spec.stream : nullptr;
       if (auto r = builder.add(in); !r)
         return std::unexpected("request " + std::to_string(i + 1) + ": " + r.error());
     }
@@ -34,8 +35,6 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
   }
   if (run.table->lines.empty()) return std::unexpected("no requests to send");
   for (const Url& url : run.table->origins) {
-    if (url.scheme != Scheme::http && url.scheme != Scheme::https)
-      return std::unexpected("'" + url.origin() + "': only http:// and https:// are supported here");
     auto endpoint = resolve(url);
     if (!endpoint) return std::unexpected(endpoint.error());
     Origin o;
@@ -44,7 +43,7 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
     o.host_line = "Host: " + url.host_header() + "\r\n";
     o.user_agent_line = "User-Agent: ringload/" RINGLOAD_ENGINE_VERSION "\r\n";
     o.accept_line = "Accept: */*\r\n";
-    if (url.scheme == Scheme::https) {
+    if (url.scheme == Scheme::https || url.scheme == Scheme::wss) {
       TlsOptions t;
       t.verify = config.tls.verify;
       t.ca_file = config.tls.ca_file;

@@ -16,6 +16,7 @@
 
 #include "engine/json_cursor.hpp"
 #include "proto/http_response.hpp"
+#include "proto/token.hpp"
 
 namespace ringload {
 namespace {
@@ -101,14 +102,18 @@ struct LineFields {
   bool json_body = false;
   std::string body_buf;  // decoded base64 or minified JSON
   std::chrono::nanoseconds timeout{0};
+  std::string_view proto;  // "http", "sse", "ws"; empty: from the URL's scheme
+  StreamSpec stream;       // the stream keys, whatever the proto (checked after)
+  std::array<uint32_t, 16> field_of{};  // ordinal of each given key, for positions
 
   void reset(std::string_view line) {
     text = line;
     seen = 0;
-    url = method = body = name = {};
+    url = method = body = name = proto = {};
     headers.clear();
     headers_as_pairs = json_body = false;
     timeout = {};
+    stream = {};
   }
 };
 
@@ -225,8 +230,109 @@ Result on_name(LineFields& f, dom::element v, uint32_t field) {
   return {};
 }
 
+Result seconds_value(std::string_view key, dom::element v, uint32_t field, uint64_t& out_ns) {
+  double seconds = 0;
+  if (v.get_double().get(seconds))
+    return fault("'" + std::string(key) + "' must be a number of seconds, not " + type_name(v), {field});
+  if (!(seconds > 0)) return fault("'" + std::string(key) + "' must be greater than 0 seconds", {field});
+  if (seconds > max_timeout_seconds) return fault("'" + std::string(key) + "' must be at most 1e9 seconds", {field});
+  out_ns = static_cast<uint64_t>(std::max<int64_t>(1, std::llround(seconds * 1e9)));
+  return {};
+}
+
+Result count_value(std::string_view key, dom::element v, uint32_t field, uint64_t min, uint64_t& out) {
+  int64_t n = 0;
+  if (v.get_int64().get(n) || n < static_cast<int64_t>(min))
+    return fault("'" + std::string(key) + "' must be an integer >= " + std::to_string(min) + ", not " +
+                     (v.is_number() ? std::string(simdjson::to_string(v)) : type_name(v)),
+                 {field});
+  out = static_cast<uint64_t>(n);
+  return {};
+}
+
+Result on_proto(LineFields& f, dom::element v, uint32_t field) {
+  if (v.get_string().get(f.proto)) return fault("'proto' must be a string, not " + type_name(v), {field});
+  if (f.proto != "http" && f.proto != "sse" && f.proto != "ws")
+    return fault("'proto' must be \"http\", \"sse\" or \"ws\", not '" + std::string(f.proto) + "'", {field});
+  return {};
+}
+
+Result on_max_events(LineFields& f, dom::element v, uint32_t field) {
+  return count_value("max_events", v, field, 1, f.stream.max_events);
+}
+
+Result on_stream_timeout(LineFields& f, dom::element v, uint32_t field) {
+  return seconds_value("stream_timeout", v, field, f.stream.stream_timeout_ns);
+}
+
+Result on_until(LineFields& f, dom::element v, uint32_t field) {
+  std::string_view text;
+  if (v.get_string().get(text)) return fault("'until' must be a string, not " + type_name(v), {field});
+  f.stream.has_until = true;
+  f.stream.until = text;
+  return {};
+}
+
+Result on_messages(LineFields& f, dom::element v, uint32_t field) {
+  dom::array a;
+  if (v.get_array().get(a))
+    return fault("'messages' must be an array of strings or {\"binary_base64\": ...} objects, not " + type_name(v),
+                 {field});
+  uint32_t j = 0;
+  for (dom::element m : a) {
+    WsMessage msg;
+    std::string_view text;
+    dom::object o;
+    if (!m.get_string().get(text)) {
+      msg.data = text;
+    } else if (!m.get_object().get(o) && o.size() == 1) {
+      const dom::key_value_pair kv = *o.begin();
+      if (kv.value.get_string().get(text))
+        return fault("'" + std::string(kv.key) + "' must be a string, not " + type_name(kv.value), {field, j, 0});
+      if (kv.key == "binary_base64") {
+        msg.binary = true;
+        if (auto ok = decode_base64(text, msg.data); !ok)
+          return fault("bad base64 in 'binary_base64': " + ok.error(), {field, j, 0});
+      } else if (kv.key == "text") {
+        msg.data = text;
+      } else {
+        return fault("a message object takes 'text' or 'binary_base64', not '" + std::string(kv.key) + "'",
+                     {field, j, 0}, true);
+      }
+    } else {
+      return fault("a message must be a string or {\"binary_base64\": ...}, not " + type_name(m), {field, j});
+    }
+    f.stream.messages.push_back(std::move(msg));
+    ++j;
+  }
+  return {};
+}
+
+Result on_expect(LineFields& f, dom::element v, uint32_t field) {
+  f.stream.has_expect = true;
+  return count_value("expect", v, field, 0, f.stream.expect);
+}
+
+Result on_idle_timeout(LineFields& f, dom::element v, uint32_t field) {
+  return seconds_value("idle_timeout", v, field, f.stream.idle_timeout_ns);
+}
+
+Result on_subprotocols(LineFields& f, dom::element v, uint32_t field) {
+  dom::array a;
+  if (v.get_array().get(a)) return fault("'subprotocols' must be an array of strings, not " + type_name(v), {field});
+  uint32_t j = 0;
+  for (dom::element p : a) {
+    std::string_view text;
+    if (p.get_string().get(text)) return fault("a subprotocol must be a string, not " + type_name(p), {field, j});
+    if (!proto::is_token(text)) return fault("subprotocol '" + std::string(text) + "' is not a token", {field, j});
+    f.stream.subprotocols.emplace_back(text);
+    ++j;
+  }
+  return {};
+}
+
 // The line's keys: adding one is one entry here plus its field in LineFields.
-constexpr std::array<KeySpec, 7> keys = {{
+constexpr std::array<KeySpec, 15> keys = {{
     {"url", on_url},
     {"method", on_method},
     {"headers", on_headers},
@@ -234,6 +340,14 @@ constexpr std::array<KeySpec, 7> keys = {{
     {"body_base64", on_body_base64},
     {"timeout", on_timeout},
     {"name", on_name},
+    {"proto", on_proto},
+    {"max_events", on_max_events},
+    {"stream_timeout", on_stream_timeout},
+    {"until", on_until},
+    {"messages", on_messages},
+    {"expect", on_expect},
+    {"idle_timeout", on_idle_timeout},
+    {"subprotocols", on_subprotocols},
 }};
 static_assert(keys.size() <= 64, "LineFields::seen is a 64-bit mask");
 constexpr std::size_t key_index(std::string_view name) {
@@ -303,6 +417,7 @@ Result Loader::apply_keys(dom::object obj) {
     } else {
       if ((fields_.seen >> k) & 1) return fault("duplicate key '" + std::string(kv.key) + "'", {field}, true);
       fields_.seen |= uint64_t{1} << k;
+      fields_.field_of[k] = field;
       if (auto r = keys[k].handle(fields_, kv.value, field); !r) return r;
     }
     ++field;
@@ -336,10 +451,29 @@ Result Loader::add_request() {
   if (!given(f, "url")) return fault("'url' is missing");
   auto url = parse_url(f.url);
   if (!url) return fault("bad 'url': " + url.error(), {f.url_field});
-  if (url->scheme == Scheme::ws || url->scheme == Scheme::wss)
-    return fault("ws:// and wss:// URLs need \"proto\": \"ws\", which is not supported yet", {f.url_field});
-  if (url->scheme == Scheme::https && !options_.allow_https)
+  if ((url->scheme == Scheme::https || url->scheme == Scheme::wss) && !options_.allow_https)
     return fault("https is not supported yet", {f.url_field});
+  const bool ws_url = url->scheme == Scheme::ws || url->scheme == Scheme::wss;
+  const std::string_view proto = !f.proto.empty() ? f.proto : ws_url ? "ws" : "http";
+  if (ws_url && proto != "ws")
+    return fault("a " + std::string(proto) + " line cannot have a ws:// or wss:// url", {f.url_field});
+  // Keys that belong to another proto are mistakes, not options to ignore.
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> owner = {{
+      {"max_events", "sse"}, {"stream_timeout", "sse"}, {"until", "sse ws"}, {"messages", "ws"},
+      {"expect", "ws"}, {"idle_timeout", "ws"}, {"subprotocols", "ws"}, {"body", "http sse"}}};
+  for (const auto& [key, protos] : owner) {
+    if (given(f, key) && protos.find(proto) == std::string_view::npos)
+      return fault("'" + std::string(key) + "' does not apply to a " + std::string(proto) + " line" +
+                       (proto == "http" ? " (add \"proto\": \"sse\" or \"ws\")" : ""),
+                   {f.field_of[key_index(key)]}, true);
+  }
+  if (proto == "ws" && given(f, "body_base64"))
+    return fault("'body_base64' does not apply to a ws line (use 'messages')", {f.field_of[key_index("body_base64")]}, true);
+  if (proto == "ws" && given(f, "method") && f.method != "GET")
+    return fault("a WebSocket session starts with GET, not " + std::string(f.method), {f.method_field});
+  if (proto == "ws" && !ws_url) url->scheme = url->scheme == Scheme::https ? Scheme::wss : Scheme::ws;
+  if (proto == "sse") f.stream.proto = StreamProto::sse;
+  if (proto == "ws") f.stream.proto = StreamProto::ws;
   const bool has_body = given(f, "body") || given(f, "body_base64");
   const std::size_t own_headers = f.headers.size();
   if (f.json_body) {
@@ -355,6 +489,7 @@ Result Loader::add_request() {
   in.name = f.name;
   in.timeout = f.timeout;
   in.source_line = line_no_;
+  if (proto != "http") in.stream = &f.stream;
   if (auto added = builder_.add(in); !added) {
     f.headers.resize(own_headers);
     return std::unexpected(builder_fault(added.error(), in.url));

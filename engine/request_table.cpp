@@ -2,6 +2,7 @@
 
 #include "proto/http_response.hpp"
 #include "proto/token.hpp"
+#include "proto/websocket.hpp"
 #include "ringload/requests.hpp"
 
 namespace ringload {
@@ -48,13 +49,75 @@ uint32_t RequestTableBuilder::intern_name(std::string_view name) {
   return index;
 }
 
+namespace {
+
+// Sec-WebSocket-Key placeholder (base64 of 16 bytes): each connection writes its own key
+// over it at send time.
+constexpr std::string_view placeholder_key = "AAAAAAAAAAAAAAAAAAAAAA==";
+
+}  // namespace
+
+// A WebSocket line: the opening handshake rendered by proto/, without its final CRLF
+// (the shard adds User-Agent unless given, then the blank line).
+std::expected<void, std::string> RequestTableBuilder::add_ws(const RequestInput& in, RequestLine& line) {
+  if (in.method != "GET") return std::unexpected("a WebSocket session starts with GET, not " + std::string(in.method));
+  if (!in.body.empty()) return std::unexpected("a WebSocket line cannot have a body (use 'messages')");
+  std::vector<proto::Header> extra;
+  for (const auto& [n, v] : in.headers) {
+    if (proto::iequals(n, "user-agent")) line.flags |= RequestLine::flag_has_user_agent;
+    extra.push_back({n, v});
+  }
+  std::vector<std::string_view> protocols(in.stream->subprotocols.begin(), in.stream->subprotocols.end());
+  const std::string host = in.url.host_header();
+  proto::ws::OpeningRequest req{host, in.url.target, placeholder_key, protocols, extra};
+  std::string head(1024, '\0');
+  std::size_t n = proto::ws::render_opening_request(head, req);
+  if (n > head.size()) {
+    head.resize(n);
+    n = proto::ws::render_opening_request(head, req);
+  }
+  if (n == 0) {
+    for (const std::string& p : in.stream->subprotocols)
+      if (!proto::is_token(p)) return std::unexpected("subprotocol '" + p + "' is not a token");
+    for (const auto& [name, v] : in.headers)
+      if (proto::iequals(name, "host") || proto::iequals(name, "upgrade") || proto::iequals(name, "connection") ||
+          proto::iequals(name.substr(0, 14), "sec-websocket-"))
+        return std::unexpected("header '" + std::string(name) + "' is set by the WebSocket handshake itself");
+    return std::unexpected("the WebSocket handshake cannot be rendered (bad target, header name or value)");
+  }
+  head.resize(n - 2);  // the blank line comes from the shard
+  if (head.size() > limits::max_request_head)
+    return std::unexpected("request line and headers are longer than " + std::to_string(limits::max_request_head) + " bytes");
+  line.flags |= RequestLine::flag_has_host | RequestLine::flag_has_accept;
+  line.offset = table_.arena.size();
+  line.head_len = static_cast<uint32_t>(head.size());
+  line.method_len = 3;
+  table_.arena.append(head);
+  StreamSpec spec = *in.stream;
+  // Nothing says when the session is done: an echo of every message, or 1 s of quiet.
+  if (!spec.has_expect && !spec.has_until && spec.idle_timeout_ns == 0) {
+    if (!spec.messages.empty()) {
+      spec.has_expect = true;
+      spec.expect = spec.messages.size();
+    } else {
+      spec.idle_timeout_ns = 1'000'000'000;
+    }
+  }
+  spec.key_offset = static_cast<uint32_t>(head.find(placeholder_key));
+  table_.streams.push_back(std::move(spec));
+  line.stream = static_cast<uint32_t>(table_.streams.size());
+  return {};
+}
+
 std::expected<void, std::string> RequestTableBuilder::add(const RequestInput& in) {
   if (!proto::is_token(in.method)) return std::unexpected("bad method '" + std::string(in.method) + "'");
   if (in.method.size() > 255) return std::unexpected("method longer than 255 bytes");
   if (origin_index_.size() >= UINT16_MAX && !origin_index_.contains(in.url.origin()))
     return std::unexpected("more than 65535 origins");
   RequestLine line;
+  const bool ws = in.stream != nullptr && in.stream->proto == StreamProto::ws;
   for (const auto& [n, v] : in.headers) {
+    if (ws) break;
     if (!proto::is_token(n)) return std::unexpected("bad header name '" + std::string(n) + "'");
     if (!is_field_value(v))
       return std::unexpected("header '" + std::string(n) + "' has CR, LF or NUL in its value");
@@ -75,6 +138,10 @@ std::expected<void, std::string> RequestTableBuilder::add(const RequestInput& in
       has_length = true;
     }
   }
+  if (ws) {
+    if (auto r = add_ws(in, line); !r) return r;
+    return add_line(in, line);
+  }
   const bool body_expected =
       !in.body.empty() || in.method == "POST" || in.method == "PUT" || in.method == "PATCH";
 
@@ -83,6 +150,10 @@ std::expected<void, std::string> RequestTableBuilder::add(const RequestInput& in
   a.append(in.method).append(" ").append(in.url.target).append(" HTTP/1.1\r\n");
   for (const auto& [n, v] : in.headers) a.append(n).append(": ").append(v).append("\r\n");
   if (body_expected && !has_length) a.append("Content-Length: ").append(std::to_string(in.body.size())).append("\r\n");
+  if (in.stream != nullptr && !(line.flags & RequestLine::flag_has_accept)) {
+    a.append("Accept: text/event-stream\r\n");
+    line.flags |= RequestLine::flag_has_accept;
+  }
   const std::size_t head_len = a.size() - line.offset;
   if (head_len > limits::max_request_head) {
     a.resize(line.offset);
@@ -97,6 +168,15 @@ std::expected<void, std::string> RequestTableBuilder::add(const RequestInput& in
   line.head_len = static_cast<uint32_t>(head_len);
   line.body_len = static_cast<uint32_t>(in.body.size());
   line.method_len = static_cast<uint8_t>(in.method.size());
+  if (in.stream != nullptr) {
+    table_.streams.push_back(*in.stream);
+    line.stream = static_cast<uint32_t>(table_.streams.size());
+  }
+  return add_line(in, line);
+}
+
+// What every line gets, stream or not: deadline, source line, origin, name.
+std::expected<void, std::string> RequestTableBuilder::add_line(const RequestInput& in, RequestLine& line) {
   line.timeout_ns = static_cast<uint64_t>(in.timeout.count() > 0 ? in.timeout.count() : 0);
   line.source_line = in.source_line;
   line.origin = intern_origin(in.url);

@@ -114,6 +114,9 @@ std::string Shard::setup() noexcept {
       c.scratch = base + carry_capacity;
     }
   }
+  scratch_size_ = scratch_size;
+  err = setup_streams(n);
+  if (!err.empty()) return err;
   // TLS: a session per https slot, created now (wolfSSL allocates its own state per
   // connection; these objects and their buffers live for the whole run).
   uint32_t tls_slots = 0;

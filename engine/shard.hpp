@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 
 #include "engine/request.hpp"
+#include "proto/sse.hpp"
+#include "proto/websocket.hpp"
 #include "engine/timer_wheel.hpp"
 #include "engine/tls.hpp"
 #include "ringload/config.hpp"
@@ -58,6 +60,48 @@ struct ShardControl {
 
 enum class ConnState : uint8_t { closed, connecting, handshaking, idle, busy, retry_wait };
 
+class Shard;
+
+// Hands a connection's stream callbacks (SSE body, WebSocket bytes) to its shard.
+struct ConnSink final : StreamSink {
+  Shard* shard = nullptr;
+  uint32_t slot = 0;
+  Verdict on_stream_head(const proto::ResponseHead& head, std::span<const proto::Header> headers,
+                         const char*& why) noexcept override;
+  bool on_stream_data(std::span<const char> data) noexcept override;
+};
+
+// A WebSocket session on a connection slot (slots of runs with WebSocket lines). Frames
+// go out one send at a time from the slot's scratch, masked there.
+struct WsConn {
+  enum class Phase : uint8_t { handshake, open, closing };
+  proto::ws::MessageAssembler assembler{proto::ws::limits::default_max_message};
+  Phase phase = Phase::handshake;
+  bool sending = false;          // plain connections: a send from the scratch is in flight
+  bool close_queued = false;     // a close frame is due after the current send
+  bool close_sent = false;
+  bool close_received = false;
+  bool closed_by_server = false; // the server's close came first
+  bool pong_queued = false;
+  bool in_data = false;          // a data message is arriving
+  bool until_match = false;      // the message so far equals the start of `until`
+  uint8_t pong_len = 0;
+  uint8_t ctrl_len = 0;
+  proto::ws::Opcode ctrl_op = proto::ws::Opcode::close;
+  uint16_t close_code = 1000;    // the code of the close frame we send (0: none)
+  uint32_t mask_key = 0;         // of the message being sent
+  uint32_t next_message = 0;
+  uint64_t message_offset = 0;   // bytes of messages[next_message] sent so far
+  uint64_t data_len = 0;         // bytes of the arriving message so far
+  uint64_t close_deadline_ns = 0;
+  uint32_t rtt_head = 0;         // FIFO of send times of messages awaiting a reply
+  uint32_t rtt_tail = 0;
+  std::array<uint64_t, 64> rtt_sent{};
+  char accept[proto::ws::accept_length];
+  char pong[proto::ws::limits::max_control_payload];
+  char ctrl[proto::ws::limits::max_control_payload];
+};
+
 // A connection slot in the slab, addressed by index. `gen` changes each time the slot
 // gets a new socket, so completions for the old one are recognised as stale.
 struct Conn {
@@ -87,6 +131,14 @@ struct Conn {
     std::string_view head, body;     // plaintext still to encrypt (the output was full)
   } tls_pending;
   HttpExchange exchange;
+  ConnSink sink;                     // the exchange's stream consumer
+  const StreamSpec* stream = nullptr;  // the stream in flight; null: plain HTTP
+  proto::SseParser* sse = nullptr;   // runs with SSE lines: this slot's parser
+  WsConn* ws = nullptr;              // runs with WebSocket lines: this slot's session
+  uint64_t last_rx_ns = 0;           // streams: last activity (bytes received, message sent)
+  uint64_t stream_items = 0;         // events / data messages received
+  uint64_t last_item_ns = 0;
+  StreamEnd stream_end = StreamEnd::error;  // why the stream is ending (when it succeeds)
 };
 
 class Shard {
@@ -115,6 +167,7 @@ class Shard {
 
  private:
   enum class Op : uint8_t { connect, link_timeout, send, recv };
+  friend struct ConnSink;
 
   std::string setup() noexcept;
   std::string setup_ring() noexcept;
@@ -151,6 +204,23 @@ class Shard {
   void tls_on_eof(uint32_t slot) noexcept;
   void tls_fail(uint32_t slot) noexcept;
   void fail(uint32_t slot, ErrorKind kind, const char* message) noexcept;
+  // Streams (shard_stream.cpp).
+  std::string setup_streams(uint32_t slots) noexcept;
+  void stream_start(uint32_t slot, uint64_t now) noexcept;
+  StreamSink::Verdict stream_head(uint32_t slot, const proto::ResponseHead& head,
+                                  std::span<const proto::Header> headers, const char*& why) noexcept;
+  bool sse_data(uint32_t slot, std::span<const char> data) noexcept;
+  bool ws_data(uint32_t slot, std::span<const char> data) noexcept;
+  void ws_control(uint32_t slot) noexcept;
+  void ws_pump(uint32_t slot) noexcept;
+  bool ws_busy(const Conn& c) const noexcept;
+  void ws_begin_close(uint32_t slot, StreamEnd end, uint64_t now) noexcept;
+  void ws_on_eof(uint32_t slot) noexcept;
+  void stream_finish(uint32_t slot, StreamEnd end) noexcept;
+  void stream_account(Conn& c, bool ok, uint64_t now) noexcept;
+  void stream_on_timer(uint32_t slot) noexcept;
+  void stream_arm_timer(uint32_t slot, uint64_t now) noexcept;
+  uint64_t next_random() noexcept;
   void close_conn(uint32_t slot) noexcept;
   void reconnect_later(uint32_t slot) noexcept;
   void note_error(ErrorKind kind, const char* message) noexcept;
@@ -189,6 +259,10 @@ class Shard {
   uint64_t unsent_at_end_ = 0;
   TimerWheel timers_;
   std::vector<proto::Header> header_scratch_;
+  std::size_t scratch_size_ = 0;      // bytes of each connection's scratch
+  std::vector<proto::SseParser> sse_; // one per slot when the run has SSE lines
+  std::vector<WsConn> ws_;            // one per slot when the run has WebSocket lines
+  uint64_t rng_ = 0;                  // WebSocket keys and masks
   std::unique_ptr<Stats> stats_;
 
   const RequestTable& table_;

@@ -93,13 +93,19 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t inte
   stats_->send_lag.record(now - intended);
   c.first_byte_ns = 0;
   c.send_len = static_cast<uint32_t>(head_len + req.body_len);
-  c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry);
+  c.stream = table_.stream(req);
+  c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry, c.stream != nullptr ? &c.sink : nullptr);
   if (plan_.export_queue != nullptr) c.tap = {plan_.export_queue, sent_, config_.export_max_body, false};
   stats_->counters.bytes_out += c.send_len;
   ++in_flight_;
   ++sent_;
   const uint64_t timeout = req.timeout_ns != 0 ? req.timeout_ns : static_cast<uint64_t>(config_.timeout.count());
-  if (timeout != 0) timers_.arm(slot, now + timeout);
+  if (c.stream != nullptr) {
+    stream_start(slot, now);
+    stream_arm_timer(slot, now);
+  } else if (timeout != 0) {
+    timers_.arm(slot, now + timeout);
+  }
   if (c.tls != nullptr) {
     c.tls_pending = {{c.scratch, head_len}, table_.body(req)};
     tls_write(slot);
@@ -119,7 +125,9 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t inte
     c.msg.msg_iovlen = 2;
     io_uring_prep_sendmsg(sqe, c.fd, &c.msg, MSG_WAITALL | MSG_NOSIGNAL);
   }
-  if (skip_send_cqe_) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  // A WebSocket session sends its frames from the scratch once this send is done.
+  if (skip_send_cqe_ && (c.stream == nullptr || c.stream->proto != StreamProto::ws))
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
   io_uring_sqe_set_data64(sqe, pack(Op::send, slot, c.gen));
 }
 
@@ -134,6 +142,7 @@ void Shard::finish_request(Conn& c, bool ok, uint64_t now, int error_kind, const
   ++name.requests;
   ok ? ++name.succeeded : ++name.failed;
   if (ok || c.exchange.state() == ExchangeState::complete) name.latency.record(now - c.intended_ns);
+  if (c.stream != nullptr) stream_account(c, ok, now);
   if (!by_iteration_.empty()) {
     IterationStats& it = by_iteration_[std::min<std::size_t>(c.iteration, by_iteration_.size() - 1)];
     ++it.requests;
@@ -151,6 +160,7 @@ void Shard::finish_request(Conn& c, bool ok, uint64_t now, int error_kind, const
     e.first_byte_ns = c.first_byte_ns;
     e.end_ns = now;
     e.body_truncated = c.tap.truncated;
+    if (c.stream != nullptr) e.stream_end = static_cast<int>(ok ? c.stream_end : StreamEnd::error);
     plan_.export_queue->end(e);
   }
 }
@@ -165,6 +175,9 @@ void Shard::on_send(uint32_t slot, int res) noexcept {
     fail(slot, ErrorKind::write, strerror(-res));
   } else if (c.state == ConnState::busy && static_cast<uint32_t>(res) < c.send_len) {
     fail(slot, ErrorKind::write, "short send");
+  } else if (c.state == ConnState::busy && c.stream != nullptr && c.stream->proto == StreamProto::ws) {
+    c.ws->sending = false;
+    ws_pump(slot);
   }
 }
 
@@ -222,12 +235,16 @@ bool Shard::on_plain(uint32_t slot, std::span<const char> data) noexcept {
 // The server closed the connection (after TLS: its close, or EOF).
 void Shard::on_eof(uint32_t slot) noexcept {
   Conn& c = conns_[slot];
+  if (c.state == ConnState::busy && c.stream != nullptr && c.stream->proto == StreamProto::ws) {
+    ws_on_eof(slot);
+    return;
+  }
   if (c.state == ConnState::busy) {
     ExchangeEvent ev = c.exchange.on_eof();
     if (ev.kind == ExchangeEvent::Kind::complete) {
       complete(slot);  // a close-delimited body; complete() reconnects
     } else {
-      fail(slot, ErrorKind::read, ev.message);
+      fail(slot, ErrorKind::read, c.exchange.streaming() ? "connection closed mid-stream" : ev.message);
     }
     return;
   }
@@ -282,6 +299,7 @@ void Shard::close_conn(uint32_t slot) noexcept {
   }
   ++c.gen;
   c.state = ConnState::closed;
+  c.stream = nullptr;
   c.recv_armed = false;
   c.carry.len = 0;
   // An in-flight send may still read the session's output buffers: they keep their
@@ -302,7 +320,9 @@ void Shard::reconnect_later(uint32_t slot) noexcept {
 
 void Shard::on_timer(uint32_t slot) noexcept {
   Conn& c = conns_[slot];
-  if (c.state == ConnState::busy) {
+  if (c.state == ConnState::busy && c.stream != nullptr) {
+    stream_on_timer(slot);
+  } else if (c.state == ConnState::busy) {
     fail(slot, ErrorKind::timeout, "request timed out");
   } else if (c.state == ConnState::retry_wait) {
     start_connect(slot);

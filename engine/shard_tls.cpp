@@ -86,10 +86,14 @@ void Shard::tls_on_sent(uint32_t slot, int res) noexcept {
   }
   c.tls->consume_output(static_cast<std::size_t>(res));
   if (!c.tls_pending.head.empty() || !c.tls_pending.body.empty()) {
+    const uint32_t gen = c.gen;
     tls_write(slot);
+    if (c.gen != gen) return;
   } else {
     tls_flush(slot);
   }
+  // A WebSocket session's next frame, once the scratch is free.
+  if (c.state == ConnState::busy && c.stream != nullptr && c.stream->proto == StreamProto::ws) ws_pump(slot);
 }
 
 void Shard::tls_on_recv(uint32_t slot, std::span<const char> data) noexcept {

@@ -57,8 +57,70 @@ void Counters::subtract(const Counters& older) noexcept {
   tls_resumed = minus(tls_resumed, older.tls_resumed);
 }
 
+const char* to_string(StreamEnd e) noexcept {
+  switch (e) {
+    case StreamEnd::server: return "server";
+    case StreamEnd::max_events: return "max_events";
+    case StreamEnd::until: return "until";
+    case StreamEnd::stream_timeout: return "stream_timeout";
+    case StreamEnd::expect: return "expect";
+    case StreamEnd::idle_timeout: return "idle_timeout";
+    case StreamEnd::error: return "error";
+    case StreamEnd::count_: break;
+  }
+  return "unknown";
+}
+
+void CloseCodes::add(uint16_t code, uint64_t n) noexcept {
+  if (n == 0) return;
+  if (code >= 1000 && code < 1016) {
+    standard[code - 1000] += n;
+    return;
+  }
+  for (auto& [c, count] : other) {
+    if (c == code || c == 0) {
+      c = code;
+      count += n;
+      return;
+    }
+  }
+  overflow += n;
+}
+
+void CloseCodes::merge(const CloseCodes& o) noexcept {
+  for (std::size_t i = 0; i < standard.size(); ++i) standard[i] += o.standard[i];
+  for (const auto& [c, count] : o.other)
+    if (c != 0) add(c, count);
+  overflow += o.overflow;
+}
+
+void StreamCounters::merge(const StreamCounters& o) noexcept {
+  sse_streams += o.sse_streams;
+  sse_events += o.sse_events;
+  sse_bytes += o.sse_bytes;
+  sse_comments += o.sse_comments;
+  for (std::size_t i = 0; i < sse_end.size(); ++i) sse_end[i] += o.sse_end[i];
+  ws_sessions += o.ws_sessions;
+  ws_sent += o.ws_sent;
+  ws_received += o.ws_received;
+  ws_bytes_sent += o.ws_bytes_sent;
+  ws_bytes_received += o.ws_bytes_received;
+  ws_pings += o.ws_pings;
+  ws_pongs_sent += o.ws_pongs_sent;
+  ws_pongs_received += o.ws_pongs_received;
+  for (std::size_t i = 0; i < ws_closed_by.size(); ++i) ws_closed_by[i] += o.ws_closed_by[i];
+  for (std::size_t i = 0; i < ws_end.size(); ++i) ws_end[i] += o.ws_end[i];
+  close_codes.merge(o.close_codes);
+}
+
 void Stats::merge(const Stats& o) noexcept {
   counters.merge(o.counters);
+  streams.merge(o.streams);
+  sse_ttfe.merge(o.sse_ttfe);
+  sse_gap.merge(o.sse_gap);
+  sse_duration.merge(o.sse_duration);
+  ws_handshake.merge(o.ws_handshake);
+  ws_rtt.merge(o.ws_rtt);
   latency.merge(o.latency);
   service.merge(o.service);
   ttfb.merge(o.ttfb);
@@ -66,8 +128,42 @@ void Stats::merge(const Stats& o) noexcept {
   tls_handshake.merge(o.tls_handshake);
 }
 
+void CloseCodes::subtract(const CloseCodes& older) noexcept {
+  for (std::size_t i = 0; i < standard.size(); ++i) standard[i] = minus(standard[i], older.standard[i]);
+  for (auto& [c, count] : other) {
+    for (const auto& [oc, ocount] : older.other)
+      if (oc == c && c != 0) count = minus(count, ocount);
+  }
+  overflow = minus(overflow, older.overflow);
+}
+
+void StreamCounters::subtract(const StreamCounters& older) noexcept {
+  sse_streams = minus(sse_streams, older.sse_streams);
+  sse_events = minus(sse_events, older.sse_events);
+  sse_bytes = minus(sse_bytes, older.sse_bytes);
+  sse_comments = minus(sse_comments, older.sse_comments);
+  for (std::size_t i = 0; i < sse_end.size(); ++i) sse_end[i] = minus(sse_end[i], older.sse_end[i]);
+  ws_sessions = minus(ws_sessions, older.ws_sessions);
+  ws_sent = minus(ws_sent, older.ws_sent);
+  ws_received = minus(ws_received, older.ws_received);
+  ws_bytes_sent = minus(ws_bytes_sent, older.ws_bytes_sent);
+  ws_bytes_received = minus(ws_bytes_received, older.ws_bytes_received);
+  ws_pings = minus(ws_pings, older.ws_pings);
+  ws_pongs_sent = minus(ws_pongs_sent, older.ws_pongs_sent);
+  ws_pongs_received = minus(ws_pongs_received, older.ws_pongs_received);
+  for (std::size_t i = 0; i < ws_closed_by.size(); ++i) ws_closed_by[i] = minus(ws_closed_by[i], older.ws_closed_by[i]);
+  for (std::size_t i = 0; i < ws_end.size(); ++i) ws_end[i] = minus(ws_end[i], older.ws_end[i]);
+  close_codes.subtract(older.close_codes);
+}
+
 void Stats::subtract(const Stats& older) noexcept {
   counters.subtract(older.counters);
+  streams.subtract(older.streams);
+  sse_ttfe.subtract(older.sse_ttfe);
+  sse_gap.subtract(older.sse_gap);
+  sse_duration.subtract(older.sse_duration);
+  ws_handshake.subtract(older.ws_handshake);
+  ws_rtt.subtract(older.ws_rtt);
   latency.subtract(older.latency);
   service.subtract(older.service);
   ttfb.subtract(older.ttfb);

@@ -8,6 +8,7 @@ packages=(
   liburing-dev libwolfssl-dev libcli11-dev catch2 nlohmann-json3-dev libsimdjson-dev
   clang libclang-rt-14-dev           # libFuzzer targets
   nginx wrk time curl openssl python3  # integration tests and benchmarks
+  python3-aiohttp python3-websockets   # SSE and WebSocket peers in the integration tests
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,8 @@ struct RequestSpec {
   std::string body;
   std::string name;                    // label in the report; default: method + path
   std::chrono::nanoseconds timeout{0}; // whole-request deadline; 0: RunConfig::timeout
+                                       // (streams: the wait for the head and each gap)
+  std::optional<StreamSpec> stream;    // an SSE stream or WebSocket session; none: HTTP
 };
 
 struct StatusRange {
@@ -83,6 +86,7 @@ struct RunConfig {
   std::chrono::nanoseconds timeout{30s};  // per-request deadline from its send; 0: none
                                          // (a stalled server must not hold a run forever)
   std::chrono::nanoseconds connect_timeout{5s};
+  uint64_t ws_max_message = 16u << 20; // a bigger WebSocket message fails its session
   std::vector<StatusRange> success_status{{200, 399}};  // what counts as success
   bool pin_threads = true;             // pin shard k to the k-th CPU of the affinity set
   std::chrono::nanoseconds progress_interval{1s};  // control-thread window (timeline, progress)

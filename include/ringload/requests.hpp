@@ -24,6 +24,30 @@ inline constexpr std::size_t max_request_head = 16 * 1024;  // request line + a 
 inline constexpr std::size_t max_named_stats = 100;         // names with their own stats
 }  // namespace limits
 
+// What makes a line a stream rather than one request/response: Server-Sent Events or a
+// WebSocket session, with the rules that end it. Lines share nothing: each stream line
+// has its own entry in RequestTable::streams.
+enum class StreamProto : uint8_t { sse, ws };
+
+struct WsMessage {
+  bool binary = false;  // false: a text message (valid UTF-8)
+  std::string data;
+};
+
+struct StreamSpec {
+  StreamProto proto = StreamProto::sse;
+  uint64_t max_events = 0;         // sse: end after this many events; 0: no limit
+  uint64_t stream_timeout_ns = 0;  // sse: end (a success) this long after the send; 0: none
+  bool has_until = false;          // sse: an event with this data / ws: a text message
+  std::string until;               //   equal to `until` ends the stream (it is kept)
+  std::vector<WsMessage> messages; // ws: sent in order once the handshake is done
+  bool has_expect = false;         // ws: done after `expect` received data messages
+  uint64_t expect = 0;
+  uint64_t idle_timeout_ns = 0;    // ws: done after this long with nothing received; 0: none
+  std::vector<std::string> subprotocols;  // ws: offered in Sec-WebSocket-Protocol
+  uint32_t key_offset = 0;         // ws: where the Sec-WebSocket-Key value sits in the head
+};
+
 struct RequestLine {
   uint64_t offset = 0;      // arena offset of the head: request line + own headers, each ending CRLF
   uint32_t head_len = 0;
@@ -34,6 +58,7 @@ struct RequestLine {
   uint16_t origin = 0;      // index into RequestTable::origins
   uint8_t flags = 0;        // flag_* below
   uint8_t method_len = 0;   // the method is the head's first method_len bytes
+  uint32_t stream = 0;      // 0: plain HTTP; else 1 + index into RequestTable::streams
 
   static constexpr uint8_t flag_head = 1;        // HEAD: the response has no body
   static constexpr uint8_t flag_has_host = 2;    // the line sets these headers itself
@@ -48,6 +73,11 @@ struct RequestTable {
   std::vector<std::string> names;  // stats buckets; the last may be "(other)"
   std::vector<Url> origins;        // scheme, host, port; `target` unused
   std::string source;              // the request file, for messages ("" for the CLI URL)
+  std::vector<StreamSpec> streams; // the stream lines' specs (RequestLine::stream - 1)
+
+  const StreamSpec* stream(const RequestLine& l) const noexcept {
+    return l.stream == 0 ? nullptr : &streams[l.stream - 1];
+  }
 
   std::string_view head(const RequestLine& l) const noexcept { return {arena.data() + l.offset, l.head_len}; }
   std::string_view body(const RequestLine& l) const noexcept {
@@ -66,10 +96,14 @@ struct RequestInput {
   std::string_view name;                 // "" : method + path
   std::chrono::nanoseconds timeout{0};   // 0: the run's default
   uint32_t source_line = 0;
+  const StreamSpec* stream = nullptr;   // null: plain HTTP; copied into the table
 };
 
 // Appends requests to a table: validates (method token, header names, no CR/LF/NUL in
 // values, head size), adds Content-Length when a body is sent, interns origins and names.
+// Streams: an SSE line gets "Accept: text/event-stream" unless it sets Accept; a WebSocket
+// line (GET, no body) is rendered as its opening handshake with a placeholder key that
+// each connection overwrites with a fresh one.
 class RequestTableBuilder {
  public:
   std::expected<void, std::string> add(const RequestInput& in);
@@ -78,6 +112,8 @@ class RequestTableBuilder {
   void reserve(std::size_t lines, std::size_t arena_bytes);
 
  private:
+  std::expected<void, std::string> add_ws(const RequestInput& in, RequestLine& line);
+  std::expected<void, std::string> add_line(const RequestInput& in, RequestLine& line);
   uint16_t intern_origin(const Url& url);
   uint32_t intern_name(std::string_view name);
   RequestTable table_;

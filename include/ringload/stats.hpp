@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ringload/histogram.hpp"
@@ -43,13 +44,57 @@ struct Counters {
   void subtract(const Counters& older) noexcept;
 };
 
+// How a stream (SSE) or session (WebSocket) ended; `error` covers every failure.
+enum class StreamEnd : uint8_t { server, max_events, until, stream_timeout, expect, idle_timeout, error, count_ };
+inline constexpr std::size_t stream_end_count = static_cast<std::size_t>(StreamEnd::count_);
+const char* to_string(StreamEnd e) noexcept;
+
+// WebSocket close codes seen: 1000-1015 counted directly, others in a few (code, count) slots.
+struct CloseCodes {
+  std::array<uint64_t, 16> standard{};                        // 1000 + i
+  std::array<std::pair<uint16_t, uint64_t>, 16> other{};      // code 0: free slot
+  uint64_t overflow = 0;                                      // codes that found no slot
+
+  void add(uint16_t code, uint64_t n = 1) noexcept;
+  void merge(const CloseCodes& o) noexcept;
+  void subtract(const CloseCodes& older) noexcept;
+};
+
+struct StreamCounters {
+  uint64_t sse_streams = 0;     // finished SSE streams (as in requests: success or not)
+  uint64_t sse_events = 0;      // events dispatched
+  uint64_t sse_bytes = 0;       // body bytes of the streams (the event stream as sent)
+  uint64_t sse_comments = 0;    // ':' lines
+  std::array<uint64_t, stream_end_count> sse_end{};
+  uint64_t ws_sessions = 0;     // finished WebSocket sessions (handshake sent)
+  uint64_t ws_sent = 0;         // data messages sent
+  uint64_t ws_received = 0;     // data messages received
+  uint64_t ws_bytes_sent = 0;   // payload bytes of data messages
+  uint64_t ws_bytes_received = 0;
+  uint64_t ws_pings = 0;        // pings received
+  uint64_t ws_pongs_sent = 0;
+  uint64_t ws_pongs_received = 0;
+  std::array<uint64_t, 3> ws_closed_by{};  // client, server, none (no close frame)
+  std::array<uint64_t, stream_end_count> ws_end{};
+  CloseCodes close_codes;       // the code of each close frame received from a server
+
+  void merge(const StreamCounters& o) noexcept;
+  void subtract(const StreamCounters& older) noexcept;
+};
+
 struct Stats {
   Counters counters;
+  StreamCounters streams;
   Histogram latency;  // completion - intended send time (closed loop: the send)
   Histogram service;  // completion - actual send
   Histogram ttfb;     // first response byte - actual send
   Histogram send_lag; // actual send - intended send (open loop; 0 in the closed loop)
   Histogram tls_handshake;  // TCP connected -> TLS handshake done
+  Histogram sse_ttfe;       // request sent -> first event
+  Histogram sse_gap;        // between consecutive events of a stream
+  Histogram sse_duration;   // request sent -> end of the stream
+  Histogram ws_handshake;   // upgrade request sent -> 101 checked
+  Histogram ws_rtt;         // a message sent -> the next message received (FIFO matched)
 
   void merge(const Stats& o) noexcept;
   void subtract(const Stats& older) noexcept;

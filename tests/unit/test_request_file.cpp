@@ -139,7 +139,17 @@ const std::vector<BadLine> bad_lines = {
     {"missing scheme", R"({"url":"h/x"})", 1, 8, "bad 'url': missing scheme"},
     {"bad port", R"({"method":"GET", "url":"http://h:99999/"})", 1, 24, "bad port"},
     {"https not yet", R"({"url":"https://h/"})", 1, 8, "https is not supported yet"},
-    {"ws needs proto", R"({"url":"ws://h/"})", 1, 8, "proto"},
+    {"ws url on an sse line", R"({"url":"ws://h/","proto":"sse"})", 1, 8, "cannot have a ws://"},
+    {"messages on an sse line", R"({"url":"http://h/","proto":"sse","messages":["x"]})", 1, 34, "'messages' does not apply to a sse line"},
+    {"body on a ws line", R"({"url":"ws://h/","body":"x"})", 1, 18, "'body' does not apply to a ws line"},
+    {"unknown proto", R"({"url":"http://h/","proto":"bogus"})", 1, 28, "'proto' must be"},
+    {"max_events 0", R"({"url":"http://h/","proto":"sse","max_events":0})", 1, 47, "'max_events' must be an integer >= 1"},
+    {"stream key on an http line", R"({"url":"http://h/","max_events":3})", 1, 20, "add \"proto\""},
+    {"bad binary message", R"({"url":"ws://h/","messages":[{"binary_base64":"!"}]})", 1, 47, "bad base64 in 'binary_base64'"},
+    {"message of another type", R"({"url":"ws://h/","messages":[1]})", 1, 30, "a message must be a string"},
+    {"ws with POST", R"({"url":"ws://h/","method":"POST"})", 1, 27, "starts with GET"},
+    {"subprotocol not a token", R"({"url":"ws://h/","subprotocols":["a b"]})", 1, 34, "is not a token"},
+    {"idle_timeout not a number", R"({"url":"ws://h/","idle_timeout":"1s"})", 1, 33, "'idle_timeout' must be a number of seconds"},
     {"method not a token", R"({"url":"http://h/","method":"G T"})", 1, 29, "bad method 'G T'"},
     {"method not a string", R"({"url":"http://h/","method":1})", 1, 29, "'method' must be a string"},
     {"empty method", R"({"url":"http://h/","method":""})", 1, 29, "bad method"},
@@ -339,4 +349,70 @@ TEST_CASE("request file: every strict prefix of a line is an error inside the li
 TEST_CASE("RequestFileError::to_string", "[request_file]") {
   CHECK(ringload::RequestFileError{"f.jsonl", 3, 7, "bad"}.to_string() == "f.jsonl:3:7: bad");
   CHECK(ringload::RequestFileError{"f.jsonl", 0, 0, "cannot open"}.to_string() == "f.jsonl: cannot open");
+}
+
+TEST_CASE("request file: SSE and WebSocket lines", "[request_file][streams]") {
+  TempDir dir;
+  const std::string file = dir.write(
+      "streams.jsonl",
+      R"({"url":"http://h/feed","proto":"sse","max_events":5,"stream_timeout":1.5,"until":"[DONE]"})" "\n"
+      R"({"url":"http://h/llm","proto":"sse","method":"POST","body":{"q":1},"headers":{"Accept":"text/event-stream; q=1"}})" "\n"
+      R"({"url":"ws://h:81/chat?r=1","messages":["hi",{"binary_base64":"AAEC/w=="},{"text":"t"}],"subprotocols":["chat.v1","b"],"headers":{"Origin":"http://h"}})" "\n"
+      R"({"url":"http://h/ws","proto":"ws","until":"bye","idle_timeout":0.25})" "\n"
+      R"({"url":"ws://h/quiet"})" "\n"
+      R"({"url":"http://h/plain"})" "\n");
+  Loaded r = load(file);
+  REQUIRE(r.table.has_value());
+  const RequestTable& t = *r.table;
+  REQUIRE(t.lines.size() == 6);
+  REQUIRE(t.streams.size() == 5);
+
+  const ringload::StreamSpec* sse = t.stream(t.lines[0]);
+  REQUIRE(sse != nullptr);
+  CHECK(sse->proto == ringload::StreamProto::sse);
+  CHECK(sse->max_events == 5);
+  CHECK(sse->stream_timeout_ns == 1'500'000'000);
+  CHECK(sse->has_until);
+  CHECK(sse->until == "[DONE]");
+  CHECK_THAT(std::string(t.head(t.lines[0])), Catch::Contains("Accept: text/event-stream\r\n"));
+  // A line's own Accept is kept, and not doubled.
+  const std::string llm(t.head(t.lines[1]));
+  CHECK(llm.find("Accept: text/event-stream; q=1\r\n") != std::string::npos);
+  CHECK(llm.find("Accept:", llm.find("Accept:") + 1) == std::string::npos);
+  CHECK(t.method(t.lines[1]) == "POST");
+  CHECK(t.body(t.lines[1]) == R"({"q":1})");
+
+  const ringload::StreamSpec* ws = t.stream(t.lines[2]);
+  REQUIRE(ws != nullptr);
+  CHECK(ws->proto == ringload::StreamProto::ws);
+  REQUIRE(ws->messages.size() == 3);
+  CHECK_FALSE(ws->messages[0].binary);
+  CHECK(ws->messages[0].data == "hi");
+  CHECK(ws->messages[1].binary);
+  CHECK(ws->messages[1].data == std::string("\x00\x01\x02\xff", 4));
+  CHECK(ws->messages[2].data == "t");
+  // Nothing said when it ends: an echo of every message.
+  CHECK(ws->has_expect);
+  CHECK(ws->expect == 3);
+  const std::string head(t.head(t.lines[2]));
+  CHECK(head.rfind("GET /chat?r=1 HTTP/1.1\r\nHost: h:81\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", 0) == 0);
+  CHECK_THAT(head, Catch::Contains("Sec-WebSocket-Version: 13\r\n"));
+  CHECK_THAT(head, Catch::Contains("Sec-WebSocket-Protocol: chat.v1, b\r\n"));
+  CHECK_THAT(head, Catch::Contains("Origin: http://h\r\n"));
+  CHECK(head.substr(head.size() - 2) == "\r\n");
+  CHECK(head.substr(ws->key_offset, 24) == "AAAAAAAAAAAAAAAAAAAAAA==");
+  CHECK(head.substr(ws->key_offset - 19, 19) == "Sec-WebSocket-Key: ");
+  CHECK(t.lines[2].body_len == 0);
+  CHECK(origin_of(t, t.lines[2]) == "ws://h:81");
+
+  // "proto": "ws" turns an http:// URL into ws://.
+  const ringload::StreamSpec* ws2 = t.stream(t.lines[3]);
+  REQUIRE(ws2 != nullptr);
+  CHECK(origin_of(t, t.lines[3]) == "ws://h:80");
+  CHECK(ws2->until == "bye");
+  CHECK_FALSE(ws2->has_expect);
+  CHECK(ws2->idle_timeout_ns == 250'000'000);
+  // No messages and no stop rule: 1 s of quiet ends it.
+  CHECK(t.stream(t.lines[4])->idle_timeout_ns == 1'000'000'000);
+  CHECK(t.stream(t.lines[5]) == nullptr);
 }

@@ -204,7 +204,8 @@ bool Shard::ws_data(uint32_t slot, std::span<const char> in) noexcept {
     const ws::MessageResult r = w.assembler.feed(in);
     in = in.subspan(r.consumed);
     const bool control = ws::is_control(r.opcode);
-    if (r.message_start) {
+    // A header that breaks a rule (size limit, fragmentation) opens nothing.
+    if (r.message_start && r.status != proto::Status::error) {
       if (control) {
         w.ctrl_len = 0;
         w.ctrl_op = r.opcode;

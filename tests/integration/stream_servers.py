@@ -36,6 +36,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import sys
 
 import websockets
@@ -206,7 +207,16 @@ class SseServer:
         return web.json_response([])
 
 
-async def serve_sse(port_file):
+def tls_context(tls):
+    """A server context from (certificate, key) PEM paths; None for plain TCP."""
+    if not tls:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tls[0], tls[1])
+    return ctx
+
+
+async def serve_sse(port_file, tls=None):
     srv = SseServer()
     app = web.Application()
     for path, handler in (("/events", srv.events), ("/slow", srv.slow), ("/silent", srv.silent),
@@ -218,7 +228,7 @@ async def serve_sse(port_file):
     await runner.setup()
     sock = bound_socket()
     # A stream still open at SIGTERM must not hold the exit past the test's grace period.
-    await web.SockSite(runner, sock, shutdown_timeout=2.0).start()
+    await web.SockSite(runner, sock, shutdown_timeout=2.0, ssl_context=tls_context(tls)).start()
     publish_port(port_file, sock.getsockname()[1])
     await until_sigterm()
     await runner.cleanup()
@@ -287,11 +297,12 @@ class WsServer:
         await ws.close(4001, "done")
 
 
-async def serve_ws(port_file):
+async def serve_ws(port_file, tls=None):
     srv = WsServer()
     sock = bound_socket()
     async with websockets.serve(srv.handler, sock=sock, subprotocols=[SUBPROTOCOL],
                                 compression=None, ping_interval=None, close_timeout=1.0,
+                                ssl=tls_context(tls),
                                 max_size=1 << 20, process_request=srv.process_request):
         publish_port(port_file, sock.getsockname()[1])
         await until_sigterm()
@@ -311,8 +322,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("kind", choices=("sse", "ws"))
     p.add_argument("--port-file", required=True)
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve https / wss with this PEM pair")
     args = p.parse_args()
-    asyncio.run(serve_sse(args.port_file) if args.kind == "sse" else serve_ws(args.port_file))
+    serve = serve_sse if args.kind == "sse" else serve_ws
+    asyncio.run(serve(args.port_file, args.tls))
     return 0
 
 

@@ -68,9 +68,10 @@ EVENTS_CLOSE_DELIMITED = [
 class StreamServer:
     """One stream_servers.py child ("sse" or "ws") on a port it picks itself."""
 
-    def __init__(self, kind, keep=False):
+    def __init__(self, kind, keep=False, tls=None):
         self.kind = kind
         self.keep = keep
+        self.tls = tls  # (certificate, key): https / wss
         self.tmp = None
         self.proc = None
         self.port = None
@@ -87,7 +88,8 @@ class StreamServer:
         self.tmp = tempfile.mkdtemp(prefix=f"ringload-{self.kind}-")
         port_file = os.path.join(self.tmp, "port")
         self.stderr = open(os.path.join(self.tmp, "stderr.log"), "w")
-        self.proc = subprocess.Popen([PYTHON, SERVERS, self.kind, "--port-file", port_file],
+        extra = ["--tls", *self.tls] if self.tls else []
+        self.proc = subprocess.Popen([PYTHON, SERVERS, self.kind, "--port-file", port_file] + extra,
                                      stdout=subprocess.DEVNULL, stderr=self.stderr)
         h.wait_until(lambda: os.path.exists(port_file) or self.proc.poll() is not None, 15.0)
         try:
@@ -117,7 +119,8 @@ class StreamServer:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def url(self, path, scheme=None):
-        return f"{scheme or ('ws' if self.kind == 'ws' else 'http')}://127.0.0.1:{self.port}{path}"
+        default = ("ws" if self.kind == "ws" else "http") + ("s" if self.tls else "")
+        return f"{scheme or default}://127.0.0.1:{self.port}{path}"
 
     def _get(self, path):
         with urllib.request.urlopen(self.url(path, "http"), timeout=5.0) as r:
@@ -548,6 +551,68 @@ def test_ws_subprotocol(c, rl, ws, tmp):
 
 # ----------------------------------------------------------------------- bad input
 
+def make_cert(tmp):
+    """A self-signed P-256 certificate for 127.0.0.1 (it is its own CA: --cacert takes it)."""
+    cert, key = os.path.join(tmp, "stream-cert.pem"), os.path.join(tmp, "stream-key.pem")
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        raise RuntimeError(f"openssl: {p.stderr[-500:]}")
+    return cert, key
+
+
+def test_tls_streams(c, rl, tmp):
+    """The same sessions over TLS (https SSE, wss), on the engine's wolfSSL path."""
+    cert, key = make_cert(tmp)
+    with StreamServer("sse", tls=(cert, key)) as sse, StreamServer("ws", tls=(cert, key)) as ws:
+        name = "HTTPS SSE /events until [DONE]"
+        res, recs, problems = run_lines(rl, tmp, name, [
+            {"url": sse.url("/events"), "proto": "sse", "until": "[DONE]"}], ["--cacert", cert])
+        r = one_record(c, name, res, recs, problems, 200)
+        if r is not None:
+            eq(c, f"{name}: every event", without_t(r.get("events")), EVENTS_UNTIL_DONE)
+            eq(c, f"{name}: stream_end", r.get("stream_end"), "until")
+        c.check(f"{name}: report tls block", (res.get("tls", "handshakes") or 0) >= 1, f"tls={res.get('tls')}")
+
+        name = "WSS /echo with a 70,000-byte message"
+        big = "y" * 70000
+        res, recs, problems = run_lines(rl, tmp, name, [
+            {"url": ws.url("/echo"), "messages": ["over tls", {"binary_base64": "3q2+7w=="}, big]}],
+            ["--cacert", cert])
+        r = one_record(c, name, res, recs, problems, 101)
+        if r is not None:
+            eq(c, f"{name}: messages echoed byte-exact", without_t(r.get("messages")),
+               [{"opcode": "text", "data": "over tls"}, {"opcode": "binary", "data_base64": "3q2+7w=="},
+                {"opcode": "text", "data": big}])
+            eq(c, f"{name}: close and end", (r.get("close"), r.get("session_end")),
+               ({"code": 1000, "reason": "", "by": "client"}, "expect"))
+        h.check_no_errors(c, name, res)
+
+        name = "WSS /script: fragments, 64-bit length, ping, close 4001"
+        res, recs, problems = run_lines(rl, tmp, name, [{"url": ws.url("/script")}], ["--cacert", cert])
+        r = one_record(c, name, res, recs, problems, 101)
+        if r is not None:
+            eq(c, f"{name}: messages", without_t(r.get("messages")), script_messages())
+            eq(c, f"{name}: close", r.get("close"), {"code": 4001, "reason": "done", "by": "server"})
+        c.check(f"{name}: pong sent", (res.get("ws", "pongs_sent") or 0) >= 1, f"ws={short(res.get('ws'))}")
+
+
+def test_ws_max_message(c, rl, ws, tmp):
+    """--ws-max-message: a bigger message fails the session (protocol), what came before stays."""
+    name = "WS /script with --ws-max-message 1000"
+    res, recs, problems = run_lines(rl, tmp, name, [{"url": ws.url("/script")}], ["--ws-max-message", "1000"])
+    r = one_record(c, name, res, recs, problems, 101)
+    if r is None:
+        return
+    eq(c, f"{name}: error kind", (r.get("error") or {}).get("kind"), "protocol")
+    eq(c, f"{name}: the message before the big one is exported", without_t(r.get("messages")),
+       script_messages()[:1])
+    eq(c, f"{name}: session_end", r.get("session_end"), "error")
+    eq(c, f"{name}: report errors.protocol", res.get("errors", "protocol"), 1)
+
+
 def bad_lines(port):
     http, ws = f"http://127.0.0.1:{port}/", f"ws://127.0.0.1:{port}/"
     return [
@@ -604,6 +669,8 @@ def main():
             ("ws abrupt", test_ws_abrupt, (ws, tmp)),
             ("ws subprotocol", test_ws_subprotocol, (ws, tmp)),
             ("bad lines", test_bad_lines, (tmp,)),
+            ("ws max message", test_ws_max_message, (ws, tmp)),
+            ("tls streams", test_tls_streams, (tmp,)),
         ]:
             h.run_guarded(c, name, fn, rl, *extra)
     except Exception as e:  # noqa: BLE001

@@ -264,7 +264,7 @@ json sse_json(const ringload::RunResult& r) {
       {"events_per_s", per_second(k.sse_events, r.duration_s)},
       {"bytes_per_s", per_second(k.sse_bytes, r.duration_s)},
       {"ended_by", ends_json(k.sse_end, {StreamEnd::server, StreamEnd::max_events, StreamEnd::until,
-                                         StreamEnd::stream_timeout, StreamEnd::error})},
+                                         StreamEnd::stream_timeout, StreamEnd::run_end, StreamEnd::error})},
       {"ttfe_us", histogram_json(r.stats.sse_ttfe)},
       {"inter_event_us", histogram_json(r.stats.sse_gap)},
       {"duration_us", histogram_json(r.stats.sse_duration)},
@@ -293,7 +293,7 @@ json ws_json(const ringload::RunResult& r) {
       {"close_codes", std::move(codes)},
       {"closed_by", {{"client", k.ws_closed_by[0]}, {"server", k.ws_closed_by[1]}, {"none", k.ws_closed_by[2]}}},
       {"ended_by", ends_json(k.ws_end, {StreamEnd::expect, StreamEnd::until, StreamEnd::idle_timeout,
-                                        StreamEnd::server, StreamEnd::error})},
+                                        StreamEnd::server, StreamEnd::run_end, StreamEnd::error})},
       {"handshake_us", histogram_json(r.stats.ws_handshake)},
       {"rtt_us", histogram_json(r.stats.ws_rtt)},
   };

@@ -243,7 +243,19 @@ void Shard::loop() noexcept {
     pump();
   }
   if (plan_.open_loop) count_unsent(std::min(now_ns(), deadline));
+  end_streams();
   maybe_publish();
+}
+
+// Streams still open when the run stops are finished as run_end: a feed that never ends
+// by itself is still counted and exported with everything it received.
+void Shard::end_streams() noexcept {
+  stopping_ = true;
+  for (uint32_t slot = 0; slot < conns_.size(); ++slot) {
+    const Conn& c = conns_[slot];
+    if (c.state == ConnState::busy && c.stream != nullptr && c.exchange.streaming())
+      stream_finish(slot, StreamEnd::run_end);
+  }
 }
 
 // How long the loop may sleep: until the next deadline, the next intended send (less

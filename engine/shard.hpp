@@ -217,6 +217,7 @@ class Shard {
   void ws_begin_close(uint32_t slot, StreamEnd end, uint64_t now) noexcept;
   void ws_on_eof(uint32_t slot) noexcept;
   void stream_finish(uint32_t slot, StreamEnd end) noexcept;
+  void end_streams() noexcept;
   void stream_account(Conn& c, bool ok, uint64_t now) noexcept;
   void stream_on_timer(uint32_t slot) noexcept;
   void stream_arm_timer(uint32_t slot, uint64_t now) noexcept;

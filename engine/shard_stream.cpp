@@ -416,7 +416,7 @@ void Shard::stream_finish(uint32_t slot, StreamEnd end) noexcept {
   stats_->ttfb.record((c.first_byte_ns != 0 ? c.first_byte_ns : now) - c.sent_ns);
   ++k.closes_by_client;
   close_conn(slot);
-  start_connect(slot);
+  if (!stopping_) start_connect(slot);
 }
 
 // Stream figures of a finished stream (from finish_request, for every end).

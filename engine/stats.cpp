@@ -66,6 +66,7 @@ const char* to_string(StreamEnd e) noexcept {
     case StreamEnd::expect: return "expect";
     case StreamEnd::idle_timeout: return "idle_timeout";
     case StreamEnd::error: return "error";
+    case StreamEnd::run_end: return "run_end";
     case StreamEnd::count_: break;
   }
   return "unknown";

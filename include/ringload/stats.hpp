@@ -45,7 +45,9 @@ struct Counters {
 };
 
 // How a stream (SSE) or session (WebSocket) ended; `error` covers every failure.
-enum class StreamEnd : uint8_t { server, max_events, until, stream_timeout, expect, idle_timeout, error, count_ };
+// run_end: still open when the run stopped (-d, -n reached, Ctrl-C): counted and exported
+// with what it received, since a stream may never end by itself.
+enum class StreamEnd : uint8_t { server, max_events, until, stream_timeout, expect, idle_timeout, error, run_end, count_ };
 inline constexpr std::size_t stream_end_count = static_cast<std::size_t>(StreamEnd::count_);
 const char* to_string(StreamEnd e) noexcept;
 

@@ -28,8 +28,8 @@ SERVERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stream_serve
 SHOW = 5  # problems quoted per failed check
 
 HIST = {k: (int, float) for k in h.SUMMARY_KEYS}
-SSE_ENDS = ("server", "max_events", "until", "stream_timeout", "error")
-WS_ENDS = ("expect", "until", "idle_timeout", "server", "error")
+SSE_ENDS = ("server", "max_events", "until", "stream_timeout", "run_end", "error")
+WS_ENDS = ("expect", "until", "idle_timeout", "server", "run_end", "error")
 SSE_SCHEMA = {
     "streams": int, "events": int, "bytes": int, "comments": int,
     "events_per_s": (int, float), "bytes_per_s": (int, float),
@@ -599,6 +599,23 @@ def test_tls_streams(c, rl, tmp):
         c.check(f"{name}: pong sent", (res.get("ws", "pongs_sent") or 0) >= 1, f"ws={short(res.get('ws'))}")
 
 
+def test_sse_run_end(c, rl, sse, tmp):
+    """Streams that never end by themselves are counted and exported when -d stops the run."""
+    name = "SSE /slow cut by -d 1s on 2 connections"
+    out = os.path.join(tmp, slug(name) + "-export.jsonl")
+    res = h.run_ringload(rl, ["--sse", "-c", "2", "-t", "1", "-d", "1s", "--export", out, sse.url("/slow")], timeout=60)
+    recs, problems = read_export(out)
+    run_ok(c, name, res)
+    check_problems(c, f"{name}: export", problems)
+    eq(c, f"{name}: two export lines, both run_end", sorted(r.get("stream_end") for r in recs), ["run_end"] * 2)
+    counts = [len(r.get("events") or []) for r in recs]
+    c.check(f"{name}: 10-25 events each (one per 50 ms)", all(10 <= n <= 25 for n in counts), f"counts={counts}")
+    eq(c, f"{name}: report sse streams and run_end", (res.get("sse", "streams"), res.get("sse", "ended_by", "run_end")),
+       (2, 2))
+    eq(c, f"{name}: report events == exported", res.get("sse", "events"), sum(counts))
+    h.check_no_errors(c, name, res)
+
+
 def test_ws_max_message(c, rl, ws, tmp):
     """--ws-max-message: a bigger message fails the session (protocol), what came before stays."""
     name = "WS /script with --ws-max-message 1000"
@@ -670,6 +687,7 @@ def main():
             ("ws subprotocol", test_ws_subprotocol, (ws, tmp)),
             ("bad lines", test_bad_lines, (tmp,)),
             ("ws max message", test_ws_max_message, (ws, tmp)),
+            ("sse run end", test_sse_run_end, (sse, tmp)),
             ("tls streams", test_tls_streams, (tmp,)),
         ]:
             h.run_guarded(c, name, fn, rl, *extra)

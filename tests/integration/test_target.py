@@ -3,15 +3,18 @@
 
 Starts the real binary on an ephemeral port and talks to it over raw sockets and
 http.client: every endpoint, keep-alive, pipelining, HTTP/1.0, HEAD, chunked bodies both
-ways, /echo, /count, /reset and /stats, --close, --body-size, --capacity (503 above a
-rate, checked with a paced client and with wrk if installed), --latency-ms, malformed
-requests, and the count file written on SIGTERM. Standard library only; every wait is
-bounded.
+ways, /echo, /count, /reset and /stats, /sse (server-sent events, paced or not), /ws (a
+WebSocket echo: handshake, masking, 64-bit lengths, fragments, ping, close, protocol
+errors), --close, --body-size, --capacity (503 above a rate, checked with a paced client
+and with wrk if installed), --latency-ms, malformed requests, and the count file written
+on SIGTERM. Standard library only; every wait is bounded.
 
     /usr/bin/python3 tests/integration/test_target.py --target build/ringload-target
 """
 
 import argparse
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -550,6 +553,299 @@ def test_malformed(s):
     c.close()
 
 
+def sse_body(n, size):
+    """The /sse body before chunking: n events of `size` pattern bytes, then [DONE]."""
+    events = b"".join(b"id: %d\ndata: %s\n\n" % (i, pattern(size)) for i in range(1, n + 1))
+    return events + b"data: [DONE]\n\n"
+
+
+def test_sse(s):
+    c = Conn(s.port)
+    c.send(get("/sse?n=3&size=5"))
+    r = c.read_response()
+    assert r.status == 200, r.status
+    assert r.header("content-type") == "text/event-stream", r.headers
+    assert r.header("cache-control") == "no-cache", r.headers
+    assert r.header("transfer-encoding") == "chunked" and r.header("content-length") is None
+    assert r.raw_body == (b"13\r\nid: 1\ndata: 01234\n\n\r\n13\r\nid: 2\ndata: 01234\n\n\r\n"
+                          b"13\r\nid: 3\ndata: 01234\n\n\r\ne\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"), r.raw_body
+    # The stream ended with its last chunk: the connection takes the next request.
+    c.send(get("/sse") + get("/bytes/3"))
+    assert c.read_response().body == sse_body(10, 16)
+    assert c.read_response().body == b"012"
+    c.send(get("/sse?n=0&size=0") + get("/sse?n=2&size=0") + get("/sse?size=1048576&n=2"))
+    assert c.read_response().raw_body == b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"
+    assert c.read_response().body == b"id: 1\ndata: \n\nid: 2\ndata: \n\ndata: [DONE]\n\n"
+    assert c.read_response().body == sse_body(2, 1048576)
+    c.send(get("/sse?n=12", method="HEAD") + get("/sse?n=1&size=1"))
+    r = c.read_response(head=True)
+    assert r.header("transfer-encoding") == "chunked", r.headers
+    assert c.read_response().body == sse_body(1, 1), "HEAD response carried a body"
+    c.close()
+    # HTTP/1.0 gets the same body with a Content-Length.
+    c = Conn(s.port)
+    c.send(b"GET /sse?n=12&size=7 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    r = c.read_response()
+    assert r.header("transfer-encoding") is None and r.body == sse_body(12, 7), r.headers
+    assert r.header("content-length") == str(len(sse_body(12, 7))), r.headers
+    c.close()
+    for bad in ("n=100000001", "n=-1", "n=", "size=1048577", "size=x", "interval_us=600000001",
+                "interval_us=1e3"):
+        c = Conn(s.port)
+        c.send(get("/sse?" + bad))
+        assert c.read_response().status == 400, bad
+        c.expect_eof()
+        c.close()
+
+
+def test_sse_large(s):
+    """100 MB of events, read after a pause: the server generates them as the socket drains
+    (a queue of the whole stream would take seconds to build and 100 MB of memory)."""
+    c = Conn(s.port)
+    n, size = 100000, 1000
+    c.send(get("/sse?n=%d&size=%d" % (n, size)) + get("/bytes/2"))
+    time.sleep(0.2)
+    event = b"id: %d\ndata: " + pattern(size) + b"\n\n"
+    lines = c.read_until(b"\r\n\r\n")
+    assert lines.startswith(b"HTTP/1.1 200 "), lines
+    for i in range(1, n + 1):
+        want = event % i
+        assert c.read_until(b"\r\n") == b"%x\r\n" % len(want)
+        assert c.read_exact(len(want) + 2) == want + b"\r\n", i
+    assert c.read_exact(24) == b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"
+    assert c.read_response().body == b"01"
+    c.close()
+
+
+def read_sse_event(c, i, data):
+    want = b"id: %d\ndata: %s\n\n" % (i, data)
+    assert c.read_until(b"\r\n") == b"%x\r\n" % len(want), i
+    assert c.read_exact(len(want) + 2) == want + b"\r\n", i
+
+
+def test_sse_paced(binary):
+    """interval_us spaces the events with the worker's timers, on schedule; the one thread
+    serves other connections while a stream waits."""
+    s = Server(binary, "--threads", "1", "--quiet")
+    try:
+        c = Conn(s.port)
+        c.send(get("/sse?n=6&size=4&interval_us=60000"))
+        assert c.read_until(b"\r\n\r\n").startswith(b"HTTP/1.1 200 ")
+        times = []
+        for i in range(1, 7):
+            read_sse_event(c, i, b"0123")
+            times.append(time.monotonic())
+        assert c.read_exact(24) == b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"
+        since_first = [t - times[0] for t in times]
+        # Event i is due (i - 1) intervals after the first went out: never early, and late
+        # only by what this machine adds (the schedule does not drift).
+        assert all(t >= k * 0.060 - 0.005 for k, t in enumerate(since_first)), since_first
+        assert since_first[-1] < 5 * 0.060 + 0.25, since_first
+        c.send(get("/bytes/1"))
+        assert c.read_response().body == b"0"
+        # A stream waiting 400 ms between events does not hold the thread.
+        c.send(get("/sse?n=2&size=1&interval_us=400000"))
+        assert c.read_until(b"\r\n\r\n").startswith(b"HTTP/1.1 200 ")
+        read_sse_event(c, 1, b"0")
+        t0 = time.monotonic()
+        for _ in range(5):
+            r, data = http_get(s.port, "/bytes/4")
+            assert data == b"0123"
+        elapsed = time.monotonic() - t0
+        read_sse_event(c, 2, b"0")
+        assert elapsed < 0.3, "other requests waited for the stream's timer: %.3f s" % elapsed
+        assert time.monotonic() - t0 >= 0.3, "the second event came early"
+        c.close()
+    finally:
+        s.stop()
+
+
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def ws_accept(key):
+    return base64.b64encode(hashlib.sha1(key.encode() + WS_GUID).digest()).decode()
+
+
+def ws_frame(opcode, payload, fin=True, mask=b"\x37\xfa\x21\x3d", rsv=0):
+    """A client frame; mask=None sends it unmasked (a protocol error)."""
+    head = bytes([(0x80 if fin else 0) | rsv << 4 | opcode])
+    bit = 0x80 if mask is not None else 0
+    n = len(payload)
+    if n < 126:
+        head += bytes([bit | n])
+    elif n < 65536:
+        head += bytes([bit | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([bit | 127]) + n.to_bytes(8, "big")
+    if mask is None:
+        return head + payload
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def ws_read_frame(c):
+    """(fin, opcode, payload, header length) of one server frame, which must not be masked."""
+    b0, b1 = c.read_exact(2)
+    assert b0 & 0x70 == 0 and not b1 & 0x80, "RSV bits or mask from the server: %x %x" % (b0, b1)
+    n, header = b1 & 0x7f, 2
+    if n == 126:
+        n, header = int.from_bytes(c.read_exact(2), "big"), 4
+    elif n == 127:
+        n, header = int.from_bytes(c.read_exact(8), "big"), 10
+    return bool(b0 & 0x80), b0 & 0x0f, c.read_exact(n), header
+
+
+def ws_connect(port, key="dGhlIHNhbXBsZSBub25jZQ==", extra="", then=b""):
+    """Opens a WebSocket to /ws; returns the connection and the 101's header lines."""
+    c = Conn(port)
+    c.send(get("/ws", extra="Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s"
+                            % (key, extra)) + then)
+    lines = c.read_until(b"\r\n\r\n").decode("latin-1").split("\r\n")[:-2]
+    assert lines[0] == "HTTP/1.1 101 Switching Protocols", lines
+    headers = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+    return c, headers
+
+
+def ws_expect_close(c, code):
+    fin, op, payload, _ = ws_read_frame(c)
+    assert (fin, op) == (True, 8), (fin, op, payload)
+    assert payload == code.to_bytes(2, "big"), payload
+    c.expect_eof()
+
+
+def test_ws_handshake(s):
+    c, h = ws_connect(s.port)
+    # The example of RFC 6455 §1.3, and the accept computed here for a key of our own.
+    assert h["sec-websocket-accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", h
+    assert h["upgrade"].lower() == "websocket" and h["connection"].lower() == "upgrade", h
+    assert "content-length" not in h and "sec-websocket-protocol" not in h, h
+    c.close()
+    key = base64.b64encode(bytes(range(40, 56))).decode()
+    c, h = ws_connect(s.port, key=key, extra="Sec-WebSocket-Protocol: chat, superchat\r\n"
+                      "Sec-WebSocket-Protocol: other\r\nSec-WebSocket-Extensions: permessage-deflate\r\n")
+    assert h["sec-websocket-accept"] == ws_accept(key), (h, ws_accept(key))
+    assert h["sec-websocket-protocol"] == "chat", h
+    assert "sec-websocket-extensions" not in h, h
+    c.close()
+    # Not an upgrade: 426 names the version, and the connection stays usable.
+    c = Conn(s.port)
+    c.send(get("/ws") + get("/ws", extra="Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                            "Sec-WebSocket-Version: 8\r\n") + get("/bytes/2"))
+    for _ in range(2):
+        r = c.read_response()
+        assert r.status == 426 and r.header("sec-websocket-version") == "13", (r.status, r.headers)
+        assert r.header("upgrade") == "websocket", r.headers
+    assert c.read_response().body == b"01"
+    c.close()
+    upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+    for bad_key in ("", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZR==", "a" * 24):
+        expect_error(s.port, get("/ws", extra=upgrade + "Sec-WebSocket-Key: %s\r\n" % bad_key), 400)
+    key_line = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    expect_error(s.port, get("/ws", extra=upgrade), 400)  # no key
+    expect_error(s.port, get("/ws", method="POST", extra=upgrade + key_line), 400)
+    expect_error(s.port, get("/ws", version="1.0", extra=upgrade + key_line), 400)
+    expect_error(s.port, get("/ws", extra=upgrade.replace("Connection: Upgrade", "Connection: x")
+                             + key_line), 400)
+
+
+def test_ws_echo(s):
+    c, _ = ws_connect(s.port)
+    c.send(ws_frame(1, "héllo".encode()))
+    assert ws_read_frame(c) == (True, 1, "héllo".encode(), 2)
+    big = bytes((i * 7 + 3) % 256 for i in range(70000))
+    c.send(ws_frame(2, big))
+    assert ws_read_frame(c) == (True, 2, big, 10), "70,000 bytes: a 64-bit length both ways"
+    medium = pattern(300)
+    c.send(ws_frame(2, medium) + ws_frame(1, b""))
+    assert ws_read_frame(c) == (True, 2, medium, 4)
+    assert ws_read_frame(c) == (True, 1, b"", 2)
+    # A fragmented message, a ping between its fragments: the pong comes at once, the
+    # message once whole, as one frame.
+    c.send(ws_frame(1, b"frag-", fin=False) + ws_frame(0, b"ment", fin=False)
+           + ws_frame(9, b"between") + ws_frame(0, b"ed", fin=True))
+    assert ws_read_frame(c) == (True, 10, b"between", 2)
+    assert ws_read_frame(c) == (True, 1, b"frag-mented", 2)
+    c.send(ws_frame(2, big[:40000], fin=False) + ws_frame(0, big[40000:], fin=True))
+    assert ws_read_frame(c) == (True, 2, big, 10)
+    c.send(ws_frame(9, b"ping payload"))
+    assert ws_read_frame(c) == (True, 10, b"ping payload", 2)
+    c.send(ws_frame(10, b"unsolicited pong") + ws_frame(9, b""))
+    assert ws_read_frame(c) == (True, 10, b"", 2)
+    # Byte by byte, with another mask.
+    for b in ws_frame(1, b"slowly", mask=b"\xff\x00\x80\x01"):
+        c.send(bytes([b]))
+    assert ws_read_frame(c) == (True, 1, b"slowly", 2)
+    c.send(ws_frame(8, (1000).to_bytes(2, "big") + b"done"))
+    ws_expect_close(c, 1000)
+    c.close()
+    # Frames sent right behind the handshake are answered too; a close without a code is
+    # answered with an empty close.
+    c, _ = ws_connect(s.port, then=ws_frame(1, b"early") + ws_frame(8, b""))
+    assert ws_read_frame(c) == (True, 1, b"early", 2)
+    assert ws_read_frame(c) == (True, 8, b"", 2)
+    c.expect_eof()
+    c.close()
+    c, _ = ws_connect(s.port)
+    c.send(ws_frame(8, (4321).to_bytes(2, "big")))
+    ws_expect_close(c, 4321)
+    c.close()
+
+
+def test_ws_many_messages(s):
+    """2,000 echoes in flight on one connection, more than the socket buffers hold."""
+    c, _ = ws_connect(s.port)
+    msg = pattern(20000)
+    burst = ws_frame(2, msg) * 2000
+    sender = threading.Thread(target=c.send, args=(burst,))
+    sender.start()
+    time.sleep(0.2)
+    for _ in range(2000):
+        assert ws_read_frame(c) == (True, 2, msg, 4)
+    sender.join(TIMEOUT)
+    c.send(ws_frame(8, (1000).to_bytes(2, "big")))
+    ws_expect_close(c, 1000)
+    c.close()
+
+
+def test_ws_protocol_errors(s):
+    cases = [
+        ("unmasked frame", ws_frame(1, b"hi", mask=None), 1002),
+        ("RSV bit", ws_frame(1, b"hi", rsv=4), 1002),
+        ("reserved opcode", ws_frame(3, b"hi"), 1002),
+        ("continuation first", ws_frame(0, b"hi"), 1002),
+        ("new message inside a fragmented one", ws_frame(1, b"a", fin=False) + ws_frame(1, b"b"), 1002),
+        ("fragmented ping", ws_frame(9, b"p", fin=False), 1002),
+        ("ping over 125 bytes", ws_frame(9, b"p" * 126), 1002),
+        ("16-bit length under 126", b"\x81\xfe\x00\x05abcd12345", 1002),
+        ("close with one byte", ws_frame(8, b"\x03"), 1002),
+        ("close code 1005", ws_frame(8, (1005).to_bytes(2, "big")), 1002),
+        ("close code 999", ws_frame(8, (999).to_bytes(2, "big")), 1002),
+        ("close reason not UTF-8", ws_frame(8, (1000).to_bytes(2, "big") + b"\xff"), 1007),
+        # Only the header: the size is refused before any payload arrives.
+        ("message over 16 MiB", b"\x82\xff" + (16 * 1024 * 1024 + 1).to_bytes(8, "big") + b"mask", 1009),
+        ("fragments over 16 MiB", ws_frame(2, b"x" * 1000, fin=False)
+         + b"\x80\xff" + (16 * 1024 * 1024 - 999).to_bytes(8, "big") + b"mask", 1009),
+    ]
+    for name, data, code in cases:
+        c, _ = ws_connect(s.port)
+        c.send(data)
+        try:
+            ws_expect_close(c, code)
+        except AssertionError as e:
+            raise AssertionError("%s: %s" % (name, e))
+        c.close()
+    # A message of exactly 16 MiB is still echoed.
+    c, _ = ws_connect(s.port)
+    msg = bytes(16 * 1024 * 1024)
+    sender = threading.Thread(target=c.send, args=(ws_frame(2, msg, mask=b"\0\0\0\0"),))
+    sender.start()
+    assert ws_read_frame(c) == (True, 2, msg, 10)
+    sender.join(TIMEOUT)
+    c.close()
+
+
 def test_count_and_reset(s):
     r, data = http_get(s.port, "/reset")
     assert r.status == 200
@@ -852,6 +1148,7 @@ def main():
     run("test_capacity_threads", test_capacity_threads, args.target)
     run("test_capacity_burst", test_capacity_burst, args.target)
     run("test_latency", test_latency, args.target)
+    run("test_sse_paced", test_sse_paced, args.target)
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 

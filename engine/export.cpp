@@ -296,8 +296,9 @@ void ExportQueue::item(uint64_t id, const ExportItem& item) noexcept {
   const std::size_t pos = reserve(size, size, granted);
   char* out = ring_ + pos + record_header;
   std::memcpy(out, &f, sizeof f);
-  std::memcpy(out + sizeof f, item.type.data(), f.type_len);
-  std::memcpy(out + sizeof f + f.type_len, item.event_id.data(), f.id_len);
+  // Empty views may have a null data(): memcpy must not see it.
+  if (f.type_len != 0) std::memcpy(out + sizeof f, item.type.data(), f.type_len);
+  if (f.id_len != 0) std::memcpy(out + sizeof f + f.type_len, item.event_id.data(), f.id_len);
   publish(pos, Kind::item, id, size);
 }
 
@@ -310,7 +311,7 @@ void ExportQueue::close(uint64_t id, uint16_t code, bool by_server, std::string_
   std::size_t granted = 0;
   const std::size_t pos = reserve(size, size, granted);
   std::memcpy(ring_ + pos + record_header, &f, sizeof f);
-  std::memcpy(ring_ + pos + record_header + sizeof f, reason.data(), f.reason_len);
+  if (f.reason_len != 0) std::memcpy(ring_ + pos + record_header + sizeof f, reason.data(), f.reason_len);
   publish(pos, Kind::close, id, size);
 }
 

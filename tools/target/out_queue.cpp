@@ -26,21 +26,33 @@ const char* at(std::uint64_t offset) noexcept { return block.data() + offset % p
 
 }  // namespace pattern
 
-void OutQueue::append(std::string_view bytes) {
-  if (bytes.empty()) return;
+void OutQueue::add_owned(std::size_t at, std::size_t n) {
+  queued_ += n;
   if (head_ < segments_.size()) {
     Segment& last = segments_.back();
     // Consecutive owned bytes stay one iovec: a pipelined burst of small responses is one write.
-    if (last.ref == nullptr && last.offset + last.length == owned_.size()) {
-      owned_.append(bytes);
-      last.length += bytes.size();
-      queued_ += bytes.size();
+    if (last.ref == nullptr && last.offset + last.length == at) {
+      last.length += n;
       return;
     }
   }
-  segments_.push_back({nullptr, owned_.size(), bytes.size()});
+  segments_.push_back({nullptr, at, n});
+}
+
+void OutQueue::append(std::string_view bytes) {
+  if (bytes.empty()) return;
+  const std::size_t at = owned_.size();
   owned_.append(bytes);
-  queued_ += bytes.size();
+  add_owned(at, bytes.size());
+}
+
+char* OutQueue::append_uninit(std::size_t n) {
+  const std::size_t at = owned_.size();
+  // resize() zero-fills first; libstdc++ 12's resize_and_overwrite, which would not, hands
+  // the callback a wrong size when the string grows.
+  owned_.resize(at + n);
+  if (n > 0) add_owned(at, n);
+  return owned_.data() + at;
 }
 
 void OutQueue::append_ref(std::string_view bytes) {
@@ -82,8 +94,11 @@ FlushStatus OutQueue::flush(int fd) noexcept {
     if (static_cast<std::size_t>(sent) < want) break;
   }
   if (queued_ > 0) return FlushStatus::again;
-  // Everything is out: start over at the front without freeing (the common case).
-  owned_.clear();
+  // Everything is out: start over at the front without freeing (the common case), unless
+  // a reassembled WebSocket message left a buffer much larger than a burst of responses.
+  constexpr std::size_t keep_after_flush = 1024 * 1024;
+  if (owned_.capacity() > keep_after_flush) std::string{}.swap(owned_);
+  else owned_.clear();
   segments_.clear();
   head_ = 0;
   return FlushStatus::done;

@@ -29,6 +29,9 @@ enum class FlushStatus : std::uint8_t { done, again, error };
 class OutQueue {
  public:
   void append(std::string_view bytes);
+  // Queues `n` bytes that the caller writes through the returned pointer before the next
+  // call on this queue.
+  char* append_uninit(std::size_t n);
   // `bytes` must stay valid and unchanged until sent (the pattern, process-wide constants).
   void append_ref(std::string_view bytes);
   std::size_t queued() const noexcept { return queued_; }
@@ -40,6 +43,9 @@ class OutQueue {
   void clear() noexcept;
 
  private:
+  // Queues owned_[at, at + n), just added.
+  void add_owned(std::size_t at, std::size_t n);
+
   struct Segment {
     const char* ref;     // nullptr: bytes owned_[offset, offset + length)
     std::size_t offset;  // owned only

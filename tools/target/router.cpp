@@ -1,6 +1,9 @@
 #include "router.hpp"
 
+#include <array>
 #include <charconv>
+
+#include "websocket.hpp"
 
 namespace ringload::target {
 namespace {
@@ -168,6 +171,93 @@ Reply chunked_reply(std::string_view query) noexcept {
   return r;
 }
 
+// /sse?n=N&size=B&interval_us=U: N events of B pattern bytes, U microseconds apart.
+Reply sse_reply(std::string_view query) noexcept {
+  bool found = false;
+  std::uint64_t events = 10, size = 16, interval_us = 0;
+  std::string_view v = query_param(query, "n", found);
+  if (found && !parse_decimal(v, limits::max_sse_events, events)) return error_reply(400);
+  v = query_param(query, "size", found);
+  if (found && !parse_decimal(v, limits::max_sse_size, size)) return error_reply(400);
+  v = query_param(query, "interval_us", found);
+  if (found && !parse_decimal(v, limits::max_sse_interval_us, interval_us)) return error_reply(400);
+  Reply r;
+  r.content_type = "text/event-stream";
+  // A cache holding on to a stream would hand out stale events (WHATWG HTML §9.2).
+  r.extra_headers = "Cache-Control: no-cache\r\n";
+  r.kind = BodyKind::sse;
+  r.chunks = events;
+  r.length = size;
+  r.interval_us = static_cast<std::uint32_t>(interval_us);
+  return r;
+}
+
+// The first non-empty item of a comma-separated list.
+std::string_view first_item(std::string_view value) noexcept {
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (!item.empty() || comma == std::string_view::npos) return item;
+    value.remove_prefix(comma + 1);
+  }
+  return {};
+}
+
+// 426 names the protocol to upgrade to (RFC 9110 §15.5.22, with "upgrade" in Connection as
+// §7.8 asks of every Upgrade) and, for a wrong WebSocket version, the one we speak (RFC
+// 6455 §4.4). Not an error: the connection stays open.
+Reply upgrade_required_reply() noexcept {
+  Reply r = text_reply(426, "text/plain", "426 Upgrade Required\n");
+  r.extra_headers = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n";
+  return r;
+}
+
+// The opening handshake (RFC 6455 §4.2.1, §4.2.2). No extension is ever accepted; the first
+// subprotocol offered is selected.
+Reply websocket_reply(const RequestInfo& req, std::string& scratch) {
+  bool upgrade = false, connection_upgrade = false;
+  int keys = 0, versions = 0;
+  std::string_view key, version, protocol;
+  for (const Header& h : req.headers) {
+    if (iequals(h.name, "upgrade")) {
+      upgrade = upgrade || list_has_token(h.value, "websocket");
+    } else if (iequals(h.name, "connection")) {
+      connection_upgrade = connection_upgrade || list_has_token(h.value, "upgrade");
+    } else if (iequals(h.name, "sec-websocket-key")) {
+      key = h.value;
+      ++keys;
+    } else if (iequals(h.name, "sec-websocket-version")) {
+      version = h.value;
+      ++versions;
+    } else if (iequals(h.name, "sec-websocket-protocol") && protocol.empty()) {
+      protocol = first_item(h.value);
+    }
+  }
+  if (!upgrade) return upgrade_required_reply();
+  // The handshake is a GET of HTTP/1.1 or later with exactly one valid key (§4.1).
+  if (req.method != "GET" || req.minor_version < 1 || !connection_upgrade || keys != 1 ||
+      !ws::valid_key(key))
+    return error_reply(400);
+  if (versions != 1 || version != "13") return upgrade_required_reply();
+  std::array<char, ws::limits::accept_size> accept;
+  if (!ws::accept_value(key, accept)) return error_reply(500);
+  scratch.assign("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
+  scratch.append(accept.data(), accept.size());
+  scratch.append("\r\n");
+  if (!protocol.empty()) {
+    scratch.append("Sec-WebSocket-Protocol: ");
+    scratch.append(protocol);
+    scratch.append("\r\n");
+  }
+  Reply r;
+  r.status = 101;
+  r.kind = BodyKind::none;
+  r.extra_headers = scratch;
+  return r;
+}
+
 // {"total":n,"ok":n,"rejected":n}; total is what /count says.
 Reply stats_reply(const Totals& t, std::string& scratch) {
   scratch.assign("{\"total\":");
@@ -204,6 +294,7 @@ Reply error_reply(int status) noexcept {
     case 413: r.text = "413 Content Too Large\n"; break;
     case 431: r.text = "431 Request Header Fields Too Large\n"; break;
     case 501: r.text = "501 Not Implemented\n"; break;
+    case 500: r.text = "500 Internal Server Error\n"; break;
     case 505: r.text = "505 HTTP Version Not Supported\n"; break;
     default: r.text = "error\n"; break;
   }
@@ -256,6 +347,8 @@ Reply route(const RequestInfo& req, const FixedBody& fixed, RequestCounters& cou
     return r;
   }
   if (path == "/chunked") return chunked_reply(query_of(req.target));
+  if (path == "/sse") return sse_reply(query_of(req.target));
+  if (path == "/ws") return websocket_reply(req, scratch);
   Reply r = fixed_reply(fixed);
   r.delay_ms = fixed.latency_ms;
   return r;
@@ -264,6 +357,7 @@ Reply route(const RequestInfo& req, const FixedBody& fixed, RequestCounters& cou
 std::string_view reason_phrase(int status) noexcept {
   switch (status) {
     case 100: return "Continue";
+    case 101: return "Switching Protocols";
     case 102: return "Processing";
     case 103: return "Early Hints";
     case 200: return "OK";
@@ -291,6 +385,7 @@ std::string_view reason_phrase(int status) noexcept {
     case 413: return "Content Too Large";
     case 418: return "I'm a teapot";
     case 422: return "Unprocessable Content";
+    case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";

@@ -19,6 +19,9 @@ inline constexpr std::size_t max_echo_body = 1024 * 1024;
 inline constexpr std::uint64_t max_chunk_count = 1'000'000'000;
 inline constexpr std::uint64_t max_chunk_size = 1024 * 1024;
 inline constexpr std::uint64_t max_bytes = std::uint64_t{1} << 50;
+inline constexpr std::uint64_t max_sse_events = 100'000'000;
+inline constexpr std::uint64_t max_sse_size = 1024 * 1024;
+inline constexpr std::uint64_t max_sse_interval_us = 600'000'000;
 }  // namespace limits
 
 // What every plain request gets: the body (--body-size) after a delay (--latency-ms).
@@ -40,6 +43,8 @@ enum class BodyKind : std::uint8_t {
   text,     // `text`
   pattern,  // `length` bytes of the deterministic pattern
   chunked,  // `chunks` chunks of `length` pattern bytes (plain Content-Length to HTTP/1.0)
+  sse,      // `chunks` events of `length` data bytes `interval_us` apart, then [DONE]; chunked
+            // like `chunked`
 };
 
 struct Reply {
@@ -49,7 +54,11 @@ struct Reply {
   BodyKind kind = BodyKind::text;
   std::string_view text;     // static, or the caller's scratch string: valid until rendered
   std::uint64_t length = 0;  // pattern / chunked
-  std::uint64_t chunks = 0;  // chunked
+  std::uint64_t chunks = 0;  // chunked, sse
+  std::uint32_t interval_us = 0;  // sse: between events, 0 for as fast as the socket takes them
+  // Field lines (each ending in CRLF) sent after the standard ones: static, or the caller's
+  // scratch string like `text`. A 101 gets only these, and the session switches to WebSocket.
+  std::string_view extra_headers;
   std::uint32_t delay_ms = 0;
   bool close = false;    // close the connection after this response whatever the request said
   bool counted = true;   // false for /count, /reset and /stats
@@ -67,7 +76,8 @@ Reply unavailable_reply() noexcept;
 bool is_control(std::string_view target) noexcept;
 // True if the endpoint needs the request body (only /echo; others discard it unread).
 bool wants_body(std::string_view target) noexcept;
-// Chooses the response. `scratch` holds a generated text body (status, echo, count, stats).
+// Chooses the response. `scratch` holds a generated text body (status, echo, count, stats)
+// or the header lines of a 101.
 Reply route(const RequestInfo& req, const FixedBody& fixed, RequestCounters& counters,
             std::string& scratch);
 

@@ -95,6 +95,7 @@ class HeadBuilder {
  public:
   HeadBuilder& operator<<(std::string_view s) noexcept {
     const std::size_t n = std::min(s.size(), sizeof buf_ - size_);
+    if (n == 0) return *this;  // an empty view may have a null data(): no memcpy with it
     std::memcpy(buf_ + size_, s.data(), n);
     size_ += n;
     return *this;
@@ -112,12 +113,26 @@ class HeadBuilder {
   std::size_t size_ = 0;
 };
 
+// Decimal digits of every id from 1 to n.
+std::uint64_t id_digits(std::uint64_t n) noexcept {
+  std::uint64_t total = 0;
+  for (std::uint64_t first = 1, digits = 1; first <= n; first *= 10, ++digits)
+    total += (std::min(n, first * 10 - 1) - first + 1) * digits;
+  return total;
+}
+
+constexpr std::string_view sse_done = "data: [DONE]\n\n";
+// "id: " + "\n" + "data: " + "\n\n" around an event's id and data.
+constexpr std::uint64_t sse_event_overhead = 13;
+
 std::uint64_t content_length(const Reply& r) noexcept {
   switch (r.kind) {
     case BodyKind::none: return 0;
     case BodyKind::text: return r.text.size();
     case BodyKind::pattern: return r.length;
     case BodyKind::chunked: return r.chunks * r.length;
+    case BodyKind::sse:
+      return r.chunks * (sse_event_overhead + r.length) + id_digits(r.chunks) + sse_done.size();
   }
   return 0;
 }
@@ -133,6 +148,12 @@ std::size_t Session::consume(std::string_view in, SessionEnv& env) {
   std::size_t pos = 0;
   while (pos < in.size() && !blocked()) {
     const std::string_view rest = in.substr(pos);
+    if (mode_ == Mode::websocket) {
+      pos += ws_.feed(rest, out_, limits::out_high_water);
+      // The close frame is queued: the server closes the TCP connection first (RFC 6455 §7.1.1).
+      if (ws_.closed()) closing_ = true;
+      continue;
+    }
     if (phase_ == Phase::body) {
       pos += feed_body(rest, env);
       continue;
@@ -212,24 +233,32 @@ void Session::dispatch(const RequestInfo& info, SessionEnv& env) {
   if (reply.delay_ms > 0) {
     delayed_reply_ = reply;  // its text is static (fixed_reply), so it outlives the request
     delayed_ = true;
-    new_delay_ms_ = reply.delay_ms;
+    timer_ = {std::uint64_t{reply.delay_ms} * 1'000'000, false};
     return;
   }
   emit(reply, meta_, env);
 }
 
-void Session::fire_delay(SessionEnv& env) {
+void Session::fire_timer(SessionEnv& env) {
+  if (sse_.active) {
+    sse_.due = true;
+    fill(env);
+    return;
+  }
   if (!delayed_) return;
   delayed_ = false;
   emit(delayed_reply_, meta_, env);
 }
 
 void Session::emit(const Reply& r, const Meta& meta, SessionEnv& env) {
-  const bool close = r.close || !meta.keep_alive || env.force_close;
+  // After a 101 the connection belongs to the new protocol: it stays open whatever --close says.
+  const bool upgrade = r.status == 101;
+  const bool close = !upgrade && (r.close || !meta.keep_alive || env.force_close);
   // Transfer-Encoding only to HTTP/1.1 clients (RFC 9112 §6.1); HTTP/1.0 gets the length.
-  const bool chunked_framing = r.kind == BodyKind::chunked && meta.minor_version >= 1;
-  // No Content-Length in a 204 (RFC 9110 §8.6), and none needed in a 304.
-  const bool no_content = r.status == 204 || r.status == 304;
+  const bool chunked_framing =
+      (r.kind == BodyKind::chunked || r.kind == BodyKind::sse) && meta.minor_version >= 1;
+  // No Content-Length in a 1xx or 204 (RFC 9110 §8.6), and none needed in a 304.
+  const bool no_content = upgrade || r.status == 204 || r.status == 304;
   HeadBuilder h;
   // No 1xx to an HTTP/1.0 client (RFC 9110 §15.2).
   if (r.interim != 0 && meta.minor_version >= 1)
@@ -242,6 +271,7 @@ void Session::emit(const Reply& r, const Meta& meta, SessionEnv& env) {
     if (chunked_framing) h << "Transfer-Encoding: chunked\r\n";
     else h << "Content-Length: " << content_length(r) << "\r\n";
   }
+  h << r.extra_headers;
   if (close) h << "Connection: close\r\n";
   else if (meta.minor_version == 0) h << "Connection: keep-alive\r\n";
   h << "\r\n";
@@ -258,6 +288,7 @@ void Session::emit(const Reply& r, const Meta& meta, SessionEnv& env) {
   }
   if (r.counted) env.counters->bump(env.thread, r.outcome);
   if (close) closing_ = true;
+  if (upgrade) mode_ = Mode::websocket;
 }
 
 void Session::emit_body(const Reply& r, bool chunked_framing, SessionEnv& env) {
@@ -271,11 +302,22 @@ void Session::emit_body(const Reply& r, bool chunked_framing, SessionEnv& env) {
       stream_ = chunked_framing ? Stream{true, true, 0, r.chunks, r.length, 0}
                                 : Stream{true, false, r.chunks * r.length, 0, 0, 0};
       break;
+    case BodyKind::sse:
+      sse_ = SseStream{true, chunked_framing, false, 1, r.chunks, r.length, 0, r.interval_us};
+      break;
   }
   fill(env);
 }
 
-void Session::fill(SessionEnv&) {
+bool Session::fill(SessionEnv&) {
+  const bool was_streaming = streaming();
+  const std::size_t queued = out_.queued();
+  if (sse_.active) fill_sse();
+  else fill_pattern();
+  return out_.queued() != queued || streaming() != was_streaming;
+}
+
+void Session::fill_pattern() {
   while (stream_.active && out_.queued() < limits::out_high_water) {
     if (stream_.data_left > 0) {
       const auto n = static_cast<std::size_t>(
@@ -303,6 +345,58 @@ void Session::fill(SessionEnv&) {
   }
 }
 
+// Events are generated as the output drains, so a stream of any length holds at most the
+// high-water mark (plus one slice) in memory.
+void Session::fill_sse() {
+  while (sse_.active && out_.queued() < limits::out_high_water) {
+    if (sse_.data_left > 0) {
+      const std::uint64_t offset = sse_.size - sse_.data_left;
+      const auto n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(sse_.data_left, pattern::max_slice));
+      const std::string_view slice(pattern::at(offset), n);
+      if (n <= inline_body_max) out_.append(slice);
+      else out_.append_ref(slice);
+      sse_.data_left -= n;
+      if (sse_.data_left == 0) out_.append(sse_.chunked ? "\n\n\r\n" : "\n\n");
+      continue;
+    }
+    if (sse_.next_id <= sse_.last_id) {
+      if (sse_.interval_us > 0 && !sse_.due && sse_.next_id > 1) return;  // the timer's turn
+      start_event();
+      continue;
+    }
+    out_.append(sse_.chunked ? "e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n" : sse_done);
+    sse_.active = false;
+  }
+}
+
+// Queues the chunk-size line and "id: i\ndata: " of the next event, and asks for the timer
+// of the one after it.
+void Session::start_event() {
+  const std::uint64_t id = sse_.next_id++;
+  char line[80];
+  char* p = line;
+  char id_text[24];
+  char* const id_end = std::to_chars(id_text, id_text + sizeof id_text, id).ptr;
+  const auto id_size = static_cast<std::uint64_t>(id_end - id_text);
+  if (sse_.chunked) {
+    p = std::to_chars(p, p + 20, sse_event_overhead + id_size + sse_.size, 16).ptr;
+    *p++ = '\r';
+    *p++ = '\n';
+  }
+  p = std::copy_n("id: ", 4, p);
+  p = std::copy(id_text, id_end, p);
+  p = std::copy_n("\ndata: ", 7, p);
+  out_.append(std::string_view(line, static_cast<std::size_t>(p - line)));
+  sse_.data_left = sse_.size;
+  if (sse_.size == 0) out_.append(sse_.chunked ? "\n\n\r\n" : "\n\n");
+  if (sse_.interval_us > 0) {
+    sse_.due = false;
+    // The first event went out with the head; later ones each follow a fired timer.
+    if (sse_.next_id <= sse_.last_id) timer_ = {sse_.interval_us * std::uint64_t{1000}, id > 1};
+  }
+}
+
 void Session::answer_error(int status, SessionEnv& env) {
   phase_ = Phase::head;
   emit(error_reply(status), Meta{false, false, 1}, env);
@@ -312,7 +406,8 @@ void Session::reset() noexcept {
   out_.clear();
   phase_ = Phase::head;
   closing_ = delayed_ = collect_ = false;
-  new_delay_ms_ = 0;
+  mode_ = Mode::http;
+  timer_ = {};
   scanned_ = 0;
   meta_ = Meta{};
   framing_ = Framing::none;
@@ -321,6 +416,8 @@ void Session::reset() noexcept {
   release_if_large(head_copy_);
   release_if_large(body_);
   stream_ = Stream{};
+  sse_ = SseStream{};
+  ws_.reset();
 }
 
 }  // namespace ringload::target

@@ -210,11 +210,8 @@ bool Worker::drive_round(Connection& c) noexcept {
   Session& s = c.session;
   bool progress = false;
   if (!c.carry.empty() && !s.blocked()) progress = process_carry(c);
-  if (s.streaming() && s.out().queued() < limits::out_high_water) {
-    s.fill(env_);
-    progress = true;
-  }
-  if (const std::uint32_t ms = s.take_delay(); ms > 0) arm_timer(c, now_ns() + ms * 1'000'000ull);
+  if (s.streaming() && s.out().queued() < limits::out_high_water && s.fill(env_)) progress = true;
+  arm_session_timer(c);
   if (!s.out().empty() && c.wr_ready) {
     const FlushStatus f = s.out().flush(c.fd);
     if (f == FlushStatus::error) {
@@ -235,7 +232,7 @@ bool Worker::drive_round(Connection& c) noexcept {
       case ReadResult::again: break;
       case ReadResult::error: close_connection(c); return false;
     }
-    if (const std::uint32_t ms = s.take_delay(); ms > 0) arm_timer(c, now_ns() + ms * 1'000'000ull);
+    arm_session_timer(c);
   }
   if (!progress && c.peer_eof && s.out().empty() && !s.delayed() && !s.streaming()) {
     // The client is gone and everything it asked for is answered; what is left in the
@@ -311,11 +308,22 @@ void Worker::close_connection(Connection& c) noexcept {
   c.fd = -1;
   ++c.generation;
   c.rd_ready = c.wr_ready = c.rdhup = c.peer_eof = c.lingering = false;
-  c.deadline_ns = 0;
+  c.deadline_ns = c.fired_ns = 0;
   if (c.carry.capacity() > keep_carry_bytes) std::string{}.swap(c.carry);
   else c.carry.clear();
   c.session.reset();
   free_slots_.push_back(c.slot);
+}
+
+void Worker::arm_session_timer(Connection& c) noexcept {
+  const TimerRequest t = c.session.take_timer();
+  if (t.ns == 0) return;
+  const std::uint64_t now = now_ns();
+  // A chained wait continues the schedule of the timer that fired last, unless that is a
+  // whole interval behind (the client stopped reading for a while): then the schedule
+  // restarts from now instead of sending a burst to catch up.
+  const bool on_schedule = t.chained && c.fired_ns != 0 && c.fired_ns + t.ns > now;
+  arm_timer(c, (on_schedule ? c.fired_ns : now) + t.ns);
 }
 
 void Worker::arm_timer(Connection& c, std::uint64_t deadline_ns) noexcept {
@@ -345,7 +353,8 @@ void Worker::run_timers(std::uint64_t now) noexcept {
       close_connection(*c);
       continue;
     }
-    c->session.fire_delay(env_);
+    c->fired_ns = t.deadline_ns;
+    c->session.fire_timer(env_);
     drive(*c);
   }
 }

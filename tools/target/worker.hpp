@@ -48,7 +48,8 @@ class Worker {
     bool rdhup = false;      // the peer's FIN arrived: read to EOF, no short-read shortcut
     bool peer_eof = false;   // read() returned 0
     bool lingering = false;  // our side is shut down; discarding input until EOF or timeout
-    std::uint64_t deadline_ns = 0;  // the armed timer (delay or linger), 0 if none
+    std::uint64_t deadline_ns = 0;  // the armed timer (delay, SSE pace or linger), 0 if none
+    std::uint64_t fired_ns = 0;     // deadline of the session timer that fired last
     std::string carry;  // received bytes not consumed yet (an incomplete request)
     Session session;
   };
@@ -72,6 +73,8 @@ class Worker {
   void linger_read(Connection& c) noexcept;
   void close_connection(Connection& c) noexcept;
   void arm_timer(Connection& c, std::uint64_t deadline_ns) noexcept;
+  // Arms the timer the session asked for, if any (Session::take_timer).
+  void arm_session_timer(Connection& c) noexcept;
   void run_timers(std::uint64_t now_ns) noexcept;
   void run_ready() noexcept;
   void pause_listener() noexcept;

@@ -14,9 +14,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -616,6 +618,43 @@ def test_sse_run_end(c, rl, sse, tmp):
     h.check_no_errors(c, name, res)
 
 
+def test_sigint(c, rl, sse, ws, tmp):
+    """Ctrl-C with streams open: report written, every stream exported once, as run_end."""
+    name = "SIGINT after 1 s of endless SSE and WebSocket sessions"
+    path = os.path.join(tmp, "sigint-streams.jsonl")
+    with open(path, "w") as f:
+        f.write(json.dumps({"url": sse.url("/slow"), "proto": "sse"}) + "\n")
+        f.write(json.dumps({"url": ws.url("/echo"), "messages": ["x"], "idle_timeout": 100}) + "\n")
+    out, report_path = os.path.join(tmp, "sigint-streams-export.jsonl"), os.path.join(tmp, "sigint-streams.json")
+    proc = h.start_ringload(rl, ["-f", path, "--loop", "-d", "30s", "-c", "1", "--export", out,
+                                 "-o", report_path], json_report=False)
+    time.sleep(1.0)
+    sent_at = time.monotonic()
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    res = h.finish_ringload(proc, timeout=10.0)
+    c.check(f"{name}: exits 0 within 5 s", res.rc == 0 and time.monotonic() - sent_at < 5.0, res.describe())
+    try:
+        with open(report_path) as f:
+            report = json.load(f)
+    except (OSError, ValueError) as e:
+        c.check(f"{name}: -o report", False, f"{e}; {res.describe()}")
+        return
+    eq(c, f"{name}: interrupted", report.get("interrupted"), True)
+    recs, problems = read_export(out)
+    check_problems(c, f"{name}: export", problems)
+    eq(c, f"{name}: exported lines == requests.total", len(recs), (report.get("requests") or {}).get("total"))
+    eq(c, f"{name}: each seq once", sorted(r.get("seq") for r in recs), list(range(len(recs))))
+    ends = sorted((r.get("stream_end") or r.get("session_end")) for r in recs)
+    eq(c, f"{name}: both streams ended by the stop", ends, ["run_end", "run_end"])
+    sse_rec = [r for r in recs if "events" in r]
+    c.check(f"{name}: the SSE stream's events are exported", sse_rec and len(sse_rec[0]["events"]) >= 10,
+            f"{[len(r.get('events', [])) for r in sse_rec]}")
+    ws_rec = [r for r in recs if "messages" in r]
+    eq(c, f"{name}: the WebSocket echo is exported", ws_rec and without_t(ws_rec[0]["messages"]),
+       [{"opcode": "text", "data": "x"}])
+
+
 def test_ws_max_message(c, rl, ws, tmp):
     """--ws-max-message: a bigger message fails the session (protocol), what came before stays."""
     name = "WS /script with --ws-max-message 1000"
@@ -688,6 +727,7 @@ def main():
             ("bad lines", test_bad_lines, (tmp,)),
             ("ws max message", test_ws_max_message, (ws, tmp)),
             ("sse run end", test_sse_run_end, (sse, tmp)),
+            ("sigint", test_sigint, (sse, ws, tmp)),
             ("tls streams", test_tls_streams, (tmp,)),
         ]:
             h.run_guarded(c, name, fn, rl, *extra)

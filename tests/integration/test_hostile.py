@@ -2,6 +2,8 @@
 """A hostile or broken server is counted as an error: never a crash, a hang or unbounded
 memory. Each scenario is a small server on a free loopback port; ringload runs against it
 with bounded time and its report is checked."""
+import base64
+import hashlib
 import json
 import os
 import socket
@@ -86,6 +88,53 @@ def endless_body(conn, stop):
         conn.sendall(b"x" * 65536)
 
 
+def endless_sse_line(conn, stop):
+    """An event stream whose one line never ends: the parser's 16 MiB cap must stop it."""
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: ")
+    deadline = time.time() + 10
+    while not stop.is_set() and time.time() < deadline:
+        conn.sendall(b"a" * 65536)
+
+
+def ws_upgrade(conn, accept_ok=True):
+    """Reads the handshake and answers 101 (with a wrong accept value if asked)."""
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < 65536:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return False
+        data += chunk
+    key = b""
+    for line in data.split(b"\r\n"):
+        if line.lower().startswith(b"sec-websocket-key:"):
+            key = line.split(b":", 1)[1].strip()
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    if not accept_ok:
+        accept = base64.b64encode(b"\0" * 20)
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    return True
+
+
+def ws_giant_frame(conn, stop):
+    """A binary frame declaring 2^40 bytes: refused at its header, before any payload."""
+    if ws_upgrade(conn):
+        conn.sendall(b"\x82\x7f" + (1 << 40).to_bytes(8, "big") + b"x" * 1000)
+        stop.wait(3)
+
+
+def ws_bad_accept(conn, stop):
+    ws_upgrade(conn, accept_ok=False)
+    stop.wait(3)
+
+
+def ws_silent(conn, stop):
+    """Upgrades, then never says anything again."""
+    if ws_upgrade(conn):
+        stop.wait(10)
+
+
 def run(ringload, url, args, limit_s):
     cmd = [ringload, "--json", "--quiet"] + args + [url]
     start = time.time()
@@ -117,6 +166,11 @@ def main():
         ("garbage response", garbage, ["-n", "20", "-c", "2"], "protocol"),
         ("slow drip beyond the deadline", slow_drip, ["-n", "4", "-c", "2", "--timeout", "500ms"], "timeout"),
         ("endless close-delimited body", endless_body, ["-n", "2", "-c", "1", "--timeout", "1s"], "timeout"),
+        ("SSE line without end", endless_sse_line, ["--sse", "-n", "2", "-c", "1"], "protocol"),
+        ("WebSocket frame of 2^40 bytes", ws_giant_frame, ["--ws", "-n", "3", "-c", "1"], "protocol"),
+        ("WebSocket 101 with a wrong accept", ws_bad_accept, ["--ws", "-n", "3", "-c", "1"], "protocol"),
+        ("WebSocket silent after 101", ws_silent,
+         ["--ws", "--ws-message", "hi", "-n", "2", "-c", "2", "--timeout", "500ms"], "timeout"),
     ]
     for name, behaviour, extra, kind in scenarios:
         stop = threading.Event()

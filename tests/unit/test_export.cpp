@@ -563,3 +563,106 @@ TEST_CASE("export: a failing file is reported and the producer is never blocked"
   CHECK(r.error().find("/dev/full") != std::string::npos);
   CHECK(writer.lines() == 2000);
 }
+
+TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export][streams]") {
+  ringload::RequestTableBuilder b;
+  ringload::StreamSpec sse;
+  sse.proto = ringload::StreamProto::sse;
+  ringload::RequestInput s;
+  s.url = *ringload::parse_url("http://127.0.0.1:8080/feed");
+  s.stream = &sse;
+  REQUIRE(b.add(s));
+  ringload::StreamSpec ws;
+  ws.proto = ringload::StreamProto::ws;
+  ringload::RequestInput w;
+  w.url = *ringload::parse_url("ws://127.0.0.1:8080/chat");
+  w.stream = &ws;
+  REQUIRE(b.add(w));
+  const ringload::RequestTable table = std::move(b).finish();
+
+  ExportOptions options;
+  options.path = temp_path("streams");
+  options.errors_only = true;  // a 101 counts as a success for a WebSocket line
+  ExportQueue queue(4096);     // the smallest ring: items and their data wrap around
+  ExportQueue* queues[] = {&queue};
+  ExportWriter writer(options, table, queues, t0);
+  REQUIRE(writer.open());
+  writer.start();
+  const std::string big(10000, 'z');
+  // An SSE stream: a named event with an ID, a split data item, then invalid UTF-8.
+  queue.head(1, std::string_view("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"));
+  queue.item(1, {1500, false, false, true, "update", "7"});
+  queue.item_data(1, std::string_view("a\nb"));
+  queue.item(1, {2500, false, false, false, {}, "7"});
+  queue.item_data(1, std::string_view(big).substr(0, 3000));
+  queue.item_data(1, std::string_view(big).substr(3000));
+  queue.item(1, {3000, false, false, false, {}, {}});
+  queue.item_data(1, std::string_view("\xff"));
+  ExportEnd e1 = end_of(1, 200, static_cast<int>(ringload::ErrorKind::read), "connection closed mid-stream");
+  e1.stream_end = static_cast<int>(ringload::StreamEnd::error);
+  queue.end(e1);
+  // A WebSocket session: text, empty binary, binary; the server's close.
+  queue.head(2, std::string_view("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"));
+  queue.item(2, {10, true, false, false, {}, {}});
+  queue.item_data(2, std::string_view("h\xc3\xa9"));
+  queue.item(2, {20, true, true, false, {}, {}});
+  queue.item(2, {30, true, true, false, {}, {}});
+  queue.item_data(2, std::string_view("\x00\x01", 2));
+  queue.close(2, 4001, true, "done");
+  ExportEnd e2 = end_of(2, 101);
+  e2.line_index = 1;
+  e2.stream_end = static_cast<int>(ringload::StreamEnd::server);
+  queue.end(e2);
+  REQUIRE(writer.finish());
+  const auto lines = read_lines(options.path);
+  std::remove(options.path.c_str());
+  // errors_only: the failed SSE stream only.
+  REQUIRE(lines.size() == 1);
+  const json j = json::parse(lines[0]);
+  CHECK_FALSE(j.contains("body"));
+  CHECK(j["stream_end"] == "error");
+  CHECK(j["error"]["kind"] == "read");
+  REQUIRE(j["events"].size() == 3);
+  CHECK(j["events"][0] == json({{"t_us", 1.5}, {"event", "update"}, {"id", "7"}, {"data", "a\nb"}}));
+  CHECK(j["events"][1]["event"].is_null());
+  CHECK(j["events"][1]["data"] == big);
+  CHECK(j["events"][2]["id"].is_null());
+  CHECK(j["events"][2]["data_base64"] == "/w==");
+  CHECK(lines[0].find("\"events\":[{\"t_us\":1.500,\"event\":\"update\",\"id\":\"7\",\"data\":\"a\\nb\"}") !=
+        std::string::npos);
+
+  // The same without errors_only: both lines, the session's messages and close.
+  ExportOptions all;
+  all.path = temp_path("streams-all");
+  ExportQueue q2(4096);
+  ExportQueue* q2s[] = {&q2};
+  ExportWriter writer2(all, table, q2s, t0);
+  REQUIRE(writer2.open());
+  writer2.start();
+  q2.item(2, {10, true, false, false, {}, {}});
+  q2.item_data(2, std::string_view("h\xc3\xa9"));
+  q2.item(2, {20, true, true, false, {}, {}});
+  q2.item(2, {30, true, true, false, {}, {}});
+  q2.item_data(2, std::string_view("\x00\x01", 2));
+  q2.close(2, 4001, true, "done");
+  q2.end(e2);
+  ExportEnd e3 = end_of(3, 101);
+  e3.line_index = 1;
+  e3.stream_end = static_cast<int>(ringload::StreamEnd::run_end);
+  q2.end(e3);
+  REQUIRE(writer2.finish());
+  const auto lines2 = read_lines(all.path);
+  std::remove(all.path.c_str());
+  REQUIRE(lines2.size() == 2);
+  const json w1 = json::parse(lines2[0]);
+  CHECK(w1["status"] == 101);
+  CHECK(w1["messages"] == json::parse(R"([{"t_us":0.01,"opcode":"text","data":"hé"},
+                                          {"t_us":0.02,"opcode":"binary","data_base64":""},
+                                          {"t_us":0.03,"opcode":"binary","data_base64":"AAE="}])"));
+  CHECK(w1["close"] == json({{"code", 4001}, {"reason", "done"}, {"by", "server"}}));
+  CHECK(w1["session_end"] == "server");
+  const json w2 = json::parse(lines2[1]);
+  CHECK(w2["messages"] == json::array());
+  CHECK(w2["close"].is_null());
+  CHECK(w2["session_end"] == "run_end");
+}

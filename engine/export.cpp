@@ -590,6 +590,17 @@ void ExportWriter::write_stream(const RequestLine& line, const ExportEnd& e, con
   o += ws ? ",\"messages\":[" : ",\"events\":[";
   if (p != nullptr) o += p->items;
   o += ']';
+  // No stream came (an SSE request answered 404, say): the body it got instead.
+  if (p != nullptr && p->items.empty() && !p->body.empty()) {
+    const std::size_t mark = o.size();
+    o += ",\"body\":\"";
+    if (!append_escaped(o, p->body, BadUtf8::fail)) {
+      o.resize(mark);
+      o += ",\"body_base64\":\"";
+      append_base64(o, p->body);
+    }
+    o += '"';
+  }
   if (ws) {
     o += ",\"close\":";
     if (p != nullptr && p->has_close) {

@@ -369,6 +369,9 @@ void Shard::ws_pump(uint32_t slot) noexcept {
         if (w.rtt_tail - w.rtt_head < w.rtt_sent.size()) w.rtt_sent[w.rtt_tail++ % w.rtt_sent.size()] = now;
       }
     } else {
+      // Every message is out and none (or no more) is expected back: done.
+      if (w.phase == WsConn::Phase::open && c.stream->has_expect && c.stream_items >= c.stream->expect)
+        ws_begin_close(slot, StreamEnd::expect, now_ns());
       return;
     }
     stats_->counters.bytes_out += len;

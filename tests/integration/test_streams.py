@@ -234,8 +234,9 @@ def one_record(c, name, res, recs, problems, status):
         return None
     r = recs[0]
     eq(c, f"{name}: status", r.get("status"), status)
-    c.check(f"{name}: no body in the export line", "body" not in r and "body_base64" not in r,
-            f"keys={sorted(r)}")
+    if 200 <= status <= 299 or status == 101:
+        c.check(f"{name}: no body in the export line", "body" not in r and "body_base64" not in r,
+                f"keys={sorted(r)}")
     return r
 
 
@@ -655,6 +656,18 @@ def test_sigint(c, rl, sse, ws, tmp):
        [{"opcode": "text", "data": "x"}])
 
 
+def test_sse_not_found(c, rl, sse, tmp):
+    """An SSE request answered 404 is an ordinary failed response: its body is exported."""
+    name = "SSE request answered 404"
+    res, recs, problems = run_args(rl, tmp, name, ["--sse", "-n", "1", sse.url("/nope")])
+    r = one_record(c, name, res, recs, problems, 404)
+    if r is None:
+        return
+    eq(c, f"{name}: no events, the body, end error", (r.get("events"), r.get("body"), r.get("stream_end")),
+       ([], "404: Not Found", "error"))
+    eq(c, f"{name}: failed, no error counted", (res.get("requests", "failed"), res.get("errors", "read")), (1, 0))
+
+
 def test_ws_max_message(c, rl, ws, tmp):
     """--ws-max-message: a bigger message fails the session (protocol), what came before stays."""
     name = "WS /script with --ws-max-message 1000"
@@ -728,6 +741,7 @@ def main():
             ("ws max message", test_ws_max_message, (ws, tmp)),
             ("sse run end", test_sse_run_end, (sse, tmp)),
             ("sigint", test_sigint, (sse, ws, tmp)),
+            ("sse not found", test_sse_not_found, (sse, tmp)),
             ("tls streams", test_tls_streams, (tmp,)),
         ]:
             h.run_guarded(c, name, fn, rl, *extra)

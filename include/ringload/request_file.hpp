@@ -2,7 +2,7 @@
 //
 // Each non-blank line is one JSON object (RFC 8259); blank (whitespace-only) lines are
 // skipped; LF and CRLF line endings are accepted, and the last line may lack one. Keys:
-//   "url"         required string, http:// or https:// (https only with allow_https)
+//   "url"         required string, http://, https://, ws:// or wss:// (TLS only with allow_https)
 //   "method"      string, a token; default GET, or POST when the line has a body
 //   "headers"     {"Name": "value", ...} or [["Name", "value"], ...] (order and repeats kept);
 //                 values are strings without CR, LF or NUL
@@ -11,6 +11,13 @@
 //   "body_base64" standard base64 (padding optional), decoded; excludes "body"
 //   "timeout"     number of seconds > 0 (fractions allowed): the request's deadline
 //   "name"        non-empty string: the stats bucket of the line
+//   "proto"       "http" (default), "sse" or "ws"; a ws:// or wss:// url implies "ws" (and
+//                 "ws" turns http:// into ws://, https:// into wss://)
+//   SSE lines:    "max_events" (integer >= 1), "stream_timeout" (seconds), "until" (string)
+//   WS lines:     "messages" [string | {"text": s} | {"binary_base64": s}], "expect" (integer
+//                 >= 0), "until" (string), "idle_timeout" (seconds), "subprotocols" [tokens];
+//                 GET only, no body; "headers" go into the opening handshake
+// A stream key on a line of another proto is an error (it would be silently ignored).
 // A key appearing twice on a line is an error; an unknown key is reported through `warn`
 // and ignored.
 #pragma once

@@ -1,38 +1,44 @@
 #!/usr/bin/python3
-"""ringload's SSE and WebSocket throughput against ringload-target, one core each.
+"""ringload's SSE and WebSocket throughput against ringload-target, one core each, with wrk
+alongside on the same SSE URLs.
 
-ringload-target (--threads 1) runs on CPU 0, ringload (-t 1) on CPU 1. Two modes, run
-ROUNDS times each, interleaved (the order alternates every round so that drift in the
-machine favours neither):
+ringload-target (--threads 1) runs on CPU 0, the client on CPU 1. Three modes, each run
+ROUNDS times; within a round every mode and, for SSE, both tools run once, the order
+reversed every other round so that drift in the machine favours neither:
 
-  sse  SSE events per second:
-         taskset -c 1 ringload -t 1 --sse -c C -d D --json --quiet \\
-             'http://127.0.0.1:PORT/sse?n=SSE_EVENTS&size=SSE_SIZE'
-       Each stream is SSE_EVENTS events of SSE_SIZE data bytes sent as fast as the socket
-       takes them, then "data: [DONE]"; the server ends it and ringload opens the next.
-       Figures from the report's "sse" block: events/s (sse.events_per_s), events, streams.
+  sse        long SSE streams, events per second:
+               taskset -c 1 ringload -t 1 --sse -c C -d D --json --quiet URL
+               taskset -c 1 wrk -t1 -cC -dD -H 'Accept: text/event-stream' URL
+             URL = http://127.0.0.1:PORT/sse?n=SSE_EVENTS&size=SSE_SIZE: SSE_EVENTS events of
+             SSE_SIZE data bytes sent as fast as the socket takes them, then "data: [DONE]"
+             and the last chunk; the connection stays open for the next stream.
+  sse-small  the same with n=SSE_SMALL_EVENTS (10): the cost per stream (request, response
+             head, chunk framing, the stream's bookkeeping) dominates.
+  ws         WebSocket echo messages per second, ringload alone:
+               taskset -c 1 ringload -t 1 -c C -d D --loop --json --quiet -f FILE
+             FILE has one line {"url":"ws://127.0.0.1:PORT/ws","messages":[...],"expect":N}:
+             WS_MESSAGES text messages of WS_SIZE bytes, the session done when all N echoes
+             are back; --loop opens the next session until -d ends the run.
 
-  ws   WebSocket echo messages per second:
-         taskset -c 1 ringload -t 1 -c C -d D --loop --json --quiet -f FILE
-       FILE has one line {"url":"ws://127.0.0.1:PORT/ws","messages":[...],"expect":N}:
-       WS_MESSAGES text messages of WS_SIZE bytes, the session done when all N echoes are
-       back; --loop opens the next session until -d ends the run. Figures from the report's
-       "ws" block: messages/s (ws.messages_per_s), messages received, sessions.
+Counting: a stream is n + 1 events (the [DONE] event counts, as in ringload's report).
+ringload: events/s is sse.events_per_s (events / -d); streams still open when -d ends are in
+flight, not counted. wrk reads each chunked response whole without parsing events and
+counts completed responses, so its events/s is Requests/sec x (n + 1) (wrk divides by its
+own measured run time). ws: ws.messages_per_s, messages received.
 
-Per run it also reports the client's user + system CPU (from the child's resource usage,
-os.wait4) per event or per received message, its peak RSS, the target's CPU per event or
-message (/proc/PID/stat around the run), failed requests (streams / sessions), and how
-long runnable tasks waited for a CPU during the run (/proc/pressure/cpu: more than a few ms
-means other work shared the cores and the run measured a busy machine). Then the medians.
-A report without its "sse" / "ws" block is an error: the run had no streams, or this
-ringload has no stream support. Raw outputs and summary.json go to OUT.
-
-There is no comparable peer tool in Debian to run alongside; the target's own CPU per
-event / message is printed instead, as the server-side reference.
+Per run: the client's user + system CPU (the child's resource usage, os.wait4) per event
+or received message, its peak RSS, the target's CPU per item (/proc/PID/stat around the
+run), connections ringload opened, failed streams (ringload: requests.failed and streams
+ended by an error; wrk: socket errors and non-2xx answers), and how long runnable tasks
+waited for a CPU during the run (/proc/pressure/cpu: more than a few ms means other work
+shared the cores). Per round and mode, the ratios ringload/wrk; then the medians per tool
+and the medians of the per-round ratios (paired rounds). WebSocket has no peer in Debian
+(no WebSocket load tool is packaged): its rows stand alone, with the target's CPU per
+message as the reference. Raw outputs and summary.json go to OUT.
 
 Environment (all optional):
-  C=64  D=5s  ROUNDS=3  WARMUP=1s  MODES="sse ws"
-  SSE_EVENTS=1000  SSE_SIZE=64  WS_MESSAGES=100  WS_SIZE=64
+  C=64  D=5s  ROUNDS=5  WARMUP=1s  MODES="sse sse-small ws"  TOOLS="ringload wrk"
+  SSE_EVENTS=1000  SSE_SMALL_EVENTS=10  SSE_SIZE=64  WS_MESSAGES=100  WS_SIZE=64
   RINGLOAD=build/ringload  TARGET_BIN=build/ringload-target  (relative to the repo root)
   SERVER_CPU=0  CLIENT_CPU=1  OUT=directory for raw outputs (default: a new temporary one)
 Standard library only; every process is started by this script and stopped by its PID.
@@ -41,6 +47,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -62,10 +69,12 @@ def repo_path(p):
 
 C = int(env("C", "64"))
 D = env("D", "5s")
-ROUNDS = int(env("ROUNDS", "3"))
+ROUNDS = int(env("ROUNDS", "5"))
 WARMUP = env("WARMUP", "1s")
-MODES = env("MODES", "sse ws").split()
+MODES = env("MODES", "sse sse-small ws").split()
+TOOLS = env("TOOLS", "ringload wrk").split()
 SSE_EVENTS = int(env("SSE_EVENTS", "1000"))
+SSE_SMALL_EVENTS = int(env("SSE_SMALL_EVENTS", "10"))
 SSE_SIZE = int(env("SSE_SIZE", "64"))
 WS_MESSAGES = int(env("WS_MESSAGES", "100"))
 WS_SIZE = int(env("WS_SIZE", "64"))
@@ -175,7 +184,19 @@ def cpu_stall_us():
         return None
 
 
-# ----------------------------------------------------------------------- the client
+# ----------------------------------------------------------------------- the clients
+
+def sse_n(mode):
+    return SSE_EVENTS if mode == "sse" else SSE_SMALL_EVENTS
+
+
+def sse_url(mode, port):
+    return f"http://127.0.0.1:{port}/sse?n={sse_n(mode)}&size={SSE_SIZE}"
+
+
+def tools_for(mode):
+    return ["ringload"] if mode == "ws" else TOOLS
+
 
 def write_ws_file(path, port):
     # Numbered so that a mix-up in the echo order would show in an export.
@@ -185,11 +206,15 @@ def write_ws_file(path, port):
                             "expect": WS_MESSAGES}) + "\n")
 
 
-def client_cmd(mode, port, duration, ws_file):
+def client_cmd(mode, tool, port, duration, ws_file):
+    if tool == "wrk":
+        # The same Accept header ringload sends, so both requests cost the target the same.
+        return ["wrk", "-t1", f"-c{C}", f"-d{duration}", "-H", "Accept: text/event-stream",
+                sse_url(mode, port)]
     base = [RINGLOAD, "-t", "1", "-c", str(C), "-d", duration, "--json", "--quiet"]
-    if mode == "sse":
-        return base + ["--sse", f"http://127.0.0.1:{port}/sse?n={SSE_EVENTS}&size={SSE_SIZE}"]
-    return base + ["--loop", "-f", ws_file]
+    if mode == "ws":
+        return base + ["--loop", "-f", ws_file]
+    return base + ["--sse", sse_url(mode, port)]
 
 
 def run_child(cmd, out_path, timeout):
@@ -216,114 +241,220 @@ def run_child(cmd, out_path, timeout):
     return proc.returncode, stdout, stderr, usage
 
 
-def figures(mode, report, out_path):
+def wrk_figures(mode, stdout, out_path):
+    """wrk counts whole responses; each one carried n + 1 events."""
+    total = re.search(r"(\d+) requests in", stdout)
+    rps = re.search(r"Requests/sec:\s*([\d.]+)", stdout)
+    if not total or not rps:
+        die(f"cannot parse wrk's output (see {out_path}.stdout)")
+    errs = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", stdout))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", stdout)
+    per = sse_n(mode) + 1
+    streams = int(total.group(1))
+    return {"count": streams * per, "rate": float(rps.group(1)) * per, "sessions": streams,
+            "failed": errs + (int(non2xx.group(1)) if non2xx else 0), "conns": None}
+
+
+def ringload_figures(mode, report, out_path):
     """The count and rate a mode is measured by, from the report's stream block."""
-    block = report.get(mode)
+    block_name = "ws" if mode == "ws" else "sse"
+    block = report.get(block_name)
     if not isinstance(block, dict):
-        die(f"the report has no {mode!r} block: this ringload has no {mode.upper()} support, "
-            f"or the run had no streams (see {out_path}.stdout)")
-    keys = (("events", "events_per_s", "streams") if mode == "sse"
-            else ("messages_received", "messages_per_s", "sessions"))
+        die(f"the report has no {block_name!r} block: this ringload has no "
+            f"{block_name.upper()} support, or the run had no streams (see {out_path}.stdout)")
+    keys = (("messages_received", "messages_per_s", "sessions") if mode == "ws"
+            else ("events", "events_per_s", "streams"))
     missing = [k for k in keys if not isinstance(block.get(k), (int, float))]
     if missing:
-        die(f"the report's {mode!r} block lacks {missing} (see {out_path}.stdout)")
+        die(f"the report's {block_name!r} block lacks {missing} (see {out_path}.stdout)")
     count, rate, sessions = (block[k] for k in keys)
     ended = block.get("ended_by") or {}
-    return count, float(rate), sessions, ended.get("error", 0)
+    if mode != "ws":
+        check_events_per_stream(mode, count, ended, out_path)
+    requests = report.get("requests") or {}
+    rtt = block.get("rtt_us") or {}
+    return {"count": count, "rate": float(rate), "sessions": sessions,
+            "rtt_p50_us": rtt.get("p50"), "rtt_p99_us": rtt.get("p99"),
+            "failed": requests.get("failed", 0) + ended.get("error", 0),
+            "conns": report.get("connections_opened"),
+            "in_flight": requests.get("in_flight_at_end", 0),
+            "run_end": ended.get("run_end", 0)}
 
 
-def run_once(mode, port, target_pid, duration, out_dir, tag, ws_file):
-    cmd = ["taskset", "-c", CLIENT_CPU] + client_cmd(mode, port, duration, ws_file)
+def check_events_per_stream(mode, events, ended, out_path):
+    """wrk's events are responses x (n + 1): says so if ringload's own count disagrees."""
+    per = sse_n(mode) + 1
+    complete = ended.get("server", 0) * per
+    if not complete <= events <= complete + ended.get("run_end", 0) * per:
+        print(f"   warning: {events} events from {ended} is not {per} per stream "
+              f"(see {out_path}.stdout)", flush=True)
+
+
+def run_once(mode, tool, port, target_pid, duration, out_dir, tag, ws_file):
+    cmd = ["taskset", "-c", CLIENT_CPU] + client_cmd(mode, tool, port, duration, ws_file)
     out_path = os.path.join(out_dir, tag)
     srv0, stall0 = proc_cpu_s(target_pid), cpu_stall_us()
     rc, stdout, stderr, usage = run_child(cmd, out_path, seconds(duration) + 60)
     srv_s = proc_cpu_s(target_pid) - srv0
     stall1 = cpu_stall_us()
     if rc != 0:
-        die(f"ringload exited {rc}: {' '.join(cmd)}\n{stderr[-1000:]}")
-    try:
-        report = json.loads(stdout)
-    except ValueError:
-        die(f"ringload printed no JSON report (see {out_path}.stdout)")
-    count, rate, sessions, ended_by_error = figures(mode, report, out_path)
-    cpu_s = usage.ru_utime + usage.ru_stime
-    per = max(count, 1)
-    return {"rate": rate, "count": count, "sessions": sessions,
-            "failed": (report.get("requests") or {}).get("failed", 0),
-            "ended_by_error": ended_by_error,
-            "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
-            "cpu_us": cpu_s * 1e6 / per, "rss_mb": usage.ru_maxrss / 1024,
-            "server_cpu_us": srv_s * 1e6 / per,
-            "stall_ms": (stall1 - stall0) / 1000 if stall0 is not None and stall1 is not None
-            else -1.0}
+        die(f"{tool} exited {rc}: {' '.join(cmd)}\n{stderr[-1000:]}")
+    if tool == "wrk":
+        r = wrk_figures(mode, stdout, out_path)
+    else:
+        try:
+            report = json.loads(stdout)
+        except ValueError:
+            die(f"ringload printed no JSON report (see {out_path}.stdout)")
+        r = ringload_figures(mode, report, out_path)
+    per = max(r["count"], 1)
+    r.update(user_s=usage.ru_utime, sys_s=usage.ru_stime,
+             cpu_us=(usage.ru_utime + usage.ru_stime) * 1e6 / per,
+             rss_mb=usage.ru_maxrss / 1024, server_cpu_us=srv_s * 1e6 / per,
+             stall_ms=(stall1 - stall0) / 1000 if None not in (stall0, stall1) else -1.0)
+    return r
 
 
 # ---------------------------------------------------------------------------- report
 
-UNIT = {"sse": "event", "ws": "message"}
-HEADER = (f"{'mode':<5} {'per s':>11} {'count':>11} {'streams':>8} {'user s':>7} {'sys s':>7} "
-          f"{'client us/1':>11} {'server us/1':>11} {'RSS MB':>7} {'failed':>7} {'stall ms':>8}")
+HEADER = (f"{'mode':<9} {'tool':<8} {'per s':>10} {'count':>10} {'streams':>8} {'conns':>6} "
+          f"{'user s':>6} {'sys s':>6} {'client us/1':>11} {'server us/1':>11} {'RSS MB':>6} "
+          f"{'failed':>6} {'stall ms':>8}")
 NUMERIC = ("rate", "count", "sessions", "failed", "user_s", "sys_s", "cpu_us", "server_cpu_us",
            "rss_mb", "stall_ms")
+RATIOS = (("rate", "per s"), ("cpu_us", "client CPU/1"), ("server_cpu_us", "server CPU/1"))
 
 
-def row(mode, r):
-    return (f"{mode:<5} {r['rate']:>11.0f} {r['count']:>11.0f} {r['sessions']:>8.0f} "
-            f"{r['user_s']:>7.2f} {r['sys_s']:>7.2f} {r['cpu_us']:>11.3f} "
-            f"{r['server_cpu_us']:>11.3f} {r['rss_mb']:>7.1f} {r['failed']:>7.0f} "
+def row(mode, tool, r):
+    conns = "-" if r.get("conns") is None else f"{r['conns']:.0f}"
+    return (f"{mode:<9} {tool:<8} {r['rate']:>10.0f} {r['count']:>10.0f} {r['sessions']:>8.0f} "
+            f"{conns:>6} {r['user_s']:>6.2f} {r['sys_s']:>6.2f} {r['cpu_us']:>11.4f} "
+            f"{r['server_cpu_us']:>11.4f} {r['rss_mb']:>6.1f} {r['failed']:>6.0f} "
             f"{r['stall_ms']:>8.1f}")
 
 
+def ratios(ring, peer):
+    return {k: ring[k] / peer[k] if peer[k] else float("nan") for k, _ in RATIOS}
+
+
+def ratio_line(mode, q):
+    return f"{mode:<9} ringload/wrk: " + ", ".join(f"{name} x{q[k]:.3f}" for k, name in RATIOS)
+
+
+def paired(mode):
+    return mode != "ws" and "ringload" in TOOLS and "wrk" in TOOLS
+
+
+def run_round(rnd, port, target_pid, out_dir, ws_file, results, round_ratios):
+    # Reversed every other round, the modes and the tools within a mode alike.
+    flip = (lambda xs: list(xs)) if rnd % 2 else (lambda xs: list(reversed(xs)))
+    print(f"\n-- round {rnd}")
+    print(HEADER)
+    for mode in flip(MODES):
+        this = {}
+        for tool in flip(tools_for(mode)):
+            r = run_once(mode, tool, port, target_pid, D, out_dir, f"r{rnd}-{mode}-{tool}",
+                         ws_file)
+            results[mode][tool].append(r)
+            this[tool] = r
+            print(row(mode, tool, r), flush=True)
+            if mode == "ws":
+                print(f"{'':<9} echo round trip p50 {r['rtt_p50_us']:.0f} us, p99 "
+                      f"{r['rtt_p99_us']:.0f} us (ws.rtt_us)", flush=True)
+        if paired(mode):
+            round_ratios[mode].append(ratios(this["ringload"], this["wrk"]))
+            print(ratio_line(mode, round_ratios[mode][-1]), flush=True)
+        elif mode == "ws":
+            print(f"{'ws':<9} (no peer: no WebSocket load tool in Debian 12)", flush=True)
+
+
+def summarize(results, round_ratios):
+    print(f"\n== medians over {ROUNDS} rounds (C={C}, D={D})")
+    print(HEADER)
+    medians, ratio_medians = {}, {}
+    for mode in MODES:
+        medians[mode] = {}
+        for tool in tools_for(mode):
+            rs = results[mode][tool]
+            medians[mode][tool] = {k: statistics.median(r[k] for r in rs) for k in NUMERIC}
+            medians[mode][tool]["conns"] = (None if rs[0]["conns"] is None
+                                            else statistics.median(r["conns"] for r in rs))
+            if mode == "ws":
+                for k in ("rtt_p50_us", "rtt_p99_us"):
+                    medians[mode][tool][k] = statistics.median(r[k] for r in rs)
+            print(row(mode, tool, medians[mode][tool]))
+            if mode == "ws":
+                print(f"{'':<9} echo round trip p50 {medians[mode][tool]['rtt_p50_us']:.0f} us, "
+                      f"p99 {medians[mode][tool]['rtt_p99_us']:.0f} us (medians)")
+            bad = sum(r["failed"] for r in rs)
+            if bad:
+                print(f"   {mode} {tool}: {bad} failed streams/sessions over all rounds "
+                      f"(see the raw outputs)")
+    print("\nmedians of the per-round ratios ringload/wrk (range over the rounds)")
+    for mode in MODES:
+        if not paired(mode):
+            print(f"{mode:<9} no peer: ringload alone")
+            continue
+        qs = round_ratios[mode]
+        ratio_medians[mode] = {k: statistics.median(q[k] for q in qs) for k, _ in RATIOS}
+        print(f"{mode:<9} " + ", ".join(
+            f"{name} x{ratio_medians[mode][k]:.3f} ({min(q[k] for q in qs):.2f}"
+            f"..{max(q[k] for q in qs):.2f})" for k, name in RATIOS))
+    return medians, ratio_medians
+
+
+def check_setup():
+    if "ringload" not in TOOLS or not os.access(RINGLOAD, os.X_OK):
+        die(f"ringload not found at {RINGLOAD} (set RINGLOAD; TOOLS must include ringload)")
+    if "wrk" in TOOLS and not shutil.which("wrk"):
+        die("wrk missing: apt-get install wrk (or TOOLS=ringload)")
+    if "wrk" in TOOLS and any(not re.fullmatch(r"\d+[sm]?", d) for d in (D, WARMUP)):
+        die(f"wrk takes whole seconds or minutes: D={D} WARMUP={WARMUP}")
+    if not MODES or [m for m in MODES if m not in ("sse", "sse-small", "ws")]:
+        die(f"MODES must be a subset of 'sse sse-small ws', got {MODES}")
+    if [t for t in TOOLS if t not in ("ringload", "wrk")]:
+        die(f"TOOLS must be a subset of 'ringload wrk', got {TOOLS}")
+    if (not 1 <= WS_SIZE < 65536 or min(SSE_EVENTS, SSE_SMALL_EVENTS, WS_MESSAGES) < 1
+            or ROUNDS < 1):
+        die("WS_SIZE must be 1 to 65535; SSE_EVENTS, SSE_SMALL_EVENTS, WS_MESSAGES and "
+            "ROUNDS at least 1")
+
+
 def main():
-    if not os.access(RINGLOAD, os.X_OK):
-        die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
-    unknown = [m for m in MODES if m not in UNIT]
-    if unknown or not MODES:
-        die(f"MODES must be a subset of 'sse ws', got {MODES}")
-    if not 1 <= WS_SIZE < 65536 or SSE_EVENTS < 1 or WS_MESSAGES < 1:
-        die("WS_SIZE must be 1 to 65535, SSE_EVENTS and WS_MESSAGES at least 1")
+    check_setup()
     out_dir = env("OUT", "") or tempfile.mkdtemp(prefix="ringload-bench-streams-")
     os.makedirs(out_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="ringload-bench-srv-")
     ws_file = os.path.join(out_dir, "ws_requests.jsonl")
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, C={C}, D={D}, rounds={ROUNDS}, "
-          f"modes={MODES}; sse: {SSE_EVENTS} events x {SSE_SIZE} B per stream; ws: "
-          f"{WS_MESSAGES} messages x {WS_SIZE} B per session; raw outputs in {out_dir}")
-    print("us/1: CPU microseconds per SSE event or per WebSocket message received (an echo)")
+          f"modes={MODES}, tools={TOOLS}; sse: {SSE_EVENTS} events x {SSE_SIZE} B per stream, "
+          f"sse-small: {SSE_SMALL_EVENTS}, both + [DONE]; ws: {WS_MESSAGES} messages x "
+          f"{WS_SIZE} B per session; raw outputs in {out_dir}")
+    print("us/1: CPU microseconds per SSE event (the [DONE] one included) or per WebSocket "
+          "message received (an echo); wrk's events = its complete responses x (n + 1)")
     proc, port = start_target(tmp)
-    results = {m: [] for m in MODES}
+    results = {m: {t: [] for t in tools_for(m)} for m in MODES}
+    round_ratios = {m: [] for m in MODES}
     try:
         check_target(port)
         write_ws_file(ws_file, port)
         if seconds(WARMUP) > 0:
             for mode in MODES:
-                run_once(mode, port, proc.pid, WARMUP, out_dir, f"warmup-{mode}", ws_file)
+                for tool in tools_for(mode):
+                    run_once(mode, tool, port, proc.pid, WARMUP, out_dir,
+                             f"warmup-{mode}-{tool}", ws_file)
         for rnd in range(1, ROUNDS + 1):
-            order = MODES if rnd % 2 else list(reversed(MODES))
-            print(f"\n-- round {rnd}")
-            print(HEADER)
-            for mode in order:
-                r = run_once(mode, port, proc.pid, D, out_dir, f"r{rnd}-{mode}", ws_file)
-                results[mode].append(r)
-                print(row(mode, r), flush=True)
+            run_round(rnd, port, proc.pid, out_dir, ws_file, results, round_ratios)
     finally:
         stop(proc)
-        for name in os.listdir(tmp):
-            os.unlink(os.path.join(tmp, name))
-        os.rmdir(tmp)
-    print(f"\n== medians over {ROUNDS} rounds (C={C}, D={D})")
-    print(HEADER)
-    medians = {}
-    for mode in MODES:
-        medians[mode] = {k: statistics.median(r[k] for r in results[mode]) for k in NUMERIC}
-        print(row(mode, medians[mode]))
-        bad = sum(r["failed"] + r["ended_by_error"] for r in results[mode])
-        if bad:
-            print(f"   {mode}: {bad} failed streams/sessions over all rounds (see the raw outputs)")
+        shutil.rmtree(tmp, ignore_errors=True)
+    medians, ratio_medians = summarize(results, round_ratios)
     with open(os.path.join(out_dir, "summary.json"), "w") as f:
-        json.dump({"C": C, "D": D, "rounds": ROUNDS, "sse_events": SSE_EVENTS,
-                   "sse_size": SSE_SIZE, "ws_messages": WS_MESSAGES, "ws_size": WS_SIZE,
-                   "median": medians, "rounds_raw": results}, f, indent=1)
+        json.dump({"C": C, "D": D, "rounds": ROUNDS, "tools": TOOLS, "sse_events": SSE_EVENTS,
+                   "sse_small_events": SSE_SMALL_EVENTS, "sse_size": SSE_SIZE,
+                   "ws_messages": WS_MESSAGES, "ws_size": WS_SIZE, "median": medians,
+                   "median_ratio_ringload_wrk": ratio_medians, "round_ratios": round_ratios,
+                   "rounds_raw": results}, f, indent=1)
     print(f"\nsummary: {out_dir}/summary.json")
 
 

@@ -287,6 +287,7 @@ json ws_json(const ringload::RunResult& r) {
       {"bytes_sent", k.ws_bytes_sent},
       {"bytes_received", k.ws_bytes_received},
       {"messages_per_s", per_second(k.ws_received, r.duration_s)},
+      {"bytes_per_s", per_second(k.ws_bytes_received, r.duration_s)},
       {"pings_received", k.ws_pings},
       {"pongs_sent", k.ws_pongs_sent},
       {"pongs_received", k.ws_pongs_received},

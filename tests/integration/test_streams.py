@@ -40,7 +40,7 @@ SSE_SCHEMA = {
 }
 WS_SCHEMA = {
     "sessions": int, "messages_sent": int, "messages_received": int,
-    "bytes_sent": int, "bytes_received": int, "messages_per_s": (int, float),
+    "bytes_sent": int, "bytes_received": int, "messages_per_s": (int, float), "bytes_per_s": (int, float),
     "pings_received": int, "pongs_sent": int, "pongs_received": int,
     "close_codes": dict, "closed_by": {k: int for k in ("client", "server", "none")},
     "ended_by": {k: int for k in WS_ENDS},

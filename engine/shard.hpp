@@ -264,6 +264,7 @@ class Shard {
   std::vector<proto::SseParser> sse_; // one per slot when the run has SSE lines
   std::vector<WsConn> ws_;            // one per slot when the run has WebSocket lines
   uint64_t rng_ = 0;                  // WebSocket keys and masks
+  uint64_t rx_ns_ = 0;                // when the bytes being handled were received (streams)
   std::unique_ptr<Stats> stats_;
 
   const RequestTable& table_;

@@ -221,7 +221,14 @@ bool Shard::on_plain(uint32_t slot, std::span<const char> data) noexcept {
     fail(slot, ErrorKind::protocol, "data received with no request in flight");
     return false;
   }
-  if (c.first_byte_ns == 0) c.first_byte_ns = now_ns();
+  // Streams read the clock once per receive, not once per event: events that arrived
+  // together carry the same time.
+  if (c.stream != nullptr) {
+    rx_ns_ = now_ns();
+    if (c.first_byte_ns == 0) c.first_byte_ns = rx_ns_;
+  } else if (c.first_byte_ns == 0) {
+    c.first_byte_ns = now_ns();
+  }
   ExchangeEvent ev = c.exchange.on_data(data, c.carry, header_scratch_,
                                         plan_.export_queue != nullptr ? &c.tap : nullptr);
   if (ev.kind == ExchangeEvent::Kind::complete) {

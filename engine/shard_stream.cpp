@@ -112,7 +112,7 @@ void Shard::stream_start(uint32_t slot, uint64_t now) noexcept {
 StreamSink::Verdict Shard::stream_head(uint32_t slot, const proto::ResponseHead& head,
                                        std::span<const proto::Header> headers, const char*& why) noexcept {
   Conn& c = conns_[slot];
-  const uint64_t now = now_ns();
+  const uint64_t now = rx_ns_;
   c.last_rx_ns = now;
   if (c.stream->proto == StreamProto::sse) {
     // An error page is read as an ordinary response (its status decides); a 2xx must be
@@ -148,7 +148,7 @@ StreamSink::Verdict Shard::stream_head(uint32_t slot, const proto::ResponseHead&
 // closed, or failed).
 bool Shard::sse_data(uint32_t slot, std::span<const char> in) noexcept {
   Conn& c = conns_[slot];
-  const uint64_t now = now_ns();
+  const uint64_t now = rx_ns_;
   c.last_rx_ns = now;
   StreamCounters& k = stats_->streams;
   k.sse_bytes += in.size();
@@ -196,7 +196,7 @@ bool Shard::ws_data(uint32_t slot, std::span<const char> in) noexcept {
   Conn& c = conns_[slot];
   WsConn& w = *c.ws;
   const uint32_t gen = c.gen;
-  const uint64_t now = now_ns();
+  const uint64_t now = rx_ns_;
   c.last_rx_ns = now;
   StreamCounters& k = stats_->streams;
   const StreamSpec& spec = *c.stream;

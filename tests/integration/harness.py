@@ -54,6 +54,46 @@ class Checks:
         sys.exit(1 if self.failed else 0)
 
 
+def short(value, limit=700):
+    """repr() cut to `limit` characters, for check details."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def eq(checks, name, got, want):
+    return checks.check(name, got == want, f"got {short(got)}, want {short(want)}")
+
+
+def check_problems(checks, name, problems, show=5):
+    return checks.check(name, not problems, f"{len(problems)} problems, first: {problems[:show]}")
+
+
+def run_ok(checks, name, res):
+    """Exit 0 with a JSON report, on its own: the harness's SIGTERM after its timeout also
+    ends in a report with exit 0."""
+    killed = "[harness] killed" in res.err
+    return checks.check(f"{name}: exit 0 with a JSON report",
+                        res.rc == 0 and not killed and isinstance(res.report, dict), res.describe())
+
+
+def read_export(path):
+    """(records, problems) of an --export file: every line must parse; the file must end
+    with a newline."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return [], [f"cannot read {path}: {e}"]
+    problems = [] if not data or data.endswith(b"\n") else [f"no final newline: ...{data[-80:]!r}"]
+    records = []
+    for i, raw in enumerate(data.splitlines()):
+        try:
+            records.append(json.loads(raw))
+        except ValueError as e:
+            problems.append(f"line {i + 1} is not JSON ({e}): {raw[:200]!r}")
+    return records, problems
+
+
 def run_guarded(checks, name, fn, *args):
     """Runs one test function; an exception fails that test instead of the whole file."""
     try:

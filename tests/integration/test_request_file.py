@@ -21,12 +21,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+from harness import check_problems, eq, read_export, run_ok  # noqa: E402
 
 # The documented order of an export line's keys (optional ones only when they apply).
 EXPORT_KEYS = ("seq", "line", "iteration", "name", "url", "method", "status", "headers",
                "body", "body_base64", "body_truncated", "error", "timing")
 NAMES = ("login", "search", "checkout", "upload", "profile")
-SHOW = 5  # problems quoted per failed check
 
 # ringload-target echoes valid UTF-8 as is and any other byte as U+00XX (its README).
 codecs.register_error("rl_latin1", lambda e: (
@@ -61,25 +61,6 @@ def header_values(pairs, name):
     return [v for n, v in pairs if n.lower() == name.lower()]
 
 
-def read_export(path):
-    """(records, problems): every line must parse; the file must end with a newline."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        return [], [f"cannot read {path}: {e}"]
-    problems = []
-    if data and not data.endswith(b"\n"):
-        problems.append(f"does not end with a newline: ...{data[-80:]!r}")
-    records = []
-    for i, raw in enumerate(data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")):
-        try:
-            records.append(json.loads(raw))
-        except ValueError as e:
-            problems.append(f"line {i + 1} is not JSON ({e}): {raw[:200]!r}")
-    return records, problems
-
-
 def key_order_problem(rec):
     keys = list(rec)
     unknown = [k for k in keys if k not in EXPORT_KEYS]
@@ -88,27 +69,6 @@ def key_order_problem(rec):
     if keys != sorted(keys, key=EXPORT_KEYS.index):
         return f"keys out of order: {keys}"
     return None
-
-
-def short(value, limit=700):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
-
-
-def eq(c, name, got, want):
-    return c.check(name, got == want, f"got {short(got)}, want {short(want)}")
-
-
-def run_ok(c, name, res):
-    """Exit 0 with a JSON report, on its own: the harness's SIGTERM after its timeout
-    also ends in a report with exit 0."""
-    killed = "[harness] killed" in res.err
-    return c.check(f"{name}: exit 0 with a JSON report", res.rc == 0 and not killed and
-                   isinstance(res.report, dict), res.describe())
-
-
-def check_problems(c, name, problems):
-    return c.check(name, not problems, f"{len(problems)} problems, first: {problems[:SHOW]}")
 
 
 def write_lines(path, texts, crlf_every=0, blank_after=()):

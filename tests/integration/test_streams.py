@@ -23,11 +23,11 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+from harness import check_problems, eq, read_export, run_ok, short  # noqa: E402
 import stream_servers as ss  # noqa: E402
 
 PYTHON = "/usr/bin/python3"  # Debian's, with aiohttp 3.8 and websockets 10.4
 SERVERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stream_servers.py")
-SHOW = 5  # problems quoted per failed check
 
 HIST = {k: (int, float) for k in h.SUMMARY_KEYS}
 SSE_ENDS = ("server", "max_events", "until", "stream_timeout", "run_end", "error")
@@ -144,43 +144,6 @@ class StreamServer:
 
 
 # ------------------------------------------------------------------------- helpers
-
-def short(value, limit=700):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
-
-
-def eq(c, name, got, want):
-    return c.check(name, got == want, f"got {short(got)}, want {short(want)}")
-
-
-def check_problems(c, name, problems):
-    return c.check(name, not problems, f"{len(problems)} problems, first: {problems[:SHOW]}")
-
-
-def run_ok(c, name, res):
-    """Exit 0 with a JSON report, on its own (the harness's kill also ends in exit 0)."""
-    killed = "[harness] killed" in res.err
-    return c.check(f"{name}: exit 0 with a JSON report", res.rc == 0 and not killed and
-                   isinstance(res.report, dict), res.describe())
-
-
-def read_export(path):
-    """(records, problems): every line must parse; the file must end with a newline."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        return [], [f"cannot read {path}: {e}"]
-    problems = [] if not data or data.endswith(b"\n") else [f"no final newline: {data[-80:]!r}"]
-    records = []
-    for i, raw in enumerate(data.splitlines()):
-        try:
-            records.append(json.loads(raw))
-        except ValueError as e:
-            problems.append(f"line {i + 1} is not JSON ({e}): {raw[:200]!r}")
-    return records, problems
-
 
 def slug(text):
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:60]

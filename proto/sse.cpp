@@ -89,14 +89,19 @@ void SseParser::clear_event() noexcept {
 }
 
 // WHATWG: field names are compared case-sensitively; any other name is ignored.
-SseParser::Field SseParser::field_from_name() const noexcept {
-  if (name_len_ > sizeof name_) return Field::other;
-  const std::string_view name(name_, name_len_);
-  if (name == "data") return Field::data;
-  if (name == "event") return Field::event;
-  if (name == "id") return Field::id;
-  if (name == "retry") return Field::retry;
-  return Field::other;
+SseParser::Field SseParser::field_from_name(std::string_view name) noexcept {
+  // By length first: this runs for every line of a stream.
+  switch (name.size()) {
+    case 2:
+      return name == "id" ? Field::id : Field::other;
+    case 4:
+      return name == "data" ? Field::data : Field::other;
+    case 5:
+      if (name == "event") return Field::event;
+      return name == "retry" ? Field::retry : Field::other;
+    default:
+      return Field::other;
+  }
 }
 
 // In-place views die with the input: copy them before returning need_more, or before a
@@ -306,14 +311,22 @@ SseResult SseParser::feed(std::span<const char> in, SseEvent& event) noexcept {
         name_len_ = 0;
         state_ = State::field_name;
         [[fallthrough]];
-      case State::field_name:
-        while (p != end && *p != ':' && !is_line_end(*p)) {
-          if (name_len_ < sizeof name_) name_[name_len_] = *p;
-          if (name_len_ <= sizeof name_) ++name_len_;  // past the longest known name: other
-          ++p;
+      case State::field_name: {
+        const char* const start = p;
+        while (p != end && *p != ':' && !is_line_end(*p)) ++p;
+        // A name wholly in this input is read in place (the common case); the bytes of a
+        // name split across inputs are kept in name_.
+        const bool in_place = name_len_ == 0 && p != end;
+        if (!in_place) {
+          for (const char* q = start; q != p && name_len_ <= sizeof name_; ++q) {
+            if (name_len_ < sizeof name_) name_[name_len_] = *q;
+            ++name_len_;  // past the longest known name: other
+          }
         }
         if (p == end) break;
-        field_ = field_from_name();
+        field_ = in_place ? field_from_name({start, static_cast<std::size_t>(p - start)})
+                 : name_len_ > sizeof name_ ? Field::other
+                                            : field_from_name({name_, name_len_});
         if (!start_field()) return fail(ParseError::sse_event_too_large);
         // No colon: the whole line is the name and the value is empty (WHATWG).
         if (*p != ':') {
@@ -323,6 +336,7 @@ SseResult SseParser::feed(std::span<const char> in, SseEvent& event) noexcept {
         ++p;
         state_ = State::value_start;
         break;
+      }
       case State::value_start:
         if (*p == ' ') ++p;  // WHATWG: one leading space is removed, no more
         state_ = State::value;

@@ -122,7 +122,7 @@ class SseParser {
   enum class Field : uint8_t { other, comment, data, event, id, retry };
 
   void start_stream() noexcept;  // reset() and finish(): the per-stream state
-  Field field_from_name() const noexcept;
+  static Field field_from_name(std::string_view name) noexcept;  // a name longer than 5: other
   bool start_field() noexcept;
   std::size_t value_room() const noexcept;
   bool append_value(std::string_view v, bool whole_line) noexcept;

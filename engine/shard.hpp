@@ -213,6 +213,7 @@ class Shard {
   bool ws_data(uint32_t slot, std::span<const char> data) noexcept;
   void ws_control(uint32_t slot) noexcept;
   void ws_pump(uint32_t slot) noexcept;
+  std::size_t ws_fill(Conn& c, std::span<char> out, std::size_t len) noexcept;
   bool ws_busy(const Conn& c) const noexcept;
   void ws_begin_close(uint32_t slot, StreamEnd end, uint64_t now) noexcept;
   void ws_on_eof(uint32_t slot) noexcept;

@@ -325,50 +325,33 @@ bool Shard::ws_busy(const Conn& c) const noexcept {
   return c.ws->sending;
 }
 
-// Sends what is due, one frame (or piece of a large message) at a time from the scratch:
-// a pong first, then our close, then the line's messages in order.
+// Sends what is due in one send, as much as the scratch holds: a pong, then our close
+// (nothing follows it), else the line's messages in order, each masked with a fresh key.
+// A message larger than the scratch goes out in pieces, one send each.
 void Shard::ws_pump(uint32_t slot) noexcept {
   Conn& c = conns_[slot];
   WsConn& w = *c.ws;
   const uint32_t gen = c.gen;
   while (c.gen == gen && c.state == ConnState::busy && !ws_busy(c)) {
-    const std::span<char> out{c.scratch, scratch_size_};
-    std::size_t len = 0;
     if (w.close_sent) {
       if (w.close_received) stream_finish(slot, c.stream_end);
-      return;  // nothing follows our close
+      return;
     }
+    const std::span<char> out{c.scratch, scratch_size_};
+    std::size_t len = 0;
     if (w.pong_queued) {
       w.pong_queued = false;
       len = ws::encode_pong_frame(out, {w.pong, w.pong_len}, static_cast<uint32_t>(next_random()));
       ++stats_->streams.ws_pongs_sent;
-    } else if (w.close_queued) {
+    }
+    if (w.close_queued) {
       w.close_queued = false;
       w.close_sent = true;
-      len = ws::encode_close_frame(out, w.close_code, {}, static_cast<uint32_t>(next_random()));
-    } else if (w.phase == WsConn::Phase::open && w.next_message < c.stream->messages.size()) {
-      const WsMessage& m = c.stream->messages[w.next_message];
-      if (w.message_offset == 0) {
-        w.mask_key = static_cast<uint32_t>(next_random());
-        len = ws::encode_frame_header(out, m.binary ? ws::Opcode::binary : ws::Opcode::text, true, m.data.size(),
-                                      w.mask_key);
-      }
-      const std::size_t piece = std::min<std::size_t>(out.size() - len, m.data.size() - w.message_offset);
-      std::memcpy(out.data() + len, m.data.data() + w.message_offset, piece);
-      ws::mask_payload(out.subspan(len, piece), w.mask_key, w.message_offset);
-      len += piece;
-      w.message_offset += piece;
-      if (w.message_offset == m.data.size()) {
-        w.message_offset = 0;
-        ++w.next_message;
-        StreamCounters& k = stats_->streams;
-        ++k.ws_sent;
-        k.ws_bytes_sent += m.data.size();
-        const uint64_t now = now_ns();
-        c.last_rx_ns = now;  // the idle time counts from the last message sent too
-        if (w.rtt_tail - w.rtt_head < w.rtt_sent.size()) w.rtt_sent[w.rtt_tail++ % w.rtt_sent.size()] = now;
-      }
+      len += ws::encode_close_frame(out.subspan(len), w.close_code, {}, static_cast<uint32_t>(next_random()));
     } else {
+      len = ws_fill(c, out, len);
+    }
+    if (len == 0) {
       // Every message is out and none (or no more) is expected back: done.
       if (w.phase == WsConn::Phase::open && c.stream->has_expect && c.stream_items >= c.stream->expect)
         ws_begin_close(slot, StreamEnd::expect, now_ns());
@@ -386,6 +369,37 @@ void Shard::ws_pump(uint32_t slot) noexcept {
     c.send_len = static_cast<uint32_t>(len);
     w.sending = true;
   }
+}
+
+// Appends the line's next messages to out[len..]; returns the new length.
+std::size_t Shard::ws_fill(Conn& c, std::span<char> out, std::size_t len) noexcept {
+  WsConn& w = *c.ws;
+  const std::vector<WsMessage>& messages = c.stream->messages;
+  uint64_t now = 0;
+  while (w.phase == WsConn::Phase::open && w.next_message < messages.size()) {
+    const WsMessage& m = messages[w.next_message];
+    if (w.message_offset == 0) {
+      if (out.size() - len < ws::limits::max_client_header + (m.data.empty() ? 0 : 1)) break;
+      w.mask_key = static_cast<uint32_t>(next_random());
+      len += ws::encode_frame_header(out.subspan(len), m.binary ? ws::Opcode::binary : ws::Opcode::text, true,
+                                     m.data.size(), w.mask_key);
+    }
+    const std::size_t piece = std::min<std::size_t>(out.size() - len, m.data.size() - w.message_offset);
+    std::memcpy(out.data() + len, m.data.data() + w.message_offset, piece);
+    ws::mask_payload(out.subspan(len, piece), w.mask_key, w.message_offset);
+    len += piece;
+    w.message_offset += piece;
+    if (w.message_offset < m.data.size()) break;  // the scratch is full
+    w.message_offset = 0;
+    ++w.next_message;
+    StreamCounters& k = stats_->streams;
+    ++k.ws_sent;
+    k.ws_bytes_sent += m.data.size();
+    if (now == 0) now = now_ns();
+    c.last_rx_ns = now;  // the idle time counts from the last message sent too
+    if (w.rtt_tail - w.rtt_head < w.rtt_sent.size()) w.rtt_sent[w.rtt_tail++ % w.rtt_sent.size()] = now;
+  }
+  return len;
 }
 
 // The server closed the connection during a session.

@@ -49,6 +49,7 @@ std::expected<std::vector<Stage>, std::string> parse_stages(std::string_view tex
   while (!text.empty()) {
     const auto comma = text.find(',');
     const std::string_view item = text.substr(0, comma);
+    if (comma == text.size() - 1) return std::unexpected("a stage is missing after the last ','");
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     const auto colon = item.find(':');
     if (colon == std::string_view::npos)
@@ -146,28 +147,28 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   auto* stages_opt = app.add_option("--stages", stages, "Rate ramp, k6 style: 10s:1000,30s:5000,10s:0 (sets -d)")
                          ->check(checked(parse_stages, "STAGES"))
       ->group("Open loop");
-  app.add_flag("--adaptive", a.enabled,
+  auto* adaptive_opt = app.add_flag("--adaptive", a.enabled,
                                     "Raise the rate while availability holds, cut it when it drops")
                            ->excludes(stages_opt)
       ->group("Open loop");
   app.add_option("--qps-min", a.qps_min, "Adaptive: lowest rate")->capture_default_str()->check(positive_rate)
-      ->group("Open loop");
+      ->needs(adaptive_opt)->group("Open loop");
   app.add_option("--qps-max", a.qps_max, "Adaptive: highest rate")->check(positive_rate)
-      ->group("Open loop");
+      ->needs(adaptive_opt)->group("Open loop");
   app.add_option("--target-availability", a.target_availability, "Adaptive: succeeded/finished a window must reach")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0))
-      ->group("Open loop");
+      ->needs(adaptive_opt)->group("Open loop");
   app.add_option("--target-p99", target_p99, "Adaptive: a window with a higher p99 fails (500ms, 2s)")
       ->check(checked(parse_duration, "DURATION"))
-      ->group("Open loop");
+      ->needs(adaptive_opt)->group("Open loop");
   app.add_option("--adapt-interval", adapt_interval, "Adaptive: window length")->check(checked(parse_duration, "DURATION"))
-      ->group("Open loop");
+      ->needs(adaptive_opt)->group("Open loop");
   app.add_option("--adapt-up", a.up, "Adaptive: rate factor after a passing window")->capture_default_str()
-      ->group("Open loop");
+      ->needs(adaptive_opt)->group("Open loop");
   app.add_option("--adapt-down", a.down, "Adaptive: rate factor after a failing window")->capture_default_str()
-      ->group("Open loop");
+      ->needs(adaptive_opt)->group("Open loop");
   app.add_option("--adapt-min-step", a.min_step, "Adaptive: smallest step the factors shrink to")->capture_default_str()
-      ->group("Open loop");
+      ->needs(adaptive_opt)->group("Open loop");
   app.add_flag("!--no-spin", c.spin, "Open loop: sleep until each send instead of spinning the last 250us")
       ->group("Open loop");
   app.add_option("-c,--connections", c.connections, "Connections kept open (closed loop)")

@@ -274,7 +274,8 @@ uint64_t Shard::wait_ns(uint64_t now) const noexcept {
 
 // Requests that were due before the end but never sent: reported, not silently lost.
 void Shard::count_unsent(uint64_t end) noexcept {
-  while (next_position_ < plan_.limit && pacer_.due_ns() <= end) {
+  // Strictly before: the slot due exactly at the end of -d belongs to the next second.
+  while (next_position_ < plan_.limit && pacer_.due_ns() < end) {
     ++unsent_at_end_;
     pacer_.advance();
     next_position_ += plan_.shard_count;

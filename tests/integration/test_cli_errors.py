@@ -57,6 +57,14 @@ def test_usage(c, rl, port):
                        ["--success-status", "abc"])
     expect_usage_error(c, rl, ["-H", "no colon here", "-n", "1", url], ["-H", "--header"])
     expect_usage_error(c, rl, ["-n", "1"], ["URL", "url"], label="missing URL")
+    # Flags that would be silently ignored are refused.
+    expect_usage_error(c, rl, ["--adapt-up", "1.5", "--qps", "10", url], ["--adapt-up", "--adaptive"])
+    expect_usage_error(c, rl, ["--stages", "1s:100,", url], ["--stages"], label="stages trailing comma")
+    expect_usage_error(c, rl, ["--max-events", "3", "-n", "1", url], ["--max-events", "--sse"])
+    expect_usage_error(c, rl, ["--ws-message", "x", "-n", "1", url], ["--ws-message"])
+    expect_usage_error(c, rl, ["--until", "x", "-n", "1", url], ["--until"])
+    expect_usage_error(c, rl, ["--sse", "-n", "1", f"ws://127.0.0.1:{port}/"], ["--sse"], label="--sse with ws://")
+    expect_usage_error(c, rl, ["--sse", "--ws", "-n", "1", url], ["--sse", "--ws"])
 
 
 def test_setup(c, rl, port):

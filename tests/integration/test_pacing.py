@@ -92,6 +92,10 @@ def test_fixed_rate(c, rl, tgt):
     ol = res.get("open_loop") or {}
     c.eq(f"{name}: open_loop.target_qps", ol.get("target_qps"), 2000)
     c.eq(f"{name}: open_loop.arrival", ol.get("arrival"), "uniform")
+    # Requests due before the stop but not sent: a few on a busy machine (a late loop turn
+    # at the end), never the whole last stretch.
+    c.check(f"{name}: open_loop.unsent_at_end <= 0.5% of the requests", (ol.get("unsent_at_end") or 0) <= 30,
+            f"open_loop={ol}")
     c.check(f"{name}: send_lag_us has p50 and p99",
             isinstance(res.get("send_lag_us", "p99"), (int, float))
             and isinstance(res.get("send_lag_us", "p50"), (int, float)),

@@ -103,7 +103,9 @@ std::expected<void, std::string> RequestTableBuilder::add_ws(const RequestInput&
       spec.idle_timeout_ns = 1'000'000'000;
     }
   }
-  spec.key_offset = static_cast<uint32_t>(head.find(placeholder_key));
+  // The header's value, not a lookalike in the request target.
+  constexpr std::string_view key_field = "\r\nSec-WebSocket-Key: ";
+  spec.key_offset = static_cast<uint32_t>(head.find(key_field) + key_field.size());
   table_.streams.push_back(std::move(spec));
   line.stream = static_cast<uint32_t>(table_.streams.size());
   return {};

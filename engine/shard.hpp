@@ -82,6 +82,7 @@ struct WsConn {
   bool close_sent = false;
   bool close_received = false;
   bool closed_by_server = false; // the server's close came first
+  bool server_error_close = false;  // the server's close code says something failed (1002-1015)
   bool pong_queued = false;
   bool in_data = false;          // a data message is arriving
   bool until_match = false;      // the message so far equals the start of `until`
@@ -89,14 +90,14 @@ struct WsConn {
   uint8_t ctrl_len = 0;
   proto::ws::Opcode ctrl_op = proto::ws::Opcode::close;
   uint16_t close_code = 1000;    // the code of the close frame we send (0: none)
-  uint32_t mask_key = 0;         // of the message being sent
   uint32_t next_message = 0;
-  uint64_t message_offset = 0;   // bytes of messages[next_message] sent so far
+  uint64_t message_offset = 0;   // bytes of messages[next_message] sent so far (fragments)
   uint64_t data_len = 0;         // bytes of the arriving message so far
   uint64_t close_deadline_ns = 0;
   uint32_t rtt_head = 0;         // FIFO of send times of messages awaiting a reply
   uint32_t rtt_tail = 0;
-  std::array<uint64_t, 64> rtt_sent{};
+  uint64_t rtt_untimed = 0;      // messages sent after the FIFO was full, awaiting replies
+  std::array<uint64_t, 128> rtt_sent{};
   char accept[proto::ws::accept_length];
   char pong[proto::ws::limits::max_control_payload];
   char ctrl[proto::ws::limits::max_control_payload];
@@ -135,7 +136,8 @@ struct Conn {
   const StreamSpec* stream = nullptr;  // the stream in flight; null: plain HTTP
   proto::SseParser* sse = nullptr;   // runs with SSE lines: this slot's parser
   WsConn* ws = nullptr;              // runs with WebSocket lines: this slot's session
-  uint64_t last_rx_ns = 0;           // streams: last activity (bytes received, message sent)
+  uint64_t last_rx_ns = 0;           // streams: last activity (SSE: bytes; WS: data messages
+                                     // received or sent; before the head: any bytes)
   uint64_t stream_items = 0;         // events / data messages received
   uint64_t last_item_ns = 0;
   StreamEnd stream_end = StreamEnd::error;  // why the stream is ending (when it succeeds)
@@ -216,6 +218,7 @@ class Shard {
   std::size_t ws_fill(Conn& c, std::span<char> out, std::size_t len) noexcept;
   bool ws_busy(const Conn& c) const noexcept;
   void ws_begin_close(uint32_t slot, StreamEnd end, uint64_t now) noexcept;
+  void ws_fail(uint32_t slot, uint16_t code, const char* message) noexcept;
   void ws_on_eof(uint32_t slot) noexcept;
   void stream_finish(uint32_t slot, StreamEnd end) noexcept;
   void end_streams() noexcept;

@@ -226,11 +226,13 @@ bool Shard::on_plain(uint32_t slot, std::span<const char> data) noexcept {
   if (c.stream != nullptr) {
     rx_ns_ = now_ns();
     if (c.first_byte_ns == 0) c.first_byte_ns = rx_ns_;
+    if (!c.exchange.streaming()) c.last_rx_ns = rx_ns_;  // the head, or an error page's body
   } else if (c.first_byte_ns == 0) {
     c.first_byte_ns = now_ns();
   }
   ExchangeEvent ev = c.exchange.on_data(data, c.carry, header_scratch_,
                                         plan_.export_queue != nullptr ? &c.tap : nullptr);
+  if (c.gen != gen) return false;  // a stream's handling ended or failed the connection
   if (ev.kind == ExchangeEvent::Kind::complete) {
     complete(slot);
   } else if (ev.kind == ExchangeEvent::Kind::error) {

@@ -38,6 +38,7 @@ StreamSink::Verdict ConnSink::on_stream_head(const proto::ResponseHead& head,
 
 bool ConnSink::on_stream_data(std::span<const char> data) noexcept {
   Conn& c = shard->conns_[slot];
+  if (c.stream == nullptr) return false;  // the connection failed under the head's handling
   return c.stream->proto == StreamProto::sse ? shard->sse_data(slot, data) : shard->ws_data(slot, data);
 }
 
@@ -140,6 +141,7 @@ StreamSink::Verdict Shard::stream_head(uint32_t slot, const proto::ResponseHead&
   if (why != nullptr) return StreamSink::Verdict::fail;
   stats_->ws_handshake.record(now - c.sent_ns);
   w.phase = WsConn::Phase::open;
+  stream_arm_timer(slot, now);  // from the head's deadline to the session's idle one
   ws_pump(slot);
   return StreamSink::Verdict::stream;
 }
@@ -197,7 +199,6 @@ bool Shard::ws_data(uint32_t slot, std::span<const char> in) noexcept {
   WsConn& w = *c.ws;
   const uint32_t gen = c.gen;
   const uint64_t now = rx_ns_;
-  c.last_rx_ns = now;
   StreamCounters& k = stats_->streams;
   const StreamSpec& spec = *c.stream;
   while (!in.empty() && !w.assembler.closed()) {
@@ -236,10 +237,11 @@ bool Shard::ws_data(uint32_t slot, std::span<const char> in) noexcept {
         }
         w.data_len += r.data.size();
         k.ws_bytes_received += r.data.size();
+        c.last_rx_ns = now;  // data, not pings: a server's keepalive does not hold a session
       }
     }
     if (r.status == proto::Status::error) {
-      fail(slot, ErrorKind::protocol, proto::to_string(r.error));
+      ws_fail(slot, ws::close_code_for(r.error), proto::to_string(r.error));
       return false;
     }
     if (r.status != proto::Status::done) continue;
@@ -249,9 +251,15 @@ bool Shard::ws_data(uint32_t slot, std::span<const char> in) noexcept {
       continue;
     }
     w.in_data = false;
+    c.last_rx_ns = now;
     ++k.ws_received;
     ++c.stream_items;
-    if (w.rtt_head != w.rtt_tail) stats_->ws_rtt.record(now - w.rtt_sent[w.rtt_head++ % w.rtt_sent.size()]);
+    // FIFO: this message answers the oldest send not yet answered (or one not timed).
+    if (w.rtt_head != w.rtt_tail) {
+      stats_->ws_rtt.record(now - w.rtt_sent[w.rtt_head++ % w.rtt_sent.size()]);
+    } else if (w.rtt_untimed != 0) {
+      --w.rtt_untimed;
+    }
     if (w.phase != WsConn::Phase::open) continue;
     if (w.until_match && w.data_len == spec.until.size()) {
       ws_begin_close(slot, StreamEnd::until, now);
@@ -285,24 +293,42 @@ void Shard::ws_control(uint32_t slot) noexcept {
   }
   const ws::CloseInfo info = ws::parse_close({w.ctrl, w.ctrl_len});
   if (!info.valid) {
-    fail(slot, ErrorKind::protocol, "WebSocket: invalid close frame");
+    ws_fail(slot, 1002, "WebSocket: invalid close frame");
     return;
   }
   w.close_received = true;
   k.close_codes.add(info.code);
+  // 1002-1015 say something went wrong (protocol error, 1011 internal error ...): the
+  // session failed, like an HTTP 5xx. 1000, 1001, no code and 3000-4999 end it normally.
+  w.server_error_close = info.code >= 1002 && info.code <= 1015 && info.code != 1005;
   if (!w.close_sent && !w.close_queued) {
     // The server closes: echo its code (§5.5.1) and end once the echo is out.
     w.closed_by_server = true;
     c.stream_end = StreamEnd::server;
+    w.close_deadline_ns = rx_ns_ + ws_close_wait_ns;
     if (plan_.export_queue != nullptr) plan_.export_queue->close(c.tap.id, info.code, true, info.reason);
     w.close_code = info.has_code ? info.code : 0;
     w.close_queued = true;
     w.phase = WsConn::Phase::closing;
+    stream_arm_timer(slot, rx_ns_);
     ws_pump(slot);  // it ends the session once the echo is sent
     return;
   }
   // Ours went first: the handshake is complete. (Ours still queued: ws_pump ends it.)
   if (w.close_sent) stream_finish(slot, c.stream_end);
+}
+
+// The server broke the protocol: tell it why with a close frame (RFC 6455 §7.1.7, a
+// SHOULD), best effort and only where nothing else is being sent (plain connections),
+// then fail the session.
+void Shard::ws_fail(uint32_t slot, uint16_t code, const char* message) noexcept {
+  Conn& c = conns_[slot];
+  if (c.tls == nullptr && !c.ws->sending && !c.ws->close_sent && c.fd >= 0) {
+    char frame[16];
+    const std::size_t n = ws::encode_close_frame(frame, code, {}, static_cast<uint32_t>(next_random()));
+    if (n != 0) (void)::send(c.fd, frame, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  fail(slot, ErrorKind::protocol, message);
 }
 
 // Our side ends the session: a close frame 1000, then the server's close (or a bound).
@@ -334,7 +360,9 @@ void Shard::ws_pump(uint32_t slot) noexcept {
   const uint32_t gen = c.gen;
   while (c.gen == gen && c.state == ConnState::busy && !ws_busy(c)) {
     if (w.close_sent) {
-      if (w.close_received) stream_finish(slot, c.stream_end);
+      // On TLS the close frame must leave the session's output before the socket closes.
+      const bool flushed = c.tls == nullptr || (!c.tls_sending && c.tls->output().empty());
+      if (w.close_received && flushed) stream_finish(slot, c.stream_end);
       return;
     }
     const std::span<char> out{c.scratch, scratch_size_};
@@ -371,25 +399,30 @@ void Shard::ws_pump(uint32_t slot) noexcept {
   }
 }
 
-// Appends the line's next messages to out[len..]; returns the new length.
+// Appends the line's next messages to out[len..], each masked with a fresh key; returns
+// the new length. A message that does not fit goes as fragments, one per send, so a pong
+// or our close can go between them (RFC 6455 §5.4 lets control frames interleave).
 std::size_t Shard::ws_fill(Conn& c, std::span<char> out, std::size_t len) noexcept {
   WsConn& w = *c.ws;
   const std::vector<WsMessage>& messages = c.stream->messages;
   uint64_t now = 0;
   while (w.phase == WsConn::Phase::open && w.next_message < messages.size()) {
     const WsMessage& m = messages[w.next_message];
-    if (w.message_offset == 0) {
-      if (out.size() - len < ws::limits::max_client_header + (m.data.empty() ? 0 : 1)) break;
-      w.mask_key = static_cast<uint32_t>(next_random());
-      len += ws::encode_frame_header(out.subspan(len), m.binary ? ws::Opcode::binary : ws::Opcode::text, true,
-                                     m.data.size(), w.mask_key);
-    }
-    const std::size_t piece = std::min<std::size_t>(out.size() - len, m.data.size() - w.message_offset);
+    const std::size_t room = out.size() - len;
+    const std::size_t remaining = m.data.size() - w.message_offset;
+    if (room < ws::limits::max_client_header + (remaining == 0 ? 0 : 1)) break;
+    const std::size_t piece = std::min(room - ws::limits::max_client_header, remaining);
+    const bool fin = piece == remaining;
+    const ws::Opcode op = w.message_offset != 0 ? ws::Opcode::continuation
+                          : m.binary            ? ws::Opcode::binary
+                                                : ws::Opcode::text;
+    const auto key = static_cast<uint32_t>(next_random());
+    len += ws::encode_frame_header(out.subspan(len), op, fin, piece, key);
     std::memcpy(out.data() + len, m.data.data() + w.message_offset, piece);
-    ws::mask_payload(out.subspan(len, piece), w.mask_key, w.message_offset);
+    ws::mask_payload(out.subspan(len, piece), key, 0);
     len += piece;
     w.message_offset += piece;
-    if (w.message_offset < m.data.size()) break;  // the scratch is full
+    if (!fin) break;  // the rest after this send
     w.message_offset = 0;
     ++w.next_message;
     StreamCounters& k = stats_->streams;
@@ -397,7 +430,13 @@ std::size_t Shard::ws_fill(Conn& c, std::span<char> out, std::size_t len) noexce
     k.ws_bytes_sent += m.data.size();
     if (now == 0) now = now_ns();
     c.last_rx_ns = now;  // the idle time counts from the last message sent too
-    if (w.rtt_tail - w.rtt_head < w.rtt_sent.size()) w.rtt_sent[w.rtt_tail++ % w.rtt_sent.size()] = now;
+    // Send times for the round trip, FIFO; once one is not kept (the queue is full), none
+    // is until the queue and the untimed ones drain, so replies never pair with the wrong send.
+    if (w.rtt_untimed == 0 && w.rtt_tail - w.rtt_head < w.rtt_sent.size()) {
+      w.rtt_sent[w.rtt_tail++ % w.rtt_sent.size()] = now;
+    } else {
+      ++w.rtt_untimed;
+    }
   }
   return len;
 }
@@ -426,7 +465,7 @@ void Shard::stream_finish(uint32_t slot, StreamEnd end) noexcept {
   Counters& k = stats_->counters;
   const int status = c.exchange.status();
   ++k.status[static_cast<std::size_t>(status) < k.status.size() ? status : 0];
-  const bool ok = c.stream->proto == StreamProto::ws || success_status(status);
+  const bool ok = c.stream->proto == StreamProto::ws ? !c.ws->server_error_close : success_status(status);
   finish_request(c, ok, now, -1, nullptr);
   stats_->latency.record(now - c.intended_ns);
   stats_->service.record(now - c.sent_ns);
@@ -459,9 +498,12 @@ void Shard::stream_on_timer(uint32_t slot) noexcept {
   const uint64_t timeout = c.request->timeout_ns != 0 ? c.request->timeout_ns : static_cast<uint64_t>(config_.timeout.count());
   const StreamSpec& spec = *c.stream;
   if (!c.exchange.streaming()) {
-    const bool cut = spec.stream_timeout_ns != 0 && now >= c.sent_ns + spec.stream_timeout_ns;
+    // Before the head, stream_timeout cuts the wait too; an error page (no stream) only
+    // has the gap bound.
+    const bool head = c.exchange.state() == ExchangeState::head;
+    const bool cut = head && spec.stream_timeout_ns != 0 && now >= c.sent_ns + spec.stream_timeout_ns;
     if (cut || (timeout != 0 && now >= c.last_rx_ns + timeout)) {
-      fail(slot, ErrorKind::timeout, "no response head in time");
+      fail(slot, ErrorKind::timeout, head ? "no response head in time" : "request timed out");
       return;
     }
   } else if (spec.proto == StreamProto::sse) {
@@ -500,7 +542,7 @@ void Shard::stream_arm_timer(uint32_t slot, uint64_t now) noexcept {
   const uint64_t timeout = c.request->timeout_ns != 0 ? c.request->timeout_ns : static_cast<uint64_t>(config_.timeout.count());
   const StreamSpec& spec = *c.stream;
   uint64_t at = UINT64_MAX;
-  if (spec.proto == StreamProto::sse || !c.exchange.streaming()) {
+  if (spec.proto == StreamProto::sse || c.ws->phase == WsConn::Phase::handshake) {
     if (spec.proto == StreamProto::sse && spec.stream_timeout_ns != 0) at = c.sent_ns + spec.stream_timeout_ns;
     if (timeout != 0) at = std::min(at, c.last_rx_ns + timeout);
   } else if (c.ws->phase == WsConn::Phase::closing) {

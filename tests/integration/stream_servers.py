@@ -254,14 +254,32 @@ class WsServer:
                  "x_test": ws.request_headers.get("X-Test"),
                  "received": [], "ended": "running", "close_code": None, "close_reason": None}
         self.log.append(entry)
+        path = ws.path.split("?")[0]
         try:
-            if ws.path == "/echo":
+            if path == "/echo":
                 async for message in ws:
                     entry["received"].append(summary(message))
                     await ws.send(message)
-            elif ws.path == "/script":
+            elif path == "/script":
                 await self.script(ws, entry)
-            elif ws.path == "/abrupt":
+            elif path == "/ping-echo":
+                # Pings every 10 ms while echoing: a client sending a large message must
+                # answer them between its fragments, never inside one.
+                pinger = asyncio.ensure_future(self.ping_forever(ws, 0.01))
+                try:
+                    async for message in ws:
+                        entry["received"].append(summary(message))
+                        await ws.send(message)
+                finally:
+                    pinger.cancel()
+            elif path == "/pinger":
+                # One message, then only keepalive pings: they must not keep a session alive.
+                await ws.send("hi")
+                await self.ping_forever(ws, 0.2)
+            elif path == "/fail-1011":
+                await ws.send("x")
+                await ws.close(1011, "boom")
+            elif path == "/abrupt":
                 await ws.send("only")
                 # Time for the client to read it: data still queued when the socket goes
                 # might never reach it.
@@ -276,6 +294,11 @@ class WsServer:
             entry["ended"] = "closed"
         finally:
             entry["close_code"], entry["close_reason"] = ws.close_code, ws.close_reason
+
+    async def ping_forever(self, ws, every):
+        for _ in range(int(30 / every)):  # bounded: at most 30 s
+            await asyncio.sleep(every)
+            await ws.ping()
 
     async def script(self, ws, entry):
         await ws.send(SCRIPT_FRAGMENTS)
@@ -303,7 +326,7 @@ async def serve_ws(port_file, tls=None):
     async with websockets.serve(srv.handler, sock=sock, subprotocols=[SUBPROTOCOL],
                                 compression=None, ping_interval=None, close_timeout=1.0,
                                 ssl=tls_context(tls),
-                                max_size=1 << 20, process_request=srv.process_request):
+                                max_size=4 << 20, process_request=srv.process_request):
         publish_port(port_file, sock.getsockname()[1])
         await until_sigterm()
 

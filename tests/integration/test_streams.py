@@ -631,6 +631,57 @@ def test_sse_not_found(c, rl, sse, tmp):
     eq(c, f"{name}: failed, no error counted", (res.get("requests", "failed"), res.get("errors", "read")), (1, 0))
 
 
+def test_ws_review_cases(c, rl, ws, tmp):
+    """Session ends and frames the code review found wrong."""
+    name = "WS idle end after 300 ms, not --timeout"
+    t0 = time.monotonic()
+    res, recs, problems = run_lines(rl, tmp, name, [{"url": ws.url("/echo"), "idle_timeout": 0.3}])
+    took = time.monotonic() - t0
+    r = one_record(c, name, res, recs, problems, 101)
+    c.check(f"{name}: the run took < 5 s (the 30 s --timeout must not hold it)", took < 5, f"{took:.2f}s")
+    if r is not None:
+        eq(c, f"{name}: session_end", r.get("session_end"), "idle_timeout")
+
+    name = "WS the key's placeholder in the URL"
+    res, recs, problems = run_lines(rl, tmp, name, [
+        {"url": ws.url("/echo?k=AAAAAAAAAAAAAAAAAAAAAA=="), "messages": ["q"]}])
+    r = one_record(c, name, res, recs, problems, 101)
+    if r is not None:
+        eq(c, f"{name}: echoed", without_t(r.get("messages")), [{"opcode": "text", "data": "q"}])
+        eq(c, f"{name}: the URL as given", r.get("url"), ws.url("/echo?k=AAAAAAAAAAAAAAAAAAAAAA=="))
+
+    name = "WS 1 MB message to a server pinging every 10 ms"
+    big = "".join(chr(0x61 + i % 26) for i in range(1 << 20))
+    res, recs, problems = run_lines(rl, tmp, name, [{"url": ws.url("/ping-echo"), "messages": [big]}])
+    r = one_record(c, name, res, recs, problems, 101)
+    if r is not None:
+        got = [m.get("data") == big for m in r.get("messages") or []]
+        eq(c, f"{name}: echoed whole", got, [True])
+        eq(c, f"{name}: close and end", (r.get("close"), r.get("session_end"), r.get("error")),
+           ({"code": 1000, "reason": "", "by": "client"}, "expect", None))
+    h.check_no_errors(c, name, res)
+
+    name = "WS keepalive pings do not hold a session past --timeout"
+    t0 = time.monotonic()
+    res, recs, problems = run_lines(rl, tmp, name, [{"url": ws.url("/pinger"), "messages": ["x"], "expect": 2}],
+                                    ["--timeout", "1s"])
+    took = time.monotonic() - t0
+    c.check(f"{name}: ends within 6 s", took < 6, f"{took:.2f}s")
+    if recs:
+        eq(c, f"{name}: a timeout error, the greeting exported",
+           ((recs[0].get("error") or {}).get("kind"), without_t(recs[0].get("messages"))),
+           ("timeout", [{"opcode": "text", "data": "hi"}]))
+
+    name = "WS server closing with 1011"
+    res, recs, problems = run_lines(rl, tmp, name, [{"url": ws.url("/fail-1011")}])
+    r = one_record(c, name, res, recs, problems, 101)
+    if r is not None:
+        eq(c, f"{name}: close by server 1011, session failed",
+           (r.get("close"), r.get("session_end")), ({"code": 1011, "reason": "boom", "by": "server"}, "error"))
+    eq(c, f"{name}: requests failed, close_codes", (res.get("requests", "failed"), res.get("ws", "close_codes")),
+       (1, {"1011": 1}))
+
+
 def test_ws_max_message(c, rl, ws, tmp):
     """--ws-max-message: a bigger message fails the session (protocol), what came before stays."""
     name = "WS /script with --ws-max-message 1000"
@@ -705,6 +756,7 @@ def main():
             ("sse run end", test_sse_run_end, (sse, tmp)),
             ("sigint", test_sigint, (sse, ws, tmp)),
             ("sse not found", test_sse_not_found, (sse, tmp)),
+            ("ws review cases", test_ws_review_cases, (ws, tmp)),
             ("tls streams", test_tls_streams, (tmp,)),
         ]:
             h.run_guarded(c, name, fn, rl, *extra)

@@ -30,26 +30,16 @@ Standard library only; every process is started by this script and stopped by it
 """
 import json
 import os
-import re
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def env(name, default):
-    return os.environ.get(name, default)
-
-
-def repo_path(p):
-    return p if os.path.isabs(p) else os.path.join(ROOT, p)
-
+# PYTHONSAFEPATH (or -P) leaves the script's directory off sys.path; benchlib.py is there.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, TIME_BIN, die, env,  # noqa: E402
+                      keep_output, make_out_dir, median_row, run_timed, seconds, start_target, stop,
+                      time_usage, write_summary)
 
 C = int(env("C", "64"))
 D = env("D", "10s")
@@ -57,68 +47,8 @@ ROUNDS = int(env("ROUNDS", "3"))
 WARMUP = env("WARMUP", "1s")
 REQ_PATH = env("PATH_", "/")
 MODES = env("MODES", "none file devnull").split()
-RINGLOAD = repo_path(env("RINGLOAD", "build/ringload"))
-TARGET_BIN = repo_path(env("TARGET_BIN", "build/ringload-target"))
-SERVER_CPU = env("SERVER_CPU", "0")
-CLIENT_CPU = env("CLIENT_CPU", "1")
 SPIN = env("SPIN", "0") == "1"
-TIME_BIN = "/usr/bin/time"
 GOAL = 0.70  # issue 3: with --export to a file, at least 70 % of the requests/s without
-
-
-def die(msg):
-    print(f"error: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def seconds(dur):
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", dur)
-    if not m:
-        die(f"cannot parse duration {dur!r}")
-    return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[m.group(2)]
-
-
-def wait_port(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def stop(proc, grace=5.0):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=grace)
-
-
-def start_target(tmp):
-    if not os.access(TARGET_BIN, os.X_OK):
-        die(f"ringload-target not found at {TARGET_BIN} (set TARGET_BIN)")
-    port_file = os.path.join(tmp, "target.port")
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, TARGET_BIN, "--host", "127.0.0.1",
-                             "--port", "0", "--port-file", port_file, "--threads", "1",
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    port = None
-    while port is None and time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with open(port_file) as f:
-                port = int(f.read().strip())
-        except (OSError, ValueError):
-            time.sleep(0.05)
-    if not port or not wait_port(port, proc):
-        stop(proc)
-        die("ringload-target did not start")
-    return proc, f"http://127.0.0.1:{port}{REQ_PATH}"
 
 
 def start_spinners():
@@ -135,19 +65,12 @@ def export_target(mode, out_dir):
 def run(mode, url, duration, out_dir, tag):
     export = export_target(mode, out_dir)
     time_file = os.path.join(out_dir, f"{tag}.time")
-    cmd = ["taskset", "-c", CLIENT_CPU, TIME_BIN, "-f", "%U %S %M", "-o", time_file,
-           RINGLOAD, "-t", "1", "-c", str(C), "-d", duration, "--json", "--quiet"]
+    cmd = [RINGLOAD, "-t", "1", "-c", str(C), "-d", duration, "--json", "--quiet"]
     if export:
         cmd += ["--export", export]
     cmd.append(url)
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds(duration) + 60)
-    except subprocess.TimeoutExpired:
-        die(f"ringload did not finish: {' '.join(cmd)}")
-    with open(os.path.join(out_dir, f"{tag}.out"), "w") as f:
-        f.write(" ".join(cmd) + "\n" + p.stdout + "\n--- stderr ---\n" + p.stderr)
-    if p.returncode != 0:
-        die(f"ringload exited {p.returncode}: {' '.join(cmd)}\n{p.stderr[-1000:]}")
+    p, cmd = run_timed("ringload", cmd, duration, time_file)
+    keep_output("ringload", p, cmd, os.path.join(out_dir, f"{tag}.out"))
     try:
         r = json.loads(p.stdout)
         exp = r.get("export") or {}
@@ -156,10 +79,9 @@ def run(mode, url, duration, out_dir, tag):
                "waits": exp.get("waits", 0)}
     except (ValueError, KeyError, TypeError):
         die(f"cannot parse ringload's report (see {out_dir}/{tag}.out)")
-    with open(time_file) as f:
-        user, sys_s, rss_kb = f.read().split()[-3:]
-    res.update(cpu_us_per_req=(float(user) + float(sys_s)) * 1e6 / max(res["requests"], 1),
-               rss_mb=int(rss_kb) / 1024, file_mb=0.0)
+    user, sys_s, rss_kb = time_usage(time_file)
+    res.update(cpu_us_per_req=(user + sys_s) * 1e6 / max(res["requests"], 1),
+               rss_mb=rss_kb / 1024, file_mb=0.0)
     if mode == "file":
         try:
             res["file_mb"] = os.path.getsize(export) / 1e6
@@ -187,8 +109,7 @@ def main():
         die(f"{TIME_BIN} missing: apt-get install time")
     if not os.access(RINGLOAD, os.X_OK):
         die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
-    out_dir = env("OUT", "") or tempfile.mkdtemp(prefix="ringload-export-bench-")
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = make_out_dir("ringload-export-bench-")
     tmp = tempfile.mkdtemp(prefix="ringload-export-bench-srv-")
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, C={C}, D={D}, rounds={ROUNDS}, "
           f"modes={MODES}, spinners={'on' if SPIN else 'off'}; raw outputs in {out_dir}")
@@ -196,7 +117,8 @@ def main():
     proc, spinners = None, []
     try:
         spinners = start_spinners() if SPIN else []
-        proc, url = start_target(tmp)
+        proc, port = start_target(tmp)
+        url = f"http://127.0.0.1:{port}{REQ_PATH}"
         if seconds(WARMUP) > 0:
             run(MODES[0], url, WARMUP, out_dir, "warmup")
         for rnd in range(1, ROUNDS + 1):
@@ -213,8 +135,7 @@ def main():
         for sp in spinners:
             stop(sp)
         shutil.rmtree(tmp, ignore_errors=True)
-    med = {m: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-           for m, rs in results.items() if rs}
+    med = {m: median_row(rs) for m, rs in results.items() if rs}
     print(f"\n== medians over {ROUNDS} rounds (C={C}, D={D})\n{HEADER}")
     for m in MODES:
         print(row(m, {**med[m], "requests": int(med[m]["requests"]), "lines": int(med[m]["lines"]),
@@ -230,9 +151,7 @@ def main():
             # holds when the server is not the bottleneck.
             print(f"{m}/none: req/s x{ratio:.3f} ({verdict if m == 'file' else 'reference'}), "
                   f"CPU/request x{cpu:.3f} (client-bound req/s ratio ~x{1 / cpu:.3f})")
-    with open(os.path.join(out_dir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
-    print(f"\nsummary: {out_dir}/summary.json")
+    write_summary(out_dir, summary)
 
 
 if __name__ == "__main__":

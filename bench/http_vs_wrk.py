@@ -16,99 +16,28 @@ Standard library only; every process is started by this script and stopped by it
 """
 import json
 import os
-import re
 import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def env(name, default):
-    return os.environ.get(name, default)
-
-
-def repo_path(p):
-    return p if os.path.isabs(p) else os.path.join(ROOT, p)
-
+# PYTHONSAFEPATH (or -P) leaves the script's directory off sys.path; benchlib.py is there.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU, TIME_BIN,  # noqa: E402
+                      alternated, die, env, free_port, keep_output, make_out_dir, median_row,
+                      parse_wrk, run_timed, seconds, start_nginx, start_target, stop, time_usage,
+                      write_summary)
 
 C = int(env("C", "64"))
 D = env("D", "10s")
 ROUNDS = int(env("ROUNDS", "3"))
 WARMUP = env("WARMUP", "1s")
-RINGLOAD = repo_path(env("RINGLOAD", "build/ringload"))
-TARGET_BIN = repo_path(env("TARGET_BIN", "build/ringload-target"))
 TOOLS = env("TOOLS", "wrk ringload").split()
 TARGETS = env("TARGETS", "nginx target").split()
-SERVER_CPU = env("SERVER_CPU", "0")
-CLIENT_CPU = env("CLIENT_CPU", "1")
-TIME_BIN = "/usr/bin/time"
 
 
-def die(msg):
-    print(f"error: {msg}", file=sys.stderr)
-    sys.exit(1)
+# ------------------------------------------------------------------------ the servers
 
-
-def seconds(dur):
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", dur)
-    if not m:
-        die(f"cannot parse duration {dur!r}")
-    return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[m.group(2)]
-
-
-# ---------------------------------------------------------------- processes and ports
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def stop(proc, grace=5.0):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=grace)
-
-
-NGINX_CONF = """\
-worker_processes 1;
-daemon off;
-master_process on;
-user root;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    keepalive_requests 1000000;
-    default_type text/plain;
+NGINX_CONF = NGINX_CONF_HEAD + """\
     server {{
         listen 127.0.0.1:{port} backlog=4096;
         location / {{ return 200 "hello, world\\n"; }}
@@ -117,39 +46,12 @@ http {{
 """
 
 
-def start_nginx(tmp):
-    port = free_port()
-    conf = os.path.join(tmp, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(tmp=tmp, port=port))
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, nginx, "-c", conf, "-p", tmp,
-                             "-e", os.path.join(tmp, "error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if not wait_port(port, proc):
-        stop(proc)
-        die(f"nginx did not start (see {tmp}/error.log)")
-    return proc, f"http://127.0.0.1:{port}/"
-
-
-def start_target(tmp):
-    if not os.access(TARGET_BIN, os.X_OK):
-        die(f"ringload-target not found at {TARGET_BIN} (set TARGET_BIN)")
-    port_file = os.path.join(tmp, "target.port")
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, TARGET_BIN, "--host", "127.0.0.1",
-                             "--port", "0", "--port-file", port_file, "--threads", "1",
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    port = None
-    while port is None and time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with open(port_file) as f:
-                port = int(f.read().strip())
-        except (OSError, ValueError):
-            time.sleep(0.05)
-    if not port or not wait_port(port, proc):
-        stop(proc)
-        die("ringload-target did not start")
+def start_server(target, tmp):
+    if target == "nginx":
+        port = free_port()
+        proc = start_nginx(tmp, NGINX_CONF.format(tmp=tmp, port=port), [port])
+    else:
+        proc, port = start_target(tmp)
     return proc, f"http://127.0.0.1:{port}/"
 
 
@@ -159,17 +61,6 @@ def client_cmd(tool, url, duration):
     if tool == "wrk":
         return ["wrk", "-t1", f"-c{C}", f"-d{duration}", url]
     return [RINGLOAD, "-t", "1", "-c", str(C), "-d", duration, "--json", "--quiet", url]
-
-
-def parse_wrk(out):
-    total = re.search(r"(\d+) requests in", out)
-    rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    errs = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if not total or not rps:
-        return None
-    return {"requests": int(total.group(1)), "rps": float(rps.group(1)),
-            "errors": errs + (int(non2xx.group(1)) if non2xx else 0)}
 
 
 def parse_ringload(out):
@@ -183,24 +74,14 @@ def parse_ringload(out):
 
 def run_client(tool, url, duration, out_dir, tag):
     time_file = os.path.join(out_dir, f"{tag}.time")
-    cmd = ["taskset", "-c", CLIENT_CPU, TIME_BIN, "-f", "%U %S %M", "-o", time_file]
-    cmd += client_cmd(tool, url, duration)
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds(duration) + 60)
-    except subprocess.TimeoutExpired:
-        die(f"{tool} did not finish: {' '.join(cmd)}")
-    with open(os.path.join(out_dir, f"{tag}.out"), "w") as f:
-        f.write(p.stdout + "\n--- stderr ---\n" + p.stderr)
-    if p.returncode != 0:
-        die(f"{tool} exited {p.returncode}: {' '.join(cmd)}\n{p.stderr[-1000:]}")
+    p, cmd = run_timed(tool, client_cmd(tool, url, duration), duration, time_file)
+    keep_output(tool, p, cmd, os.path.join(out_dir, f"{tag}.out"), with_cmd=False)
     parsed = parse_wrk(p.stdout) if tool == "wrk" else parse_ringload(p.stdout)
     if parsed is None:
         die(f"cannot parse {tool} output (see {out_dir}/{tag}.out)")
-    with open(time_file) as f:
-        user, sys_s, rss_kb = f.read().split()[-3:]
-    cpu_s = float(user) + float(sys_s)
-    parsed.update(user_s=float(user), sys_s=float(sys_s), rss_mb=int(rss_kb) / 1024,
-                  cpu_us_per_req=cpu_s * 1e6 / max(parsed["requests"], 1))
+    user, sys_s, rss_kb = time_usage(time_file)
+    parsed.update(user_s=user, sys_s=sys_s, rss_mb=rss_kb / 1024,
+                  cpu_us_per_req=(user + sys_s) * 1e6 / max(parsed["requests"], 1))
     return parsed
 
 
@@ -208,6 +89,7 @@ def run_client(tool, url, duration, out_dir, tag):
 
 HEADER = (f"{'tool':<9} {'req/s':>11} {'requests':>10} {'user s':>7} {'sys s':>7} "
           f"{'CPU us/req':>10} {'RSS MB':>7} {'errors':>7}")
+KEYS = ("rps", "requests", "user_s", "sys_s", "cpu_us_per_req", "rss_mb", "errors")
 
 
 def row(tool, r):
@@ -221,12 +103,7 @@ def summarize(target, results):
     print(HEADER)
     med = {}
     for tool in TOOLS:
-        rs = results[tool]
-        med[tool] = {k: statistics.median(r[k] for r in rs)
-                     for k in ("rps", "requests", "user_s", "sys_s", "cpu_us_per_req",
-                               "rss_mb", "errors")}
-        med[tool]["requests"] = int(med[tool]["requests"])
-        med[tool]["errors"] = int(med[tool]["errors"])
+        med[tool] = median_row(results[tool], KEYS, ints=("requests", "errors"))
         print(row(tool, med[tool]))
     if "wrk" in med and "ringload" in med:
         w, r = med["wrk"], med["ringload"]
@@ -243,25 +120,22 @@ def main():
         die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
     if "wrk" in TOOLS and not shutil.which("wrk"):
         die("wrk missing: apt-get install wrk")
-    out_dir = env("OUT", "") or tempfile.mkdtemp(prefix="ringload-bench-")
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = make_out_dir("ringload-bench-")
     tmp = tempfile.mkdtemp(prefix="ringload-bench-srv-")
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, C={C}, D={D}, rounds={ROUNDS}, "
           f"tools={TOOLS}; raw outputs in {out_dir}")
     summary = {}
     try:
         for target in TARGETS:
-            proc, url = (start_nginx if target == "nginx" else start_target)(tmp)
+            proc, url = start_server(target, tmp)
             try:
                 if seconds(WARMUP) > 0:
                     run_client(TOOLS[0], url, WARMUP, out_dir, f"{target}-warmup")
                 results = {tool: [] for tool in TOOLS}
                 for rnd in range(1, ROUNDS + 1):
-                    # Alternate which tool goes first so drift does not favour either.
-                    order = TOOLS if rnd % 2 else list(reversed(TOOLS))
                     print(f"\n-- {target} round {rnd} ({url})")
                     print(HEADER)
-                    for tool in order:
+                    for tool in alternated(TOOLS, rnd):
                         r = run_client(tool, url, D, out_dir, f"{target}-r{rnd}-{tool}")
                         results[tool].append(r)
                         print(row(tool, r), flush=True)
@@ -270,9 +144,7 @@ def main():
                 stop(proc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    with open(os.path.join(out_dir, "summary.json"), "w") as f:
-        json.dump({"C": C, "D": D, "rounds": ROUNDS, "targets": summary}, f, indent=1)
-    print(f"\nsummary: {out_dir}/summary.json")
+    write_summary(out_dir, {"C": C, "D": D, "rounds": ROUNDS, "targets": summary})
 
 
 if __name__ == "__main__":

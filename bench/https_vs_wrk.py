@@ -37,24 +37,17 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def env(name, default):
-    return os.environ.get(name, default)
-
-
-def repo_path(p):
-    return p if os.path.isabs(p) else os.path.join(ROOT, p)
-
+# PYTHONSAFEPATH (or -P) leaves the script's directory off sys.path; benchlib.py is there.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU, TIME_BIN,  # noqa: E402
+                      alternated, cpu_stall_us, die, env, free_port, keep_output, make_out_dir,
+                      median_row, parse_wrk, proc_cpu_s, run_timed, seconds, start_nginx, stop,
+                      time_usage, write_summary)
 
 C = int(env("C", "64"))
 HC = int(env("HC", "16"))
@@ -63,61 +56,17 @@ ROUNDS = int(env("ROUNDS", "3"))
 WARMUP = env("WARMUP", "1s")
 OBSERVE = env("OBSERVE", "2s")
 PHASES = env("PHASES", "keepalive handshake").split()
-RINGLOAD = repo_path(env("RINGLOAD", "build/ringload"))
 VERIFY = env("VERIFY", "1") != "0"
 NO_RESUME_ROW = env("NO_RESUME_ROW", "1") != "0"
-SERVER_CPU = env("SERVER_CPU", "0")
-CLIENT_CPU = env("CLIENT_CPU", "1")
 TLS13_SUITES = env("TLS13_SUITES", "")
 ECDH_CURVE = env("ECDH_CURVE", "")
-TIME_BIN = "/usr/bin/time"
 SLOW_WOLFSSL_NOTICE = "wolfSSL without AES-NI"
 NOISY_STALL_PCT = 10.0
 QUIET = float(env("QUIET", "0"))
 QUIET_MAX_WAIT = float(env("QUIET_MAX_WAIT", "300"))
 
 
-def die(msg):
-    print(f"error: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def seconds(dur):
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", dur)
-    if not m:
-        die(f"cannot parse duration {dur!r}")
-    return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[m.group(2)]
-
-
-# ---------------------------------------------------------------- processes and ports
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def stop(proc, grace=5.0):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=grace)
-
+# ------------------------------------------------------------------------- the server
 
 def run(cmd, cwd=None, timeout=60, stdin=None):
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
@@ -144,23 +93,7 @@ def make_certs(d):
 
 # The measured server logs nothing; the observer (same worker, idle while measuring) logs
 # what each client negotiated.
-NGINX_CONF = """\
-worker_processes 1;
-daemon off;
-master_process on;
-user root;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    keepalive_requests 1000000;
-    default_type text/plain;
+NGINX_CONF = NGINX_CONF_HEAD + """\
     ssl_certificate {tmp}/server.pem;
     ssl_certificate_key {tmp}/server.key;
     ssl_protocols TLSv1.3;
@@ -181,22 +114,14 @@ http {{
 """
 
 
-def start_nginx(tmp):
+def start_server(tmp):
     port, observe_port = free_port(), free_port()
     suites = (f"    ssl_prefer_server_ciphers on;\n"
               f"    ssl_conf_command Ciphersuites {TLS13_SUITES};\n" if TLS13_SUITES else "")
     if ECDH_CURVE:
         suites += f"    ssl_ecdh_curve {ECDH_CURVE};\n"
-    conf = os.path.join(tmp, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(tmp=tmp, port=port, observe_port=observe_port, suites=suites))
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, nginx, "-c", conf, "-p", tmp,
-                             "-e", os.path.join(tmp, "error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if not (wait_port(port, proc) and wait_port(observe_port, proc)):
-        stop(proc)
-        die(f"nginx did not start (see {tmp}/error.log)")
+    conf = NGINX_CONF.format(tmp=tmp, port=port, observe_port=observe_port, suites=suites)
+    proc = start_nginx(tmp, conf, [port, observe_port])
     try:
         with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
             SERVER_PIDS[:] = [proc.pid] + [int(x) for x in f.read().split()]
@@ -222,17 +147,6 @@ def client_cmd(tool, phase, url, duration, tmp):
     if tool == "ringload-noresume":
         cmd.append("--no-tls-resume")
     return cmd + [url]
-
-
-def parse_wrk(out):
-    total = re.search(r"(\d+) requests in", out)
-    rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    errs = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if not total or not rps:
-        return None
-    return {"requests": int(total.group(1)), "rps": float(rps.group(1)),
-            "errors": errs + (int(non2xx.group(1)) if non2xx else 0)}
 
 
 def parse_ringload(out):
@@ -270,26 +184,16 @@ def wait_quiet():
 def run_client(tool, phase, url, duration, tmp, out_dir, tag):
     wait_quiet()
     time_file = os.path.join(out_dir, f"{tag}.time")
-    cmd = ["taskset", "-c", CLIENT_CPU, TIME_BIN, "-f", "%U %S %M", "-o", time_file]
-    cmd += client_cmd(tool, phase, url, duration, tmp)
     stall0, t0, server0 = cpu_stall_us(), time.monotonic(), server_cpu_s()
-    try:
-        p = run(cmd, timeout=seconds(duration) + 60)
-    except subprocess.TimeoutExpired:
-        die(f"{tool} did not finish: {' '.join(cmd)}")
+    p, cmd = run_timed(tool, client_cmd(tool, phase, url, duration, tmp), duration, time_file)
     stall1, wall, server1 = cpu_stall_us(), time.monotonic() - t0, server_cpu_s()
-    with open(os.path.join(out_dir, f"{tag}.out"), "w") as f:
-        f.write(" ".join(cmd) + "\n" + p.stdout + "\n--- stderr ---\n" + p.stderr)
-    if p.returncode != 0:
-        die(f"{tool} exited {p.returncode}: {' '.join(cmd)}\n{p.stderr[-1000:]}")
+    keep_output(tool, p, cmd, os.path.join(out_dir, f"{tag}.out"))
     parsed = parse_wrk(p.stdout) if tool == "wrk" else parse_ringload(p.stdout)
     if parsed is None:
         die(f"cannot parse {tool} output (see {out_dir}/{tag}.out)")
-    with open(time_file) as f:
-        user, sys_s, rss_kb = f.read().split()[-3:]
-    cpu_s = float(user) + float(sys_s)
-    parsed.update(user_s=float(user), sys_s=float(sys_s), rss_mb=int(rss_kb) / 1024,
-                  cpu_us_per_req=cpu_s * 1e6 / max(parsed["requests"], 1),
+    user, sys_s, rss_kb = time_usage(time_file)
+    parsed.update(user_s=user, sys_s=sys_s, rss_mb=rss_kb / 1024,
+                  cpu_us_per_req=(user + sys_s) * 1e6 / max(parsed["requests"], 1),
                   server_us_per_req=(server1 - server0) * 1e6 / max(parsed["requests"], 1),
                   stall_pct=(100.0 * (stall1 - stall0) / (wall * 1e6)
                              if stall0 is not None and stall1 is not None else -1.0))
@@ -301,25 +205,7 @@ SERVER_PIDS = []  # nginx's master and worker, whose CPU time is read around eac
 
 def server_cpu_s():
     """user + system seconds the server processes have used so far (/proc/PID/stat)."""
-    total = 0.0
-    for pid in SERVER_PIDS:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
-def cpu_stall_us():
-    """Microseconds some runnable task waited for a CPU, machine-wide (PSI). Other work
-    on the two cores shows up here: a run with a high figure measured a shared machine."""
-    try:
-        with open("/proc/pressure/cpu") as f:
-            return int(re.search(r"some .*total=(\d+)", f.read()).group(1))
-    except (OSError, AttributeError, ValueError):
-        return None
+    return sum(proc_cpu_s(pid) for pid in SERVER_PIDS)
 
 
 # ------------------------------------------------------------- what each tool negotiates
@@ -378,9 +264,7 @@ def summarize(phase, tools, results):
     print(HEADER)
     med = {}
     for tool in tools:
-        med[tool] = {k: statistics.median(r[k] for r in results[tool]) for k in KEYS}
-        med[tool]["requests"] = int(med[tool]["requests"])
-        med[tool]["errors"] = int(med[tool]["errors"])
+        med[tool] = median_row(results[tool], KEYS, ints=("requests", "errors"))
         print(row(tool, med[tool]))
     noisy = sum(r["stall_pct"] > NOISY_STALL_PCT for t in tools for r in results[t])
     if noisy:
@@ -412,8 +296,7 @@ def main():
     for tool in ("wrk", "nginx", "openssl", "taskset"):
         if not shutil.which(tool) and not os.access(f"/usr/sbin/{tool}", os.X_OK):
             die(f"{tool} missing")
-    out_dir = env("OUT", "") or tempfile.mkdtemp(prefix="ringload-bench-https-")
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = make_out_dir("ringload-bench-https-")
     tmp = tempfile.mkdtemp(prefix="ringload-bench-https-srv-")
     make_certs(tmp)
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, C={C}, HC={HC}, D={D}, "
@@ -423,7 +306,7 @@ def main():
                "phases": {}}
     proc = None
     try:
-        proc, port, observe_port = start_nginx(tmp)
+        proc, port, observe_port = start_server(tmp)
         url = f"https://127.0.0.1:{port}/"
         summary["fast_wolfssl"] = check_fast_wolfssl(url, tmp, out_dir)
         summary["openssl_s_client"] = s_client_cipher(port)
@@ -442,10 +325,9 @@ def main():
                     run_client(t, phase, url, WARMUP, tmp, out_dir, f"{phase}-warmup-{t}")
             results = {t: [] for t in tools}
             for rnd in range(1, ROUNDS + 1):
-                order = tools if rnd % 2 else list(reversed(tools))
                 print(f"\n-- {phase} round {rnd} ({url})")
                 print(HEADER)
-                for t in order:
+                for t in alternated(tools, rnd):
                     r = run_client(t, phase, url, D, tmp, out_dir, f"{phase}-r{rnd}-{t}")
                     results[t].append(r)
                     print(row(t, r), flush=True)
@@ -454,9 +336,7 @@ def main():
     finally:
         stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
-    with open(os.path.join(out_dir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=1)
-    print(f"\nsummary: {out_dir}/summary.json")
+    write_summary(out_dir, summary)
 
 
 if __name__ == "__main__":

@@ -22,94 +22,26 @@ Standard library only; every process is started by this script and stopped by it
 """
 import json
 import os
-import re
 import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def env(name, default):
-    return os.environ.get(name, default)
-
-
-def repo_path(p):
-    return p if os.path.isabs(p) else os.path.join(ROOT, p)
-
+# PYTHONSAFEPATH (or -P) leaves the script's directory off sys.path; benchlib.py is there.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, TARGET_BIN, TICK, TIME_BIN,  # noqa: E402
+                      die, env, keep_output, make_out_dir, median_row, proc_cpu_ticks, run_timed,
+                      start_target, stop, time_usage, write_summary)
 
 RATES = [float(r) for r in env("RATES", "1000 10000 50000").split()]
 D = env("D", "10s")
 C = int(env("C", "256"))
 ROUNDS = int(env("ROUNDS", "3"))
 EXTRA = env("EXTRA", "").split()
-RINGLOAD = repo_path(env("RINGLOAD", "build/ringload"))
-TARGET_BIN = repo_path(env("TARGET_BIN", "build/ringload-target"))
-SERVER_CPU = env("SERVER_CPU", "0")
-CLIENT_CPU = env("CLIENT_CPU", "1")
-TIME_BIN = "/usr/bin/time"
-
-
-def die(msg):
-    print(f"error: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def seconds(dur):
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", dur)
-    if not m:
-        die(f"cannot parse duration {dur!r}")
-    return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[m.group(2)]
 
 
 # ------------------------------------------------------------------------ the server
-
-def wait_port(port, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def stop(proc, grace=5.0):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=grace)
-
-
-def start_target(tmp):
-    port_file = os.path.join(tmp, "target.port")
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, TARGET_BIN, "--host", "127.0.0.1",
-                             "--port", "0", "--port-file", port_file, "--threads", "1",
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    port = None
-    while port is None and time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with open(port_file) as f:
-                port = int(f.read().strip())
-        except (OSError, ValueError):
-            time.sleep(0.05)
-    if not port or not wait_port(port, proc):
-        stop(proc)
-        die("ringload-target did not start")
-    return proc, port
-
 
 def target_get(port, path):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5.0) as r:
@@ -128,16 +60,6 @@ def cpu_ticks(cpu):
     return 0, 0
 
 
-def proc_ticks(pid):
-    """user + system clock ticks of a process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
 def settled_count(port, timeout=5.0):
     """/count once it stops moving (responses still in flight get counted), bounded."""
     deadline = time.monotonic() + timeout
@@ -154,28 +76,19 @@ def settled_count(port, timeout=5.0):
 
 def run_once(server, port, rate, out_dir, tag):
     target_get(port, "/reset")
-    hz = os.sysconf("SC_CLK_TCK")
-    before = [cpu_ticks(SERVER_CPU), cpu_ticks(CLIENT_CPU), proc_ticks(server.pid)]
+    before = [cpu_ticks(SERVER_CPU), cpu_ticks(CLIENT_CPU), proc_cpu_ticks(server.pid)]
     time_file = os.path.join(out_dir, f"{tag}.time")
-    cmd = ["taskset", "-c", CLIENT_CPU, TIME_BIN, "-f", "%U %S %M", "-o", time_file,
-           RINGLOAD, "-t", "1", "--qps", f"{rate:g}", "-d", D, "-c", str(C), "--json",
+    cmd = [RINGLOAD, "-t", "1", "--qps", f"{rate:g}", "-d", D, "-c", str(C), "--json",
            "--quiet"] + EXTRA + [f"http://127.0.0.1:{port}/"]
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds(D) + 60)
-    except subprocess.TimeoutExpired:
-        die(f"ringload did not finish: {' '.join(cmd)}")
-    with open(os.path.join(out_dir, f"{tag}.json"), "w") as f:
-        f.write(p.stdout + "\n--- stderr ---\n" + p.stderr)
-    if p.returncode != 0:
-        die(f"ringload exited {p.returncode}: {' '.join(cmd)}\n{p.stderr[-1000:]}")
-    after = [cpu_ticks(SERVER_CPU), cpu_ticks(CLIENT_CPU), proc_ticks(server.pid)]
+    p, cmd = run_timed("ringload", cmd, D, time_file)
+    keep_output("ringload", p, cmd, os.path.join(out_dir, f"{tag}.json"), with_cmd=False)
+    after = [cpu_ticks(SERVER_CPU), cpu_ticks(CLIENT_CPU), proc_cpu_ticks(server.pid)]
     served = settled_count(port)
     try:
         r = json.loads(p.stdout)
-        with open(time_file) as f:
-            user, sys_s, _rss = f.read().split()[-3:]
+        user, sys_s, _rss = time_usage(time_file)
         dur = float(r["duration_s"])
-        client_ticks = (float(user) + float(sys_s)) * hz
+        client_ticks = (user + sys_s) * TICK
         # What else ran on the two CPUs meanwhile (other processes, interrupts), in % of
         # each CPU: the numbers are only worth reading when both are near 0.
         other = []
@@ -192,8 +105,8 @@ def run_once(server, port, rate, out_dir, tag):
             "lat_p50": lat["p50"], "lat_p99": lat["p99"],
             "waited": ol["waited_for_connection"], "unsent": ol["unsent_at_end"],
             "failed": r["requests"]["failed"],
-            "cpu_us_per_req": (float(user) + float(sys_s)) * 1e6 / max(sent, 1),
-            "user_s": float(user), "sys_s": float(sys_s),
+            "cpu_us_per_req": (user + sys_s) * 1e6 / max(sent, 1),
+            "user_s": user, "sys_s": sys_s,
             "other_cpu0_pct": other[0], "other_cpu1_pct": other[1],
         }
     except (ValueError, KeyError, TypeError) as e:
@@ -215,10 +128,6 @@ def row(r):
             f"{r['cpu_us_per_req']:>10.2f} {r['other_cpu0_pct']:>4.0f}/{r['other_cpu1_pct']:<4.0f}")
 
 
-def median_row(rounds):
-    return {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
-
-
 def load():
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -229,8 +138,7 @@ def main():
             die(f"{path} not found (set {what}; /usr/bin/time: apt-get install time)")
     if not shutil.which("taskset"):
         die("taskset missing (util-linux)")
-    out_dir = env("OUT", "") or tempfile.mkdtemp(prefix="ringload-pacing-")
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = make_out_dir("ringload-pacing-")
     tmp = tempfile.mkdtemp(prefix="ringload-pacing-srv-")
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, C={C}, D={D}, rounds={ROUNDS}, "
           f"extra={EXTRA}; load average {load()}; raw outputs in {out_dir}")
@@ -256,10 +164,8 @@ def main():
     print(HEADER)
     for m in medians:
         print(row(m))
-    with open(os.path.join(out_dir, "summary.json"), "w") as f:
-        json.dump({"C": C, "D": D, "rounds": ROUNDS, "extra": EXTRA, "medians": medians,
-                   "rounds_by_rate": all_rounds}, f, indent=1)
-    print(f"\nsummary: {out_dir}/summary.json")
+    write_summary(out_dir, {"C": C, "D": D, "rounds": ROUNDS, "extra": EXTRA,
+                            "medians": medians, "rounds_by_rate": all_rounds})
 
 
 if __name__ == "__main__":

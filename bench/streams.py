@@ -48,7 +48,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -56,16 +55,11 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def env(name, default):
-    return os.environ.get(name, default)
-
-
-def repo_path(p):
-    return p if os.path.isabs(p) else os.path.join(ROOT, p)
-
+# PYTHONSAFEPATH (or -P) leaves the script's directory off sys.path; benchlib.py is there.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, alternated, cpu_stall_us, die,  # noqa: E402
+                      env, make_out_dir, median_row, parse_wrk, proc_cpu_s, seconds, start_target,
+                      stop, write_summary)
 
 C = int(env("C", "64"))
 D = env("D", "5s")
@@ -78,59 +72,9 @@ SSE_SMALL_EVENTS = int(env("SSE_SMALL_EVENTS", "10"))
 SSE_SIZE = int(env("SSE_SIZE", "64"))
 WS_MESSAGES = int(env("WS_MESSAGES", "100"))
 WS_SIZE = int(env("WS_SIZE", "64"))
-RINGLOAD = repo_path(env("RINGLOAD", "build/ringload"))
-TARGET_BIN = repo_path(env("TARGET_BIN", "build/ringload-target"))
-SERVER_CPU = env("SERVER_CPU", "0")
-CLIENT_CPU = env("CLIENT_CPU", "1")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def die(msg):
-    print(f"error: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def seconds(dur):
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", dur)
-    if not m:
-        die(f"cannot parse duration {dur!r}")
-    return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[m.group(2)]
 
 
 # ------------------------------------------------------------------------- the target
-
-def stop(proc, grace=5.0):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=grace)
-
-
-def start_target(tmp):
-    if not os.access(TARGET_BIN, os.X_OK):
-        die(f"ringload-target not found at {TARGET_BIN} (set TARGET_BIN)")
-    port_file = os.path.join(tmp, "target.port")
-    # taskset execs the target: the PID is the target's own, for /proc/PID/stat.
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, TARGET_BIN, "--host", "127.0.0.1",
-                             "--port", "0", "--port-file", port_file, "--threads", "1",
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    port = None
-    while port is None and time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with open(port_file) as f:
-                port = int(f.read().strip())
-        except (OSError, ValueError):
-            time.sleep(0.05)
-    if not port:
-        stop(proc)
-        die("ringload-target did not start")
-    return proc, port
-
 
 def recv_until(sock, buf, pred, what):
     """Reads into `buf` until pred(buf) holds; bounded by the socket's timeout."""
@@ -163,25 +107,6 @@ def check_target(port):
         buf = recv_until(s, bytearray(), lambda b: b.endswith(payload), "the /ws echo")
         if not buf.startswith(b"HTTP/1.1 101 "):
             die(f"target self-check: unexpected /ws answer {bytes(buf[:300])!r}")
-
-
-def proc_cpu_s(pid):
-    """user + system seconds of a process so far."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def cpu_stall_us():
-    """Microseconds some runnable task waited for a CPU, machine-wide (PSI)."""
-    try:
-        with open("/proc/pressure/cpu") as f:
-            return int(re.search(r"some .*total=(\d+)", f.read()).group(1))
-    except (OSError, AttributeError, ValueError):
-        return None
 
 
 # ----------------------------------------------------------------------- the clients
@@ -243,16 +168,12 @@ def run_child(cmd, out_path, timeout):
 
 def wrk_figures(mode, stdout, out_path):
     """wrk counts whole responses; each one carried n + 1 events."""
-    total = re.search(r"(\d+) requests in", stdout)
-    rps = re.search(r"Requests/sec:\s*([\d.]+)", stdout)
-    if not total or not rps:
+    w = parse_wrk(stdout)
+    if w is None:
         die(f"cannot parse wrk's output (see {out_path}.stdout)")
-    errs = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", stdout))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", stdout)
     per = sse_n(mode) + 1
-    streams = int(total.group(1))
-    return {"count": streams * per, "rate": float(rps.group(1)) * per, "sessions": streams,
-            "failed": errs + (int(non2xx.group(1)) if non2xx else 0), "conns": None}
+    return {"count": w["requests"] * per, "rate": w["rps"] * per, "sessions": w["requests"],
+            "failed": w["errors"], "conns": None}
 
 
 def ringload_figures(mode, report, out_path):
@@ -347,12 +268,11 @@ def paired(mode):
 
 def run_round(rnd, port, target_pid, out_dir, ws_file, results, round_ratios):
     # Reversed every other round, the modes and the tools within a mode alike.
-    flip = (lambda xs: list(xs)) if rnd % 2 else (lambda xs: list(reversed(xs)))
     print(f"\n-- round {rnd}")
     print(HEADER)
-    for mode in flip(MODES):
+    for mode in alternated(MODES, rnd):
         this = {}
-        for tool in flip(tools_for(mode)):
+        for tool in alternated(tools_for(mode), rnd):
             r = run_once(mode, tool, port, target_pid, D, out_dir, f"r{rnd}-{mode}-{tool}",
                          ws_file)
             results[mode][tool].append(r)
@@ -376,7 +296,7 @@ def summarize(results, round_ratios):
         medians[mode] = {}
         for tool in tools_for(mode):
             rs = results[mode][tool]
-            medians[mode][tool] = {k: statistics.median(r[k] for r in rs) for k in NUMERIC}
+            medians[mode][tool] = median_row(rs, NUMERIC)
             medians[mode][tool]["conns"] = (None if rs[0]["conns"] is None
                                             else statistics.median(r["conns"] for r in rs))
             if mode == "ws":
@@ -422,8 +342,7 @@ def check_setup():
 
 def main():
     check_setup()
-    out_dir = env("OUT", "") or tempfile.mkdtemp(prefix="ringload-bench-streams-")
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = make_out_dir("ringload-bench-streams-")
     tmp = tempfile.mkdtemp(prefix="ringload-bench-srv-")
     ws_file = os.path.join(out_dir, "ws_requests.jsonl")
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, C={C}, D={D}, rounds={ROUNDS}, "
@@ -449,13 +368,11 @@ def main():
         stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
     medians, ratio_medians = summarize(results, round_ratios)
-    with open(os.path.join(out_dir, "summary.json"), "w") as f:
-        json.dump({"C": C, "D": D, "rounds": ROUNDS, "tools": TOOLS, "sse_events": SSE_EVENTS,
-                   "sse_small_events": SSE_SMALL_EVENTS, "sse_size": SSE_SIZE,
-                   "ws_messages": WS_MESSAGES, "ws_size": WS_SIZE, "median": medians,
-                   "median_ratio_ringload_wrk": ratio_medians, "round_ratios": round_ratios,
-                   "rounds_raw": results}, f, indent=1)
-    print(f"\nsummary: {out_dir}/summary.json")
+    write_summary(out_dir, {"C": C, "D": D, "rounds": ROUNDS, "tools": TOOLS,
+                            "sse_events": SSE_EVENTS, "sse_small_events": SSE_SMALL_EVENTS,
+                            "sse_size": SSE_SIZE, "ws_messages": WS_MESSAGES, "ws_size": WS_SIZE,
+                            "median": medians, "median_ratio_ringload_wrk": ratio_medians,
+                            "round_ratios": round_ratios, "rounds_raw": results})
 
 
 if __name__ == "__main__":

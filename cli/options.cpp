@@ -207,6 +207,9 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
                          ->group(streams)->check(unsigned_number);
   auto* idle_opt = app.add_option("--idle-timeout", idle_timeout, "WS: the session is done after this long with nothing received")
                        ->group(streams)->check(checked(parse_duration, "DURATION"));
+  std::string ws_interval;
+  auto* interval_opt = app.add_option("--ws-interval", ws_interval, "WS: send the messages this far apart (the first at once)")
+                           ->group(streams)->check(checked(parse_duration, "DURATION"));
   auto* subprotocol_opt = app.add_option("--ws-subprotocol", subprotocols, "WS: offer this subprotocol (repeatable)")
                               ->group(streams)->allow_extra_args(false);
   app.add_option("--ws-max-message", ws_max_message, "WS: a bigger received message fails the session: 16MiB")
@@ -252,7 +255,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   if (!ws_max_message.empty()) c.ws_max_message = *parse_size(ws_max_message);
   if (file_opt->count() > 0 && (sse || ws || max_events_opt->count() || stream_timeout_opt->count() ||
                                 until_opt->count() || message_opt->count() || expect_opt->count() ||
-                                idle_opt->count() || subprotocol_opt->count()))
+                                idle_opt->count() || subprotocol_opt->count() || interval_opt->count()))
     return std::unexpected(UsageError{"--sse, --ws and the stream flags apply to a URL; a request file sets them per line "
                                       "(\"proto\", \"max_events\", \"messages\" ...)"});
   if (dur->count() > 0) c.duration = *parse_duration(duration);
@@ -283,7 +286,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   // Each stream flag belongs to one kind of stream: elsewhere it would be silently ignored.
   const std::pair<CLI::Option*, bool> sse_only[] = {{max_events_opt, sse}, {stream_timeout_opt, sse}};
   const std::pair<CLI::Option*, bool> ws_only[] = {{message_opt, ws}, {expect_opt, ws}, {idle_opt, ws},
-                                                    {subprotocol_opt, ws}};
+                                                    {subprotocol_opt, ws}, {interval_opt, ws}};
   for (const auto& [opt, ok] : sse_only)
     if (opt->count() > 0 && !ok) return std::unexpected(UsageError{opt->get_name() + " applies to --sse streams"});
   for (const auto& [opt, ok] : ws_only)
@@ -297,6 +300,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
     st.max_events = max_events;
     if (!stream_timeout.empty()) st.stream_timeout_ns = static_cast<uint64_t>(parse_duration(stream_timeout)->count());
     if (!idle_timeout.empty()) st.idle_timeout_ns = static_cast<uint64_t>(parse_duration(idle_timeout)->count());
+    if (!ws_interval.empty()) st.interval_ns = static_cast<uint64_t>(parse_duration(ws_interval)->count());
     st.has_until = until_opt->count() > 0;
     st.until = until;
     for (const std::string& m : ws_messages) st.messages.push_back({false, m});

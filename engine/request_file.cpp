@@ -317,6 +317,10 @@ Result on_idle_timeout(LineFields& f, dom::element v, uint32_t field) {
   return seconds_value("idle_timeout", v, field, f.stream.idle_timeout_ns);
 }
 
+Result on_interval(LineFields& f, dom::element v, uint32_t field) {
+  return seconds_value("interval", v, field, f.stream.interval_ns);
+}
+
 Result on_subprotocols(LineFields& f, dom::element v, uint32_t field) {
   dom::array a;
   if (v.get_array().get(a)) return fault("'subprotocols' must be an array of strings, not " + type_name(v), {field});
@@ -332,7 +336,7 @@ Result on_subprotocols(LineFields& f, dom::element v, uint32_t field) {
 }
 
 // The line's keys: adding one is one entry here plus its field in LineFields.
-constexpr std::array<KeySpec, 15> keys = {{
+constexpr std::array<KeySpec, 16> keys = {{
     {"url", on_url},
     {"method", on_method},
     {"headers", on_headers},
@@ -348,6 +352,7 @@ constexpr std::array<KeySpec, 15> keys = {{
     {"expect", on_expect},
     {"idle_timeout", on_idle_timeout},
     {"subprotocols", on_subprotocols},
+    {"interval", on_interval},
 }};
 static_assert(keys.size() <= 64, "LineFields::seen is a 64-bit mask");
 constexpr std::size_t key_index(std::string_view name) {
@@ -458,9 +463,10 @@ Result Loader::add_request() {
   if (ws_url && proto != "ws")
     return fault("a " + std::string(proto) + " line cannot have a ws:// or wss:// url", {f.url_field});
   // Keys that belong to another proto are mistakes, not options to ignore.
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> owner = {{
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> owner = {{
       {"max_events", "sse"}, {"stream_timeout", "sse"}, {"until", "sse ws"}, {"messages", "ws"},
-      {"expect", "ws"}, {"idle_timeout", "ws"}, {"subprotocols", "ws"}, {"body", "http sse"}}};
+      {"expect", "ws"}, {"idle_timeout", "ws"}, {"subprotocols", "ws"}, {"interval", "ws"},
+      {"body", "http sse"}}};
   for (const auto& [key, protos] : owner) {
     if (given(f, key) && protos.find(proto) == std::string_view::npos)
       return fault("'" + std::string(key) + "' does not apply to a " + std::string(proto) + " line" +

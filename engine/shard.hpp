@@ -94,6 +94,7 @@ struct WsConn {
   uint64_t message_offset = 0;   // bytes of messages[next_message] sent so far (fragments)
   uint64_t data_len = 0;         // bytes of the arriving message so far
   uint64_t close_deadline_ns = 0;
+  uint64_t next_send_ns = 0;     // with an interval: when the next message is due
   uint32_t rtt_head = 0;         // FIFO of send times of messages awaiting a reply
   uint32_t rtt_tail = 0;
   uint64_t rtt_untimed = 0;      // messages sent after the FIFO was full, awaiting replies
@@ -215,7 +216,7 @@ class Shard {
   bool ws_data(uint32_t slot, std::span<const char> data) noexcept;
   void ws_control(uint32_t slot) noexcept;
   void ws_pump(uint32_t slot) noexcept;
-  std::size_t ws_fill(Conn& c, std::span<char> out, std::size_t len) noexcept;
+  std::size_t ws_fill(uint32_t slot, std::span<char> out, std::size_t len) noexcept;
   bool ws_busy(const Conn& c) const noexcept;
   void ws_begin_close(uint32_t slot, StreamEnd end, uint64_t now) noexcept;
   void ws_fail(uint32_t slot, uint16_t code, const char* message) noexcept;

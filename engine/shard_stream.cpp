@@ -377,7 +377,7 @@ void Shard::ws_pump(uint32_t slot) noexcept {
       w.close_sent = true;
       len += ws::encode_close_frame(out.subspan(len), w.close_code, {}, static_cast<uint32_t>(next_random()));
     } else {
-      len = ws_fill(c, out, len);
+      len = ws_fill(slot, out, len);
     }
     if (len == 0) {
       // Every message is out and none (or no more) is expected back: done.
@@ -402,12 +402,23 @@ void Shard::ws_pump(uint32_t slot) noexcept {
 // Appends the line's next messages to out[len..], each masked with a fresh key; returns
 // the new length. A message that does not fit goes as fragments, one per send, so a pong
 // or our close can go between them (RFC 6455 §5.4 lets control frames interleave).
-std::size_t Shard::ws_fill(Conn& c, std::span<char> out, std::size_t len) noexcept {
+std::size_t Shard::ws_fill(uint32_t slot, std::span<char> out, std::size_t len) noexcept {
+  Conn& c = conns_[slot];
   WsConn& w = *c.ws;
   const std::vector<WsMessage>& messages = c.stream->messages;
   uint64_t now = 0;
+  const uint64_t interval = c.stream->interval_ns;
   while (w.phase == WsConn::Phase::open && w.next_message < messages.size()) {
     const WsMessage& m = messages[w.next_message];
+    // Paced: a message starts only when due (the timer calls ws_pump then).
+    if (interval != 0 && w.message_offset == 0) {
+      if (now == 0) now = now_ns();
+      if (w.next_send_ns == 0) w.next_send_ns = now;
+      if (now < w.next_send_ns) {
+        stream_arm_timer(slot, now);  // wake for it
+        break;
+      }
+    }
     const std::size_t room = out.size() - len;
     const std::size_t remaining = m.data.size() - w.message_offset;
     if (room < ws::limits::max_client_header + (remaining == 0 ? 0 : 1)) break;
@@ -425,6 +436,7 @@ std::size_t Shard::ws_fill(Conn& c, std::span<char> out, std::size_t len) noexce
     if (!fin) break;  // the rest after this send
     w.message_offset = 0;
     ++w.next_message;
+    if (interval != 0) w.next_send_ns += interval;  // an absolute schedule: no drift
     StreamCounters& k = stats_->streams;
     ++k.ws_sent;
     k.ws_bytes_sent += m.data.size();
@@ -517,6 +529,12 @@ void Shard::stream_on_timer(uint32_t slot) noexcept {
     }
   } else {
     WsConn& w = *c.ws;
+    if (w.phase == WsConn::Phase::open && spec.interval_ns != 0 && w.next_message < spec.messages.size() &&
+        now >= w.next_send_ns) {
+      const uint32_t gen = c.gen;
+      ws_pump(slot);
+      if (c.gen != gen || c.state != ConnState::busy) return;
+    }
     if (w.phase == WsConn::Phase::closing) {
       if (now >= w.close_deadline_ns) {
         stream_finish(slot, c.stream_end);  // the server never answered our close
@@ -552,6 +570,10 @@ void Shard::stream_arm_timer(uint32_t slot, uint64_t now) noexcept {
   } else if (timeout != 0) {
     at = c.last_rx_ns + timeout;
   }
+  const WsConn* w = spec.proto == StreamProto::ws ? c.ws : nullptr;
+  if (w != nullptr && w->phase == WsConn::Phase::open && spec.interval_ns != 0 &&
+      w->next_message < spec.messages.size() && w->next_send_ns != 0)
+    at = std::min(at, w->next_send_ns);
   if (at == UINT64_MAX) {
     timers_.cancel(slot);
   } else {

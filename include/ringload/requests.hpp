@@ -44,6 +44,7 @@ struct StreamSpec {
   bool has_expect = false;         // ws: done after `expect` received data messages
   uint64_t expect = 0;
   uint64_t idle_timeout_ns = 0;    // ws: done after this long with nothing received; 0: none
+  uint64_t interval_ns = 0;        // ws: messages this far apart (the first at once); 0: back to back
   std::vector<std::string> subprotocols;  // ws: offered in Sec-WebSocket-Protocol
   uint32_t key_offset = 0;         // ws: where the Sec-WebSocket-Key value sits in the head
 };

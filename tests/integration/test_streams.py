@@ -672,6 +672,20 @@ def test_ws_review_cases(c, rl, ws, tmp):
            ((recs[0].get("error") or {}).get("kind"), without_t(recs[0].get("messages"))),
            ("timeout", [{"opcode": "text", "data": "hi"}]))
 
+    name = "WS four messages 100 ms apart (interval)"
+    res, recs, problems = run_lines(rl, tmp, name, [
+        {"url": ws.url("/echo"), "messages": ["m1", "m2", "m3", "m4"], "interval": 0.1}])
+    r = one_record(c, name, res, recs, problems, 101)
+    if r is not None:
+        msgs = r.get("messages") or []
+        eq(c, f"{name}: echoed in order", [m.get("data") for m in msgs], ["m1", "m2", "m3", "m4"])
+        gaps = [b["t_us"] - a["t_us"] for a, b in zip(msgs, msgs[1:])]
+        c.check(f"{name}: echoes 80-200 ms apart", len(gaps) == 3 and all(80e3 <= g <= 200e3 for g in gaps),
+                f"gaps_us={gaps}")
+        c.check(f"{name}: the session lasted >= 300 ms", (r.get("timing") or {}).get("total_us", 0) >= 300e3,
+                f"timing={r.get('timing')}")
+        eq(c, f"{name}: session_end", r.get("session_end"), "expect")
+
     name = "WS server closing with 1011"
     res, recs, problems = run_lines(rl, tmp, name, [{"url": ws.url("/fail-1011")}])
     r = one_record(c, name, res, recs, problems, 101)

@@ -149,6 +149,7 @@ const std::vector<BadLine> bad_lines = {
     {"message of another type", R"({"url":"ws://h/","messages":[1]})", 1, 30, "a message must be a string"},
     {"ws with POST", R"({"url":"ws://h/","method":"POST"})", 1, 27, "starts with GET"},
     {"subprotocol not a token", R"({"url":"ws://h/","subprotocols":["a b"]})", 1, 34, "is not a token"},
+    {"interval on an sse line", R"({"url":"http://h/","proto":"sse","interval":1})", 1, 34, "'interval' does not apply to a sse line"},
     {"idle_timeout not a number", R"({"url":"ws://h/","idle_timeout":"1s"})", 1, 33, "'idle_timeout' must be a number of seconds"},
     {"method not a token", R"({"url":"http://h/","method":"G T"})", 1, 29, "bad method 'G T'"},
     {"method not a string", R"({"url":"http://h/","method":1})", 1, 29, "'method' must be a string"},
@@ -358,7 +359,7 @@ TEST_CASE("request file: SSE and WebSocket lines", "[request_file][streams]") {
       R"({"url":"http://h/feed","proto":"sse","max_events":5,"stream_timeout":1.5,"until":"[DONE]"})" "\n"
       R"({"url":"http://h/llm","proto":"sse","method":"POST","body":{"q":1},"headers":{"Accept":"text/event-stream; q=1"}})" "\n"
       R"({"url":"ws://h:81/chat?r=1","messages":["hi",{"binary_base64":"AAEC/w=="},{"text":"t"}],"subprotocols":["chat.v1","b"],"headers":{"Origin":"http://h"}})" "\n"
-      R"({"url":"http://h/ws","proto":"ws","until":"bye","idle_timeout":0.25})" "\n"
+      R"({"url":"http://h/ws","proto":"ws","until":"bye","idle_timeout":0.25,"interval":0.5})" "\n"
       R"({"url":"ws://h/quiet"})" "\n"
       R"({"url":"http://h/plain"})" "\n");
   Loaded r = load(file);
@@ -412,6 +413,7 @@ TEST_CASE("request file: SSE and WebSocket lines", "[request_file][streams]") {
   CHECK(ws2->until == "bye");
   CHECK_FALSE(ws2->has_expect);
   CHECK(ws2->idle_timeout_ns == 250'000'000);
+  CHECK(ws2->interval_ns == 500'000'000);
   // No messages and no stop rule: 1 s of quiet ends it.
   CHECK(t.stream(t.lines[4])->idle_timeout_ns == 1'000'000'000);
   CHECK(t.stream(t.lines[5]) == nullptr);

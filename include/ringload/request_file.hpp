@@ -14,7 +14,8 @@
 //   "proto"       "http" (default), "sse" or "ws"; a ws:// or wss:// url implies "ws" (and
 //                 "ws" turns http:// into ws://, https:// into wss://)
 //   SSE lines:    "max_events" (integer >= 1), "stream_timeout" (seconds), "until" (string)
-//   WS lines:     "messages" [string | {"text": s} | {"binary_base64": s}], "expect" (integer
+//   WS lines:     "messages" [string | {"text": s} | {"binary_base64": s}], "interval" (seconds
+//                 between them), "expect" (integer
 //                 >= 0), "until" (string), "idle_timeout" (seconds), "subprotocols" [tokens];
 //                 GET only, no body; "headers" go into the opening handshake
 // A stream key on a line of another proto is an error (it would be silently ignored).

@@ -480,8 +480,13 @@ void ExportWriter::on_record(Source& s, ExportQueue::Kind kind, uint64_t id, std
     return;
   }
   if (kind == ExportQueue::Kind::item_data) {
-    // Item data is not capped: every event and message is exported whole.
-    p.body.append(payload.data(), payload.size());
+    // --export-max-body caps a stream's item data in all (by default nothing is cut): the
+    // writer holds a stream's items until it ends.
+    const uint64_t room = options_.max_body - std::min<uint64_t>(options_.max_body, p.item_bytes);
+    const std::size_t keep = static_cast<std::size_t>(std::min<uint64_t>(room, payload.size()));
+    if (keep < payload.size()) p.truncated = true;
+    p.body.append(payload.data(), keep);
+    p.item_bytes += keep;
     return;
   }
   // The shard caps the body itself; the writer enforces max_body too.
@@ -500,6 +505,7 @@ void ExportWriter::release(Source& s, uint64_t id) {
   p.truncated = false;
   p.items.clear();
   if (p.items.capacity() > out_buffer) p.items.shrink_to_fit();
+  p.item_bytes = 0;
   p.item_head.clear();
   p.has_close = false;
   free_slots_.push_back(it->second);
@@ -613,6 +619,7 @@ void ExportWriter::write_stream(const RequestLine& line, const ExportEnd& e, con
       o += "null";
     }
   }
+  if (p != nullptr && p->truncated) o += ",\"data_truncated\":true";
   o += ws ? ",\"session_end\":" : ",\"stream_end\":";
   if (e.stream_end >= 0) append_string(o, to_string(static_cast<StreamEnd>(e.stream_end))); else o += "null";
 }

@@ -157,6 +157,7 @@ class ExportWriter {
     std::string body;       // the body, or the data of the open stream item
     bool truncated = false;
     std::string items;      // streams: the finished items, as JSON ("{...},{...}")
+    uint64_t item_bytes = 0;  // streams: item data kept so far (capped by max_body)
     std::string item_head;  // the open item's JSON before its data; "" : none open
     bool item_binary = false;
     bool has_close = false;

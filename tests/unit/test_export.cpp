@@ -666,3 +666,40 @@ TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export]
   CHECK(w2["close"].is_null());
   CHECK(w2["session_end"] == "run_end");
 }
+
+TEST_CASE("export: --export-max-body caps a stream's item data in all", "[export][streams]") {
+  ringload::RequestTableBuilder b;
+  ringload::StreamSpec sse;
+  sse.proto = ringload::StreamProto::sse;
+  ringload::RequestInput s;
+  s.url = *ringload::parse_url("http://127.0.0.1:8080/feed");
+  s.stream = &sse;
+  REQUIRE(b.add(s));
+  const ringload::RequestTable table = std::move(b).finish();
+  ExportOptions options;
+  options.path = temp_path("streams-cap");
+  options.max_body = 10;
+  ExportQueue queue(4096);
+  ExportQueue* queues[] = {&queue};
+  ExportWriter writer(options, table, queues, t0);
+  REQUIRE(writer.open());
+  writer.start();
+  for (int i = 0; i < 3; ++i) {
+    queue.item(1, {static_cast<uint64_t>(i) * 1000, false, false, false, {}, {}});
+    queue.item_data(1, std::string_view("abcdef"));
+  }
+  ExportEnd e = end_of(1, 200);
+  e.stream_end = static_cast<int>(ringload::StreamEnd::server);
+  queue.end(e);
+  REQUIRE(writer.finish());
+  const auto lines = read_lines(options.path);
+  std::remove(options.path.c_str());
+  REQUIRE(lines.size() == 1);
+  const json j = json::parse(lines[0]);
+  REQUIRE(j["events"].size() == 3);  // every event listed, its data cut at 10 bytes in all
+  CHECK(j["events"][0]["data"] == "abcdef");
+  CHECK(j["events"][1]["data"] == "abcd");
+  CHECK(j["events"][2]["data"] == "");
+  CHECK(j["data_truncated"] == true);
+  CHECK(j["stream_end"] == "server");
+}

@@ -197,7 +197,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
                      ->group(streams)->excludes(sse_opt);
   auto* max_events_opt = app.add_option("--max-events", max_events, "SSE: end each stream after N events")
                              ->group(streams)->check(unsigned_number)->check(CLI::Range(uint64_t{1}, UINT64_MAX));
-  auto* stream_timeout_opt = app.add_option("--stream-timeout", stream_timeout, "SSE: end each stream after this long (a success)")
+  auto* stream_timeout_opt = app.add_option("--stream-timeout", stream_timeout, "End each SSE stream / WebSocket session after this long (a success)")
                                  ->group(streams)->check(checked(parse_duration, "DURATION"));
   auto* until_opt = app.add_option("--until", until, "SSE: an event with this data ends the stream; WS: a text message")
                         ->group(streams);
@@ -207,6 +207,9 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
                          ->group(streams)->check(unsigned_number);
   auto* idle_opt = app.add_option("--idle-timeout", idle_timeout, "WS: the session is done after this long with nothing received")
                        ->group(streams)->check(checked(parse_duration, "DURATION"));
+  uint64_t ws_repeat = 1;
+  auto* repeat_opt = app.add_option("--ws-repeat", ws_repeat, "WS: passes over the messages; 0: until the session ends otherwise")
+                         ->group(streams)->check(unsigned_number);
   std::string ws_interval;
   auto* interval_opt = app.add_option("--ws-interval", ws_interval, "WS: send the messages this far apart (the first at once)")
                            ->group(streams)->check(checked(parse_duration, "DURATION"));
@@ -255,7 +258,8 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   if (!ws_max_message.empty()) c.ws_max_message = *parse_size(ws_max_message);
   if (file_opt->count() > 0 && (sse || ws || max_events_opt->count() || stream_timeout_opt->count() ||
                                 until_opt->count() || message_opt->count() || expect_opt->count() ||
-                                idle_opt->count() || subprotocol_opt->count() || interval_opt->count()))
+                                idle_opt->count() || subprotocol_opt->count() || interval_opt->count() ||
+                                repeat_opt->count()))
     return std::unexpected(UsageError{"--sse, --ws and the stream flags apply to a URL; a request file sets them per line "
                                       "(\"proto\", \"max_events\", \"messages\" ...)"});
   if (dur->count() > 0) c.duration = *parse_duration(duration);
@@ -284,14 +288,17 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   if (ws && spec.url.scheme == Scheme::http) spec.url.scheme = Scheme::ws;
   if (ws && spec.url.scheme == Scheme::https) spec.url.scheme = Scheme::wss;
   // Each stream flag belongs to one kind of stream: elsewhere it would be silently ignored.
-  const std::pair<CLI::Option*, bool> sse_only[] = {{max_events_opt, sse}, {stream_timeout_opt, sse}};
+  const std::pair<CLI::Option*, bool> sse_only[] = {{max_events_opt, sse}};
   const std::pair<CLI::Option*, bool> ws_only[] = {{message_opt, ws}, {expect_opt, ws}, {idle_opt, ws},
-                                                    {subprotocol_opt, ws}, {interval_opt, ws}};
+                                                    {subprotocol_opt, ws}, {interval_opt, ws},
+                                                    {repeat_opt, ws}};
   for (const auto& [opt, ok] : sse_only)
     if (opt->count() > 0 && !ok) return std::unexpected(UsageError{opt->get_name() + " applies to --sse streams"});
   for (const auto& [opt, ok] : ws_only)
     if (opt->count() > 0 && !ok)
       return std::unexpected(UsageError{opt->get_name() + " applies to WebSocket sessions (ws://, wss:// or --ws)"});
+  if (stream_timeout_opt->count() > 0 && !sse && !ws)
+    return std::unexpected(UsageError{"--stream-timeout applies to --sse streams and WebSocket sessions"});
   if (until_opt->count() > 0 && !sse && !ws)
     return std::unexpected(UsageError{"--until applies to --sse streams and WebSocket sessions"});
   if (sse || ws) {
@@ -300,6 +307,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
     st.max_events = max_events;
     if (!stream_timeout.empty()) st.stream_timeout_ns = static_cast<uint64_t>(parse_duration(stream_timeout)->count());
     if (!idle_timeout.empty()) st.idle_timeout_ns = static_cast<uint64_t>(parse_duration(idle_timeout)->count());
+    st.repeat = ws_repeat;
     if (!ws_interval.empty()) st.interval_ns = static_cast<uint64_t>(parse_duration(ws_interval)->count());
     st.has_until = until_opt->count() > 0;
     st.until = until;
@@ -324,6 +332,19 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
     spec.body = ss.str();
   } else {
     spec.body = body;
+  }
+  // The request as the engine will render it: a bad header, method or stream setting is
+  // a usage error (exit 2), not a failed run.
+  {
+    std::vector<std::pair<std::string_view, std::string_view>> hv(spec.headers.begin(), spec.headers.end());
+    RequestInput in;
+    in.url = spec.url;
+    in.method = spec.method;
+    in.headers = hv;
+    in.body = spec.body;
+    in.stream = spec.stream ? &*spec.stream : nullptr;
+    RequestTableBuilder probe;
+    if (auto ok = probe.add(in); !ok) return std::unexpected(UsageError{"the request: " + ok.error()});
   }
   c.requests.push_back(std::move(spec));
   // -n or --iterations alone run until done; -d alone or with them: whichever comes first.

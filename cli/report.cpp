@@ -294,7 +294,8 @@ json ws_json(const ringload::RunResult& r) {
       {"close_codes", std::move(codes)},
       {"closed_by", {{"client", k.ws_closed_by[0]}, {"server", k.ws_closed_by[1]}, {"none", k.ws_closed_by[2]}}},
       {"ended_by", ends_json(k.ws_end, {StreamEnd::expect, StreamEnd::until, StreamEnd::idle_timeout,
-                                        StreamEnd::server, StreamEnd::run_end, StreamEnd::error})},
+                                        StreamEnd::stream_timeout, StreamEnd::server, StreamEnd::run_end,
+                                        StreamEnd::error})},
       {"handshake_us", histogram_json(r.stats.ws_handshake)},
       {"rtt_us", histogram_json(r.stats.ws_rtt)},
   };

@@ -104,7 +104,7 @@ struct LineFields {
   std::chrono::nanoseconds timeout{0};
   std::string_view proto;  // "http", "sse", "ws"; empty: from the URL's scheme
   StreamSpec stream;       // the stream keys, whatever the proto (checked after)
-  std::array<uint32_t, 16> field_of{};  // ordinal of each given key, for positions
+  std::array<uint32_t, 64> field_of{};  // ordinal of each given key, for positions (keys.size() <= 64)
 
   void reset(std::string_view line) {
     text = line;
@@ -321,6 +321,10 @@ Result on_interval(LineFields& f, dom::element v, uint32_t field) {
   return seconds_value("interval", v, field, f.stream.interval_ns);
 }
 
+Result on_repeat(LineFields& f, dom::element v, uint32_t field) {
+  return count_value("repeat", v, field, 0, f.stream.repeat);
+}
+
 Result on_subprotocols(LineFields& f, dom::element v, uint32_t field) {
   dom::array a;
   if (v.get_array().get(a)) return fault("'subprotocols' must be an array of strings, not " + type_name(v), {field});
@@ -336,7 +340,7 @@ Result on_subprotocols(LineFields& f, dom::element v, uint32_t field) {
 }
 
 // The line's keys: adding one is one entry here plus its field in LineFields.
-constexpr std::array<KeySpec, 16> keys = {{
+constexpr std::array<KeySpec, 17> keys = {{
     {"url", on_url},
     {"method", on_method},
     {"headers", on_headers},
@@ -353,8 +357,10 @@ constexpr std::array<KeySpec, 16> keys = {{
     {"idle_timeout", on_idle_timeout},
     {"subprotocols", on_subprotocols},
     {"interval", on_interval},
+    {"repeat", on_repeat},
 }};
 static_assert(keys.size() <= 64, "LineFields::seen is a 64-bit mask");
+static_assert(keys.size() <= std::tuple_size_v<decltype(LineFields::field_of)>, "LineFields::field_of has a slot per key");
 constexpr std::size_t key_index(std::string_view name) {
   for (std::size_t i = 0; i < keys.size(); ++i)
     if (keys[i].name == name) return i;
@@ -463,8 +469,8 @@ Result Loader::add_request() {
   if (ws_url && proto != "ws")
     return fault("a " + std::string(proto) + " line cannot have a ws:// or wss:// url", {f.url_field});
   // Keys that belong to another proto are mistakes, not options to ignore.
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> owner = {{
-      {"max_events", "sse"}, {"stream_timeout", "sse"}, {"until", "sse ws"}, {"messages", "ws"},
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 10> owner = {{
+      {"max_events", "sse"}, {"stream_timeout", "sse ws"}, {"repeat", "ws"}, {"until", "sse ws"}, {"messages", "ws"},
       {"expect", "ws"}, {"idle_timeout", "ws"}, {"subprotocols", "ws"}, {"interval", "ws"},
       {"body", "http sse"}}};
   for (const auto& [key, protos] : owner) {

@@ -95,10 +95,12 @@ std::expected<void, std::string> RequestTableBuilder::add_ws(const RequestInput&
   table_.arena.append(head);
   StreamSpec spec = *in.stream;
   // Nothing says when the session is done: an echo of every message, or 1 s of quiet.
-  if (!spec.has_expect && !spec.has_until && spec.idle_timeout_ns == 0) {
+  if (!spec.has_expect && !spec.has_until && spec.idle_timeout_ns == 0 && spec.stream_timeout_ns == 0) {
+    if (!spec.messages.empty() && spec.repeat == 0)
+      return std::unexpected("messages repeated without end need an end: expect, until, idle_timeout or stream_timeout");
     if (!spec.messages.empty()) {
       spec.has_expect = true;
-      spec.expect = spec.messages.size();
+      spec.expect = spec.messages.size() * spec.repeat;
     } else {
       spec.idle_timeout_ns = 1'000'000'000;
     }

@@ -91,6 +91,7 @@ struct WsConn {
   proto::ws::Opcode ctrl_op = proto::ws::Opcode::close;
   uint16_t close_code = 1000;    // the code of the close frame we send (0: none)
   uint32_t next_message = 0;
+  uint64_t pass = 0;             // passes over the line's messages done (repeat)
   uint64_t message_offset = 0;   // bytes of messages[next_message] sent so far (fragments)
   uint64_t data_len = 0;         // bytes of the arriving message so far
   uint64_t close_deadline_ns = 0;
@@ -218,6 +219,7 @@ class Shard {
   void ws_pump(uint32_t slot) noexcept;
   std::size_t ws_fill(uint32_t slot, std::span<char> out, std::size_t len) noexcept;
   bool ws_busy(const Conn& c) const noexcept;
+  static bool ws_more(const Conn& c) noexcept;
   void ws_begin_close(uint32_t slot, StreamEnd end, uint64_t now) noexcept;
   void ws_fail(uint32_t slot, uint16_t code, const char* message) noexcept;
   void ws_on_eof(uint32_t slot) noexcept;

@@ -346,6 +346,11 @@ void Shard::ws_begin_close(uint32_t slot, StreamEnd end, uint64_t now) noexcept 
   ws_pump(slot);
 }
 
+// Messages left to send (this pass, or passes to come).
+bool Shard::ws_more(const Conn& c) noexcept {
+  return c.ws->next_message < c.stream->messages.size();
+}
+
 bool Shard::ws_busy(const Conn& c) const noexcept {
   if (c.tls != nullptr) return !c.tls_pending.head.empty() || !c.tls_pending.body.empty();
   return c.ws->sending;
@@ -408,7 +413,7 @@ std::size_t Shard::ws_fill(uint32_t slot, std::span<char> out, std::size_t len) 
   const std::vector<WsMessage>& messages = c.stream->messages;
   uint64_t now = 0;
   const uint64_t interval = c.stream->interval_ns;
-  while (w.phase == WsConn::Phase::open && w.next_message < messages.size()) {
+  while (w.phase == WsConn::Phase::open && ws_more(c)) {
     const WsMessage& m = messages[w.next_message];
     // Paced: a message starts only when due (the timer calls ws_pump then).
     if (interval != 0 && w.message_offset == 0) {
@@ -435,7 +440,8 @@ std::size_t Shard::ws_fill(uint32_t slot, std::span<char> out, std::size_t len) 
     w.message_offset += piece;
     if (!fin) break;  // the rest after this send
     w.message_offset = 0;
-    ++w.next_message;
+    if (++w.next_message == messages.size() && (c.stream->repeat == 0 || ++w.pass < c.stream->repeat))
+      w.next_message = 0;  // the next pass
     if (interval != 0) w.next_send_ns += interval;  // an absolute schedule: no drift
     StreamCounters& k = stats_->streams;
     ++k.ws_sent;
@@ -529,11 +535,15 @@ void Shard::stream_on_timer(uint32_t slot) noexcept {
     }
   } else {
     WsConn& w = *c.ws;
-    if (w.phase == WsConn::Phase::open && spec.interval_ns != 0 && w.next_message < spec.messages.size() &&
+    if (w.phase == WsConn::Phase::open && spec.interval_ns != 0 && ws_more(c) &&
         now >= w.next_send_ns) {
       const uint32_t gen = c.gen;
       ws_pump(slot);
       if (c.gen != gen || c.state != ConnState::busy) return;
+    }
+    if (w.phase == WsConn::Phase::open && spec.stream_timeout_ns != 0 && now >= c.sent_ns + spec.stream_timeout_ns) {
+      ws_begin_close(slot, StreamEnd::stream_timeout, now);
+      return;
     }
     if (w.phase == WsConn::Phase::closing) {
       if (now >= w.close_deadline_ns) {
@@ -571,8 +581,10 @@ void Shard::stream_arm_timer(uint32_t slot, uint64_t now) noexcept {
     at = c.last_rx_ns + timeout;
   }
   const WsConn* w = spec.proto == StreamProto::ws ? c.ws : nullptr;
+  if (w != nullptr && w->phase == WsConn::Phase::open && spec.stream_timeout_ns != 0)
+    at = std::min(at, c.sent_ns + spec.stream_timeout_ns);
   if (w != nullptr && w->phase == WsConn::Phase::open && spec.interval_ns != 0 &&
-      w->next_message < spec.messages.size() && w->next_send_ns != 0)
+      ws_more(c) && w->next_send_ns != 0)
     at = std::min(at, w->next_send_ns);
   if (at == UINT64_MAX) {
     timers_.cancel(slot);

@@ -37,7 +37,7 @@ struct WsMessage {
 struct StreamSpec {
   StreamProto proto = StreamProto::sse;
   uint64_t max_events = 0;         // sse: end after this many events; 0: no limit
-  uint64_t stream_timeout_ns = 0;  // sse: end (a success) this long after the send; 0: none
+  uint64_t stream_timeout_ns = 0;  // end (a success) this long after the send; 0: none
   bool has_until = false;          // sse: an event with this data / ws: a text message
   std::string until;               //   equal to `until` ends the stream (it is kept)
   std::vector<WsMessage> messages; // ws: sent in order once the handshake is done
@@ -45,6 +45,7 @@ struct StreamSpec {
   uint64_t expect = 0;
   uint64_t idle_timeout_ns = 0;    // ws: done after this long with nothing received; 0: none
   uint64_t interval_ns = 0;        // ws: messages this far apart (the first at once); 0: back to back
+  uint64_t repeat = 1;             // ws: passes over `messages`; 0: until the session ends otherwise
   std::vector<std::string> subprotocols;  // ws: offered in Sec-WebSocket-Protocol
   uint32_t key_offset = 0;         // ws: where the Sec-WebSocket-Key value sits in the head
 };

@@ -63,6 +63,9 @@ def test_usage(c, rl, port):
     expect_usage_error(c, rl, ["--max-events", "3", "-n", "1", url], ["--max-events", "--sse"])
     expect_usage_error(c, rl, ["--ws-message", "x", "-n", "1", url], ["--ws-message"])
     expect_usage_error(c, rl, ["--ws-interval", "1s", "-n", "1", url], ["--ws-interval"])
+    expect_usage_error(c, rl, ["--ws-repeat", "0", "--ws-message", "a", "-n", "1", f"ws://127.0.0.1:{port}/"],
+                       ["repeated without end"], label="endless --ws-repeat")
+    expect_usage_error(c, rl, ["-H", "a b: c", "-n", "1", url], ["a b"], label="bad header name")
     expect_usage_error(c, rl, ["--until", "x", "-n", "1", url], ["--until"])
     expect_usage_error(c, rl, ["--sse", "-n", "1", f"ws://127.0.0.1:{port}/"], ["--sse"], label="--sse with ws://")
     expect_usage_error(c, rl, ["--sse", "--ws", "-n", "1", url], ["--sse", "--ws"])

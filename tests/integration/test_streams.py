@@ -31,7 +31,7 @@ SERVERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stream_serve
 
 HIST = {k: (int, float) for k in h.SUMMARY_KEYS}
 SSE_ENDS = ("server", "max_events", "until", "stream_timeout", "run_end", "error")
-WS_ENDS = ("expect", "until", "idle_timeout", "server", "run_end", "error")
+WS_ENDS = ("expect", "until", "idle_timeout", "stream_timeout", "server", "run_end", "error")
 SSE_SCHEMA = {
     "streams": int, "events": int, "bytes": int, "comments": int,
     "events_per_s": (int, float), "bytes_per_s": (int, float),
@@ -685,6 +685,16 @@ def test_ws_review_cases(c, rl, ws, tmp):
         c.check(f"{name}: the session lasted >= 300 ms", (r.get("timing") or {}).get("total_us", 0) >= 300e3,
                 f"timing={r.get('timing')}")
         eq(c, f"{name}: session_end", r.get("session_end"), "expect")
+
+    name = "WS 'tick' every 100 ms, repeated until stream_timeout 0.55 s"
+    res, recs, problems = run_lines(rl, tmp, name, [
+        {"url": ws.url("/echo"), "messages": ["tick"], "interval": 0.1, "repeat": 0, "stream_timeout": 0.55}])
+    r = one_record(c, name, res, recs, problems, 101)
+    if r is not None:
+        n = len(r.get("messages") or [])
+        c.check(f"{name}: 5-7 echoes", 5 <= n <= 7, f"{n} messages")
+        eq(c, f"{name}: session_end, close", (r.get("session_end"), (r.get("close") or {}).get("by")),
+           ("stream_timeout", "client"))
 
     name = "WS server closing with 1011"
     res, recs, problems = run_lines(rl, tmp, name, [{"url": ws.url("/fail-1011")}])

@@ -149,6 +149,8 @@ const std::vector<BadLine> bad_lines = {
     {"message of another type", R"({"url":"ws://h/","messages":[1]})", 1, 30, "a message must be a string"},
     {"ws with POST", R"({"url":"ws://h/","method":"POST"})", 1, 27, "starts with GET"},
     {"subprotocol not a token", R"({"url":"ws://h/","subprotocols":["a b"]})", 1, 34, "is not a token"},
+    {"repeat on an sse line", R"({"url":"http://h/","proto":"sse","repeat":2})", 1, 34, "'repeat' does not apply to a sse line"},
+    {"endless repeat without an end", R"({"url":"ws://h/","messages":["a"],"repeat":0})", 1, 1, "repeated without end need an end"},
     {"interval on an sse line", R"({"url":"http://h/","proto":"sse","interval":1})", 1, 34, "'interval' does not apply to a sse line"},
     {"idle_timeout not a number", R"({"url":"ws://h/","idle_timeout":"1s"})", 1, 33, "'idle_timeout' must be a number of seconds"},
     {"method not a token", R"({"url":"http://h/","method":"G T"})", 1, 29, "bad method 'G T'"},

@@ -391,16 +391,15 @@ def summarize_log(lines):
 
 # --------------------------------------------------------------------- ringload-target
 
-class Target:
-    """ringload-target on a free loopback port (it picks the port itself: --port 0)."""
+class PortFileServer:
+    """A child server that picks its own loopback port and writes it to a file; stopped by
+    PID. Subclasses give command(port_file) and `name`."""
 
-    def __init__(self, binary, threads=1, body_size=None, close=False, keep=False, extra=()):
-        self.binary = binary
-        self.threads = threads
-        self.body_size = body_size
-        self.close = close
+    name = "server"
+    prefix = "ringload-server-"
+
+    def __init__(self, keep=False):
         self.keep = keep
-        self.extra = list(extra)
         self.tmp = None
         self.proc = None
         self.port = None
@@ -413,17 +412,13 @@ class Target:
     def __exit__(self, *exc):
         self.stop()
 
+    def command(self, port_file):
+        raise NotImplementedError
+
     def start(self):
-        self.tmp = tempfile.mkdtemp(prefix="ringload-target-")
+        self.tmp = tempfile.mkdtemp(prefix=self.prefix)
         port_file = os.path.join(self.tmp, "port")
-        self.count_file = os.path.join(self.tmp, "count")
-        cmd = [self.binary, "--host", "127.0.0.1", "--port", "0", "--port-file", port_file,
-               "--threads", str(self.threads), "--count-file", self.count_file, "--quiet"]
-        if self.body_size is not None:
-            cmd += ["--body-size", str(self.body_size)]
-        if self.close:
-            cmd.append("--close")
-        cmd += self.extra
+        cmd = self.command(port_file)
         self.stderr = open(os.path.join(self.tmp, "stderr.log"), "w")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
 
@@ -435,11 +430,11 @@ class Target:
             except (OSError, ValueError):
                 return None
 
-        self.port = wait_until(lambda: port_ready() or self.proc.poll() is not None, 10.0)
+        wait_until(lambda: port_ready() or self.proc.poll() is not None, 15.0)
         self.port = port_ready()
         if not self.port or not wait_port(self.port, timeout=10.0, proc=self.proc):
             self.stop()
-            raise RuntimeError(f"ringload-target did not start: cmd={cmd} "
+            raise RuntimeError(f"{self.name} did not start: cmd={cmd} "
                                f"rc={self.exit_code} stderr={self.stderr_text()[-800:]!r}")
 
     def stderr_text(self):
@@ -457,6 +452,31 @@ class Target:
             self.stderr.close()
         if self.tmp and not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Target(PortFileServer):
+    """ringload-target on a free loopback port (it picks the port itself: --port 0)."""
+
+    name = "ringload-target"
+    prefix = "ringload-target-"
+
+    def __init__(self, binary, threads=1, body_size=None, close=False, keep=False, extra=()):
+        super().__init__(keep)
+        self.binary = binary
+        self.threads = threads
+        self.body_size = body_size
+        self.close = close
+        self.extra = list(extra)
+
+    def command(self, port_file):
+        self.count_file = os.path.join(self.tmp, "count")
+        cmd = [self.binary, "--host", "127.0.0.1", "--port", "0", "--port-file", port_file,
+               "--threads", str(self.threads), "--count-file", self.count_file, "--quiet"]
+        if self.body_size is not None:
+            cmd += ["--body-size", str(self.body_size)]
+        if self.close:
+            cmd.append("--close")
+        return cmd + self.extra
 
     def url(self, path="/"):
         return f"http://127.0.0.1:{self.port}{path}"

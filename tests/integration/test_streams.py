@@ -67,58 +67,19 @@ EVENTS_CLOSE_DELIMITED = [
 ]
 
 
-class StreamServer:
+class StreamServer(h.PortFileServer):
     """One stream_servers.py child ("sse" or "ws") on a port it picks itself."""
 
     def __init__(self, kind, keep=False, tls=None):
+        super().__init__(keep)
         self.kind = kind
-        self.keep = keep
         self.tls = tls  # (certificate, key): https / wss
-        self.tmp = None
-        self.proc = None
-        self.port = None
-        self.exit_code = None
+        self.name = f"{kind} server"
+        self.prefix = f"ringload-{kind}-"
 
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def start(self):
-        self.tmp = tempfile.mkdtemp(prefix=f"ringload-{self.kind}-")
-        port_file = os.path.join(self.tmp, "port")
-        self.stderr = open(os.path.join(self.tmp, "stderr.log"), "w")
+    def command(self, port_file):
         extra = ["--tls", *self.tls] if self.tls else []
-        self.proc = subprocess.Popen([PYTHON, SERVERS, self.kind, "--port-file", port_file] + extra,
-                                     stdout=subprocess.DEVNULL, stderr=self.stderr)
-        h.wait_until(lambda: os.path.exists(port_file) or self.proc.poll() is not None, 15.0)
-        try:
-            with open(port_file) as f:
-                self.port = int(f.read())
-        except (OSError, ValueError):
-            self.port = None
-        if not self.port or not h.wait_port(self.port, timeout=10.0, proc=self.proc):
-            self.stop()
-            raise RuntimeError(f"{self.kind} server did not start: rc={self.exit_code} "
-                               f"stderr={self.stderr_text()[-800:]!r}")
-
-    def stderr_text(self):
-        try:
-            with open(os.path.join(self.tmp, "stderr.log"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc is not None:
-            self.exit_code = h.stop_process(self.proc)
-        self.proc = None
-        if getattr(self, "stderr", None):
-            self.stderr.close()
-        if self.tmp and not self.keep:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        return [PYTHON, SERVERS, self.kind, "--port-file", port_file] + extra
 
     def url(self, path, scheme=None):
         default = ("ws" if self.kind == "ws" else "http") + ("s" if self.tls else "")

@@ -564,7 +564,8 @@ TEST_CASE("export: a failing file is reported and the producer is never blocked"
   CHECK(writer.lines() == 2000);
 }
 
-TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export][streams]") {
+// Two stream lines: SSE (index 0) and WebSocket (index 1).
+ringload::RequestTable stream_table() {
   ringload::RequestTableBuilder b;
   ringload::StreamSpec sse;
   sse.proto = ringload::StreamProto::sse;
@@ -578,7 +579,11 @@ TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export]
   w.url = *ringload::parse_url("ws://127.0.0.1:8080/chat");
   w.stream = &ws;
   REQUIRE(b.add(w));
-  const ringload::RequestTable table = std::move(b).finish();
+  return std::move(b).finish();
+}
+
+TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export][streams]") {
+  const ringload::RequestTable table = stream_table();
 
   ExportOptions options;
   options.path = temp_path("streams");
@@ -668,14 +673,7 @@ TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export]
 }
 
 TEST_CASE("export: --export-max-body caps a stream's item data in all", "[export][streams]") {
-  ringload::RequestTableBuilder b;
-  ringload::StreamSpec sse;
-  sse.proto = ringload::StreamProto::sse;
-  ringload::RequestInput s;
-  s.url = *ringload::parse_url("http://127.0.0.1:8080/feed");
-  s.stream = &sse;
-  REQUIRE(b.add(s));
-  const ringload::RequestTable table = std::move(b).finish();
+  const ringload::RequestTable table = stream_table();
   ExportOptions options;
   options.path = temp_path("streams-cap");
   options.max_body = 10;

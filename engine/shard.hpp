@@ -197,6 +197,8 @@ class Shard {
   void issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t intended) noexcept;
   void finish_request(Conn& c, bool ok, uint64_t now, int error_kind, const char* message) noexcept;
   void complete(uint32_t slot) noexcept;
+  void count_response(uint32_t slot, bool ok) noexcept;
+  uint64_t request_timeout(const RequestLine& req) const noexcept;
   bool on_plain(uint32_t slot, std::span<const char> data) noexcept;
   void on_eof(uint32_t slot) noexcept;
   void tls_start(uint32_t slot) noexcept;

@@ -99,7 +99,7 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t inte
   stats_->counters.bytes_out += c.send_len;
   ++in_flight_;
   ++sent_;
-  const uint64_t timeout = req.timeout_ns != 0 ? req.timeout_ns : static_cast<uint64_t>(config_.timeout.count());
+  const uint64_t timeout = request_timeout(req);
   if (c.stream != nullptr) {
     stream_start(slot, now);
     stream_arm_timer(slot, now);
@@ -262,17 +262,25 @@ void Shard::on_eof(uint32_t slot) noexcept {
   start_connect(slot);
 }
 
-void Shard::complete(uint32_t slot) noexcept {
+// A response that completed (or a stream that ended well): its status, its times, and
+// the request finished as ok or not. The caller decides what becomes of the connection.
+void Shard::count_response(uint32_t slot, bool ok) noexcept {
   Conn& c = conns_[slot];
   const uint64_t now = now_ns();
   timers_.cancel(slot);
   Counters& k = stats_->counters;
   const int status = c.exchange.status();
   ++k.status[static_cast<std::size_t>(status) < k.status.size() ? status : 0];
-  finish_request(c, success_status(status), now, -1, nullptr);
+  finish_request(c, ok, now, -1, nullptr);
   stats_->latency.record(now - c.intended_ns);
   stats_->service.record(now - c.sent_ns);
   stats_->ttfb.record((c.first_byte_ns != 0 ? c.first_byte_ns : now) - c.sent_ns);
+}
+
+void Shard::complete(uint32_t slot) noexcept {
+  Conn& c = conns_[slot];
+  count_response(slot, success_status(c.exchange.status()));
+  Counters& k = stats_->counters;
   if (!c.exchange.keep_alive() || config_.tls.handshake_each) {
     ++(c.exchange.keep_alive() ? k.closes_by_client : k.closes_by_server);
     close_conn(slot);
@@ -349,6 +357,11 @@ void Shard::note_error(ErrorKind kind, const char* message) noexcept {
     } catch (...) {
     }
   }
+}
+
+// The request's deadline (streams: for the head and each gap): its line's, else the run's.
+uint64_t Shard::request_timeout(const RequestLine& req) const noexcept {
+  return req.timeout_ns != 0 ? req.timeout_ns : static_cast<uint64_t>(config_.timeout.count());
 }
 
 bool Shard::success_status(int status) const noexcept {

@@ -477,18 +477,10 @@ void Shard::ws_on_eof(uint32_t slot) noexcept {
 // closed (the rest of an SSE body or a WebSocket cannot carry another request).
 void Shard::stream_finish(uint32_t slot, StreamEnd end) noexcept {
   Conn& c = conns_[slot];
-  const uint64_t now = now_ns();
   c.stream_end = end;
-  timers_.cancel(slot);
-  Counters& k = stats_->counters;
-  const int status = c.exchange.status();
-  ++k.status[static_cast<std::size_t>(status) < k.status.size() ? status : 0];
-  const bool ok = c.stream->proto == StreamProto::ws ? !c.ws->server_error_close : success_status(status);
-  finish_request(c, ok, now, -1, nullptr);
-  stats_->latency.record(now - c.intended_ns);
-  stats_->service.record(now - c.sent_ns);
-  stats_->ttfb.record((c.first_byte_ns != 0 ? c.first_byte_ns : now) - c.sent_ns);
-  ++k.closes_by_client;
+  count_response(slot, c.stream->proto == StreamProto::ws ? !c.ws->server_error_close
+                                                          : success_status(c.exchange.status()));
+  ++stats_->counters.closes_by_client;
   close_conn(slot);
   if (!stopping_) start_connect(slot);
 }
@@ -513,7 +505,7 @@ void Shard::stream_account(Conn& c, bool ok, uint64_t now) noexcept {
 void Shard::stream_on_timer(uint32_t slot) noexcept {
   Conn& c = conns_[slot];
   const uint64_t now = now_ns();
-  const uint64_t timeout = c.request->timeout_ns != 0 ? c.request->timeout_ns : static_cast<uint64_t>(config_.timeout.count());
+  const uint64_t timeout = request_timeout(*c.request);
   const StreamSpec& spec = *c.stream;
   if (!c.exchange.streaming()) {
     // Before the head, stream_timeout cuts the wait too; an error page (no stream) only
@@ -567,7 +559,7 @@ void Shard::stream_on_timer(uint32_t slot) noexcept {
 // deadlines later without touching the timer: it fires early and is armed again.
 void Shard::stream_arm_timer(uint32_t slot, uint64_t now) noexcept {
   Conn& c = conns_[slot];
-  const uint64_t timeout = c.request->timeout_ns != 0 ? c.request->timeout_ns : static_cast<uint64_t>(config_.timeout.count());
+  const uint64_t timeout = request_timeout(*c.request);
   const StreamSpec& spec = *c.stream;
   uint64_t at = UINT64_MAX;
   if (spec.proto == StreamProto::sse || c.ws->phase == WsConn::Phase::handshake) {

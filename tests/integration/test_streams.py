@@ -12,6 +12,7 @@ Run: /usr/bin/python3 test_streams.py --ringload PATH --target PATH
 import base64
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -667,6 +668,60 @@ def test_ws_review_cases(c, rl, ws, tmp):
        (1, {"1011": 1}))
 
 
+def test_random_mix(c, rl, target_bin, tmp):
+    """A seeded random mix of WebSocket sessions (sizes at the length-encoding edges, text
+    and binary, paced or not) and SSE streams against ringload-target, looped on 16
+    connections over 2 shards: every echo byte-exact, every stream whole."""
+    rnd = random.Random(7)
+    with h.Target(target_bin, threads=1) as tgt:
+        ws_url = f"ws://127.0.0.1:{tgt.port}/ws"
+        lines = []
+        for _ in range(16):
+            msgs = []
+            for _ in range(rnd.randint(1, 6)):
+                n = rnd.choice([0, 1, 125, 126, 65535, 65536, 16384, rnd.randint(0, 100000)])
+                if rnd.random() < 0.5:
+                    msgs.append("".join(rnd.choice("abcé✓") for _ in range(n // 3)))
+                else:
+                    msgs.append({"binary_base64": base64.b64encode(rnd.randbytes(n)).decode()})
+            line = {"url": ws_url, "messages": msgs}
+            if rnd.random() < 0.3:
+                line["interval"] = 0.01
+            lines.append(line)
+        sse_n = {}
+        for _ in range(4):
+            n, size = rnd.randint(1, 2000), rnd.randint(0, 5000)
+            lines.append({"url": tgt.url(f"/sse?n={n}&size={size}"), "proto": "sse"})
+            sse_n[len(lines)] = n
+        name = "random mix of sessions and streams against ringload-target"
+        path, out = os.path.join(tmp, "random-mix.jsonl"), os.path.join(tmp, "random-mix-export.jsonl")
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+        res = h.run_ringload(rl, ["-f", path, "--loop", "-d", "3s", "-t", "2", "-c", "16", "--export", out],
+                             timeout=60)
+        recs, problems = read_export(out)
+        if not run_ok(c, name, res):
+            return
+        check_problems(c, f"{name}: export", problems)
+        h.check_no_errors(c, name, res)
+        eq(c, f"{name}: export lines == requests.total", len(recs), res.total())
+        bad, checked = [], 0
+        for r in recs:
+            spec = lines[r["line"] - 1]
+            if "messages" in r and r.get("session_end") == "expect":
+                want = [{"opcode": "text", "data": m} if isinstance(m, str)
+                        else {"opcode": "binary", "data_base64": m["binary_base64"]} for m in spec["messages"]]
+                checked += 1
+                if without_t(r["messages"]) != want:
+                    bad.append(r["line"])
+            elif "events" in r and r.get("stream_end") == "server":
+                checked += 1
+                if len(r["events"]) != sse_n[r["line"]] + 1 or r["events"][-1].get("data") != "[DONE]":
+                    bad.append(r["line"])
+        c.check(f"{name}: > 100 sessions and streams checked", checked > 100, f"checked={checked}")
+        eq(c, f"{name}: every echo byte-exact, every stream whole (lines that were not)", bad[:10], [])
+
+
 def test_ws_max_message(c, rl, ws, tmp):
     """--ws-max-message: a bigger message fails the session (protocol), what came before stays."""
     name = "WS /script with --ws-max-message 1000"
@@ -742,6 +797,7 @@ def main():
             ("sigint", test_sigint, (sse, ws, tmp)),
             ("sse not found", test_sse_not_found, (sse, tmp)),
             ("ws review cases", test_ws_review_cases, (ws, tmp)),
+            ("random mix", test_random_mix, (args.target, tmp)),
             ("tls streams", test_tls_streams, (tmp,)),
         ]:
             h.run_guarded(c, name, fn, rl, *extra)

@@ -20,6 +20,7 @@
 #include "engine/clock.hpp"
 #include "engine/export.hpp"
 #include "engine/shard.hpp"
+#include "proto/token.hpp"
 
 namespace ringload {
 namespace {
@@ -121,9 +122,8 @@ StreamSink::Verdict Shard::stream_head(uint32_t slot, const proto::ResponseHead&
     if (head.status < 200 || head.status > 299) return StreamSink::Verdict::http;
     for (const proto::Header& h : headers) {
       if (!proto::iequals(h.name, "content-type")) continue;
-      std::string_view v = h.value.substr(0, h.value.find(';'));
-      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-      if (proto::iequals(v, "text/event-stream")) return StreamSink::Verdict::stream;
+      if (proto::iequals(proto::trim_ows(h.value.substr(0, h.value.find(';'))), "text/event-stream"))
+        return StreamSink::Verdict::stream;
     }
     why = "SSE: the response's Content-Type is not text/event-stream";
     return StreamSink::Verdict::fail;

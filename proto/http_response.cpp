@@ -23,14 +23,6 @@ bool is_text(char c) noexcept {
   return u == '\t' || (u >= 0x20 && u != 0x7f);
 }
 
-bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view v) noexcept {
-  while (!v.empty() && is_ows(v.front())) v.remove_prefix(1);
-  while (!v.empty() && is_ows(v.back())) v.remove_suffix(1);
-  return v;
-}
-
 // Calls f(element) for each non-empty element of a comma list (RFC 9110 §5.6.1:
 // recipients accept empty elements), OWS removed.
 template <class F>

@@ -20,6 +20,15 @@ inline constexpr std::array<bool, 256> tchar_table = make_tchar_table();
 
 inline bool is_tchar(char c) noexcept { return detail::tchar_table[static_cast<unsigned char>(c)]; }
 
+// RFC 9110 §5.6.3: optional whitespace (SP / HTAB) around field values and list elements.
+inline bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+inline std::string_view trim_ows(std::string_view v) noexcept {
+  while (!v.empty() && is_ows(v.front())) v.remove_prefix(1);
+  while (!v.empty() && is_ows(v.back())) v.remove_suffix(1);
+  return v;
+}
+
 inline bool is_token(std::string_view s) noexcept {
   if (s.empty()) return false;
   for (char c : s)

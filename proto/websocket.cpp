@@ -37,17 +37,11 @@ bool is_field_text(std::string_view s) noexcept {
   return true;
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // `list` (a comma-separated field value, RFC 9110 §5.6.1) contains `token`, case-insensitively.
 bool list_has_token(std::string_view list, std::string_view token) noexcept {
   while (!list.empty()) {
     const std::size_t comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
+    if (iequals(trim_ows(list.substr(0, comma)), token)) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -502,7 +496,7 @@ const char* check_upgrade_headers(std::span<const Header> headers, std::string_v
     } else if (iequals(h.name, "Sec-WebSocket-Protocol")) {
       ++protocols;
       protocol = h.value;
-    } else if (iequals(h.name, "Sec-WebSocket-Extensions") && !trim(h.value).empty()) {
+    } else if (iequals(h.name, "Sec-WebSocket-Extensions") && !trim_ows(h.value).empty()) {
       return "Sec-WebSocket-Extensions in the response: no extension was offered";  // §4.1 (5)
     }
   }

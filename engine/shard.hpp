@@ -222,6 +222,10 @@ class Shard {
   std::size_t ws_fill(uint32_t slot, std::span<char> out, std::size_t len) noexcept;
   bool ws_busy(const Conn& c) const noexcept;
   static bool ws_more(const Conn& c) noexcept;
+  // A WebSocket session is in flight on this connection.
+  static bool ws_session(const Conn& c) noexcept {
+    return c.stream != nullptr && c.stream->proto == StreamProto::ws;
+  }
   void ws_begin_close(uint32_t slot, StreamEnd end, uint64_t now) noexcept;
   void ws_fail(uint32_t slot, uint16_t code, const char* message) noexcept;
   void ws_on_eof(uint32_t slot) noexcept;

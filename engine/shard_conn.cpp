@@ -99,11 +99,10 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t inte
   stats_->counters.bytes_out += c.send_len;
   ++in_flight_;
   ++sent_;
-  const uint64_t timeout = request_timeout(req);
   if (c.stream != nullptr) {
     stream_start(slot, now);
     stream_arm_timer(slot, now);
-  } else if (timeout != 0) {
+  } else if (const uint64_t timeout = request_timeout(req); timeout != 0) {
     timers_.arm(slot, now + timeout);
   }
   if (c.tls != nullptr) {
@@ -126,7 +125,7 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t inte
     io_uring_prep_sendmsg(sqe, c.fd, &c.msg, MSG_WAITALL | MSG_NOSIGNAL);
   }
   // A WebSocket session sends its frames from the scratch once this send is done.
-  if (skip_send_cqe_ && (c.stream == nullptr || c.stream->proto != StreamProto::ws))
+  if (skip_send_cqe_ && !ws_session(c))
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
   io_uring_sqe_set_data64(sqe, pack(Op::send, slot, c.gen));
 }
@@ -175,7 +174,7 @@ void Shard::on_send(uint32_t slot, int res) noexcept {
     fail(slot, ErrorKind::write, strerror(-res));
   } else if (c.state == ConnState::busy && static_cast<uint32_t>(res) < c.send_len) {
     fail(slot, ErrorKind::write, "short send");
-  } else if (c.state == ConnState::busy && c.stream != nullptr && c.stream->proto == StreamProto::ws) {
+  } else if (c.state == ConnState::busy && ws_session(c)) {
     c.ws->sending = false;
     ws_pump(slot);
   }
@@ -244,7 +243,7 @@ bool Shard::on_plain(uint32_t slot, std::span<const char> data) noexcept {
 // The server closed the connection (after TLS: its close, or EOF).
 void Shard::on_eof(uint32_t slot) noexcept {
   Conn& c = conns_[slot];
-  if (c.state == ConnState::busy && c.stream != nullptr && c.stream->proto == StreamProto::ws) {
+  if (c.state == ConnState::busy && ws_session(c)) {
     ws_on_eof(slot);
     return;
   }

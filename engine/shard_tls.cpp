@@ -93,7 +93,7 @@ void Shard::tls_on_sent(uint32_t slot, int res) noexcept {
     tls_flush(slot);
   }
   // A WebSocket session's next frame, once the scratch is free.
-  if (c.state == ConnState::busy && c.stream != nullptr && c.stream->proto == StreamProto::ws) ws_pump(slot);
+  if (c.state == ConnState::busy && ws_session(c)) ws_pump(slot);
 }
 
 void Shard::tls_on_recv(uint32_t slot, std::span<const char> data) noexcept {

@@ -293,10 +293,10 @@ void check_line(const std::string& text, const json& j, int q, uint32_t k) {
 
 // Runs a writer over one queue fed from this thread; returns the lines.
 template <class Push>
-std::vector<std::string> run_single(ExportOptions options, Push&& push) {
-  static const ringload::RequestTable table = make_table();
+std::vector<std::string> run_with(const ringload::RequestTable& table, ExportOptions options,
+                                  std::size_t queue_bytes, Push&& push) {
   options.path = temp_path("single");
-  ExportQueue queue(64 * 1024);
+  ExportQueue queue(queue_bytes);
   ExportQueue* queues[] = {&queue};
   ExportWriter writer(options, table, queues, t0);
   REQUIRE(writer.open());
@@ -307,6 +307,13 @@ std::vector<std::string> run_single(ExportOptions options, Push&& push) {
   std::remove(options.path.c_str());
   CHECK(lines.size() == writer.lines());
   return lines;
+}
+
+// The same over make_table()'s three lines and a 64 KiB queue.
+template <class Push>
+std::vector<std::string> run_single(ExportOptions options, Push&& push) {
+  static const ringload::RequestTable table = make_table();
+  return run_with(table, std::move(options), 64 * 1024, std::forward<Push>(push));
 }
 
 ExportEnd end_of(uint64_t id, int status, int error_kind = -1, const char* message = nullptr) {
@@ -584,43 +591,40 @@ ringload::RequestTable stream_table() {
 
 TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export][streams]") {
   const ringload::RequestTable table = stream_table();
+  const std::string big(10000, 'z');
+  ExportEnd session_end = end_of(2, 101);
+  session_end.line_index = 1;
+  session_end.stream_end = static_cast<int>(ringload::StreamEnd::server);
+  // A WebSocket session: text, empty binary, binary; the server's close.
+  auto push_session = [&](ExportQueue& q) {
+    q.head(2, std::string_view("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"));
+    q.item(2, {10, true, false, false, {}, {}});
+    q.item_data(2, std::string_view("h\xc3\xa9"));
+    q.item(2, {20, true, true, false, {}, {}});
+    q.item(2, {30, true, true, false, {}, {}});
+    q.item_data(2, std::string_view("\x00\x01", 2));
+    q.close(2, 4001, true, "done");
+    q.end(session_end);
+  };
 
   ExportOptions options;
-  options.path = temp_path("streams");
   options.errors_only = true;  // a 101 counts as a success for a WebSocket line
-  ExportQueue queue(4096);     // the smallest ring: items and their data wrap around
-  ExportQueue* queues[] = {&queue};
-  ExportWriter writer(options, table, queues, t0);
-  REQUIRE(writer.open());
-  writer.start();
-  const std::string big(10000, 'z');
-  // An SSE stream: a named event with an ID, a split data item, then invalid UTF-8.
-  queue.head(1, std::string_view("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"));
-  queue.item(1, {1500, false, false, true, "update", "7"});
-  queue.item_data(1, std::string_view("a\nb"));
-  queue.item(1, {2500, false, false, false, {}, "7"});
-  queue.item_data(1, std::string_view(big).substr(0, 3000));
-  queue.item_data(1, std::string_view(big).substr(3000));
-  queue.item(1, {3000, false, false, false, {}, {}});
-  queue.item_data(1, std::string_view("\xff"));
-  ExportEnd e1 = end_of(1, 200, static_cast<int>(ringload::ErrorKind::read), "connection closed mid-stream");
-  e1.stream_end = static_cast<int>(ringload::StreamEnd::error);
-  queue.end(e1);
-  // A WebSocket session: text, empty binary, binary; the server's close.
-  queue.head(2, std::string_view("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"));
-  queue.item(2, {10, true, false, false, {}, {}});
-  queue.item_data(2, std::string_view("h\xc3\xa9"));
-  queue.item(2, {20, true, true, false, {}, {}});
-  queue.item(2, {30, true, true, false, {}, {}});
-  queue.item_data(2, std::string_view("\x00\x01", 2));
-  queue.close(2, 4001, true, "done");
-  ExportEnd e2 = end_of(2, 101);
-  e2.line_index = 1;
-  e2.stream_end = static_cast<int>(ringload::StreamEnd::server);
-  queue.end(e2);
-  REQUIRE(writer.finish());
-  const auto lines = read_lines(options.path);
-  std::remove(options.path.c_str());
+  // The smallest ring: items and their data wrap around.
+  const auto lines = run_with(table, options, 4096, [&](ExportQueue& queue) {
+    // An SSE stream: a named event with an ID, a split data item, then invalid UTF-8.
+    queue.head(1, std::string_view("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"));
+    queue.item(1, {1500, false, false, true, "update", "7"});
+    queue.item_data(1, std::string_view("a\nb"));
+    queue.item(1, {2500, false, false, false, {}, "7"});
+    queue.item_data(1, std::string_view(big).substr(0, 3000));
+    queue.item_data(1, std::string_view(big).substr(3000));
+    queue.item(1, {3000, false, false, false, {}, {}});
+    queue.item_data(1, std::string_view("\xff"));
+    ExportEnd e1 = end_of(1, 200, static_cast<int>(ringload::ErrorKind::read), "connection closed mid-stream");
+    e1.stream_end = static_cast<int>(ringload::StreamEnd::error);
+    queue.end(e1);
+    push_session(queue);
+  });
   // errors_only: the failed SSE stream only.
   REQUIRE(lines.size() == 1);
   const json j = json::parse(lines[0]);
@@ -636,28 +640,14 @@ TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export]
   CHECK(lines[0].find("\"events\":[{\"t_us\":1.500,\"event\":\"update\",\"id\":\"7\",\"data\":\"a\\nb\"}") !=
         std::string::npos);
 
-  // The same without errors_only: both lines, the session's messages and close.
-  ExportOptions all;
-  all.path = temp_path("streams-all");
-  ExportQueue q2(4096);
-  ExportQueue* q2s[] = {&q2};
-  ExportWriter writer2(all, table, q2s, t0);
-  REQUIRE(writer2.open());
-  writer2.start();
-  q2.item(2, {10, true, false, false, {}, {}});
-  q2.item_data(2, std::string_view("h\xc3\xa9"));
-  q2.item(2, {20, true, true, false, {}, {}});
-  q2.item(2, {30, true, true, false, {}, {}});
-  q2.item_data(2, std::string_view("\x00\x01", 2));
-  q2.close(2, 4001, true, "done");
-  q2.end(e2);
-  ExportEnd e3 = end_of(3, 101);
-  e3.line_index = 1;
-  e3.stream_end = static_cast<int>(ringload::StreamEnd::run_end);
-  q2.end(e3);
-  REQUIRE(writer2.finish());
-  const auto lines2 = read_lines(all.path);
-  std::remove(all.path.c_str());
+  // Without errors_only: the session's messages and close, and a session cut by the stop.
+  const auto lines2 = run_with(table, {}, 4096, [&](ExportQueue& q) {
+    push_session(q);
+    ExportEnd e3 = end_of(3, 101);
+    e3.line_index = 1;
+    e3.stream_end = static_cast<int>(ringload::StreamEnd::run_end);
+    q.end(e3);
+  });
   REQUIRE(lines2.size() == 2);
   const json w1 = json::parse(lines2[0]);
   CHECK(w1["status"] == 101);
@@ -673,25 +663,17 @@ TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export]
 }
 
 TEST_CASE("export: --export-max-body caps a stream's item data in all", "[export][streams]") {
-  const ringload::RequestTable table = stream_table();
   ExportOptions options;
-  options.path = temp_path("streams-cap");
   options.max_body = 10;
-  ExportQueue queue(4096);
-  ExportQueue* queues[] = {&queue};
-  ExportWriter writer(options, table, queues, t0);
-  REQUIRE(writer.open());
-  writer.start();
-  for (int i = 0; i < 3; ++i) {
-    queue.item(1, {static_cast<uint64_t>(i) * 1000, false, false, false, {}, {}});
-    queue.item_data(1, std::string_view("abcdef"));
-  }
-  ExportEnd e = end_of(1, 200);
-  e.stream_end = static_cast<int>(ringload::StreamEnd::server);
-  queue.end(e);
-  REQUIRE(writer.finish());
-  const auto lines = read_lines(options.path);
-  std::remove(options.path.c_str());
+  const auto lines = run_with(stream_table(), options, 4096, [](ExportQueue& queue) {
+    for (int i = 0; i < 3; ++i) {
+      queue.item(1, {static_cast<uint64_t>(i) * 1000, false, false, false, {}, {}});
+      queue.item_data(1, std::string_view("abcdef"));
+    }
+    ExportEnd e = end_of(1, 200);
+    e.stream_end = static_cast<int>(ringload::StreamEnd::server);
+    queue.end(e);
+  });
   REQUIRE(lines.size() == 1);
   const json j = json::parse(lines[0]);
   REQUIRE(j["events"].size() == 3);  // every event listed, its data cut at 10 bytes in all

@@ -80,21 +80,23 @@ def slow_drip(conn, stop):
         conn.sendall(bytes([b]))
 
 
-def endless_body(conn, stop):
+def send_endless(conn, stop, head, filler):
+    """Reads the request, sends `head`, then `filler` in 64 KiB writes for up to 10 s."""
     read_request(conn)
-    conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+    conn.sendall(head)
     deadline = time.time() + 10
     while not stop.is_set() and time.time() < deadline:
-        conn.sendall(b"x" * 65536)
+        conn.sendall(filler * 65536)
+
+
+def endless_body(conn, stop):
+    send_endless(conn, stop, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", b"x")
 
 
 def endless_sse_line(conn, stop):
     """An event stream whose one line never ends: the parser's 16 MiB cap must stop it."""
-    read_request(conn)
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: ")
-    deadline = time.time() + 10
-    while not stop.is_set() and time.time() < deadline:
-        conn.sendall(b"a" * 65536)
+    send_endless(conn, stop,
+                 b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: ", b"a")
 
 
 def ws_upgrade(conn, accept_ok=True):

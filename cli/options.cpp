@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -193,7 +194,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   const char* streams = "Streams (SSE, WebSocket)";
   auto* sse_opt = app.add_flag("--sse", sse, "The URL is a Server-Sent Events stream (Accept: text/event-stream)")
                       ->group(streams);
-  auto* ws_opt = app.add_flag("--ws", ws, "The URL is a WebSocket endpoint (implied by ws:// and wss://)")
+  app.add_flag("--ws", ws, "The URL is a WebSocket endpoint (implied by ws:// and wss://)")
                      ->group(streams)->excludes(sse_opt);
   auto* max_events_opt = app.add_option("--max-events", max_events, "SSE: end each stream after N events")
                              ->group(streams)->check(unsigned_number)->check(CLI::Range(uint64_t{1}, UINT64_MAX));
@@ -256,10 +257,19 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   c.connections_per_origin = !connections_total;
   if (!export_max_body.empty()) c.export_max_body = *parse_size(export_max_body);
   if (!ws_max_message.empty()) c.ws_max_message = *parse_size(ws_max_message);
-  if (file_opt->count() > 0 && (sse || ws || max_events_opt->count() || stream_timeout_opt->count() ||
-                                until_opt->count() || message_opt->count() || expect_opt->count() ||
-                                idle_opt->count() || subprotocol_opt->count() || interval_opt->count() ||
-                                repeat_opt->count()))
+  // Each stream flag belongs to some kinds of stream: elsewhere it would be silently ignored.
+  // (Whether the run is a stream is known only once the URL's scheme is read.)
+  enum class For : uint8_t { sse, ws, either };
+  const struct {
+    CLI::Option* opt;
+    For kind;
+  } scoped[] = {
+      {max_events_opt, For::sse},  {message_opt, For::ws},     {expect_opt, For::ws},
+      {idle_opt, For::ws},         {subprotocol_opt, For::ws}, {interval_opt, For::ws},
+      {repeat_opt, For::ws},       {stream_timeout_opt, For::either}, {until_opt, For::either},
+  };
+  const bool stream_flags = std::any_of(std::begin(scoped), std::end(scoped), [](const auto& f) { return f.opt->count() > 0; });
+  if (file_opt->count() > 0 && (sse || ws || stream_flags))
     return std::unexpected(UsageError{"--sse, --ws and the stream flags apply to a URL; a request file sets them per line "
                                       "(\"proto\", \"max_events\", \"messages\" ...)"});
   if (dur->count() > 0) c.duration = *parse_duration(duration);
@@ -287,20 +297,14 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   }
   if (ws && spec.url.scheme == Scheme::http) spec.url.scheme = Scheme::ws;
   if (ws && spec.url.scheme == Scheme::https) spec.url.scheme = Scheme::wss;
-  // Each stream flag belongs to one kind of stream: elsewhere it would be silently ignored.
-  const std::pair<CLI::Option*, bool> sse_only[] = {{max_events_opt, sse}};
-  const std::pair<CLI::Option*, bool> ws_only[] = {{message_opt, ws}, {expect_opt, ws}, {idle_opt, ws},
-                                                    {subprotocol_opt, ws}, {interval_opt, ws},
-                                                    {repeat_opt, ws}};
-  for (const auto& [opt, ok] : sse_only)
-    if (opt->count() > 0 && !ok) return std::unexpected(UsageError{opt->get_name() + " applies to --sse streams"});
-  for (const auto& [opt, ok] : ws_only)
-    if (opt->count() > 0 && !ok)
-      return std::unexpected(UsageError{opt->get_name() + " applies to WebSocket sessions (ws://, wss:// or --ws)"});
-  if (stream_timeout_opt->count() > 0 && !sse && !ws)
-    return std::unexpected(UsageError{"--stream-timeout applies to --sse streams and WebSocket sessions"});
-  if (until_opt->count() > 0 && !sse && !ws)
-    return std::unexpected(UsageError{"--until applies to --sse streams and WebSocket sessions"});
+  for (const auto& f : scoped) {
+    if (f.opt->count() == 0) continue;
+    if (f.kind == For::sse && !sse) return std::unexpected(UsageError{f.opt->get_name() + " applies to --sse streams"});
+    if (f.kind == For::ws && !ws)
+      return std::unexpected(UsageError{f.opt->get_name() + " applies to WebSocket sessions (ws://, wss:// or --ws)"});
+    if (f.kind == For::either && !sse && !ws)
+      return std::unexpected(UsageError{f.opt->get_name() + " applies to --sse streams and WebSocket sessions"});
+  }
   if (sse || ws) {
     StreamSpec st;
     st.proto = sse ? StreamProto::sse : StreamProto::ws;
@@ -317,7 +321,6 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
     st.subprotocols = subprotocols;
     spec.stream = std::move(st);
   }
-  (void)ws_opt;
   spec.method = method;
   for (const std::string& h : headers) {
     auto kv = split_header(h);

@@ -84,7 +84,6 @@ struct WsConn {
   bool closed_by_server = false; // the server's close came first
   bool server_error_close = false;  // the server's close code says something failed (1002-1015)
   bool pong_queued = false;
-  bool in_data = false;          // a data message is arriving
   bool until_match = false;      // the message so far equals the start of `until`
   uint8_t pong_len = 0;
   uint8_t ctrl_len = 0;

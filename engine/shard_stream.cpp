@@ -211,7 +211,6 @@ bool Shard::ws_data(uint32_t slot, std::span<const char> in) noexcept {
         w.ctrl_len = 0;
         w.ctrl_op = r.opcode;
       } else {
-        w.in_data = true;
         w.data_len = 0;
         w.until_match = spec.has_until && r.opcode == ws::Opcode::text;
         if (plan_.export_queue != nullptr) {
@@ -250,7 +249,6 @@ bool Shard::ws_data(uint32_t slot, std::span<const char> in) noexcept {
       if (c.gen != gen) return false;
       continue;
     }
-    w.in_data = false;
     c.last_rx_ns = now;
     ++k.ws_received;
     ++c.stream_items;

@@ -45,13 +45,14 @@ def serve(behaviour, stop):
 
 
 def read_request(conn):
+    """The request head's bytes (up to 64 KiB), or None if the client closed first."""
     data = b""
     while b"\r\n\r\n" not in data and len(data) < 65536:
         chunk = conn.recv(4096)
         if not chunk:
-            return False
+            return None
         data += chunk
-    return True
+    return data
 
 
 def endless_header(conn, stop):
@@ -101,12 +102,9 @@ def endless_sse_line(conn, stop):
 
 def ws_upgrade(conn, accept_ok=True):
     """Reads the handshake and answers 101 (with a wrong accept value if asked)."""
-    data = b""
-    while b"\r\n\r\n" not in data and len(data) < 65536:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return False
-        data += chunk
+    data = read_request(conn)
+    if data is None:
+        return False
     key = b""
     for line in data.split(b"\r\n"):
         if line.lower().startswith(b"sec-websocket-key:"):

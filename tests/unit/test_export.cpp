@@ -574,18 +574,18 @@ TEST_CASE("export: a failing file is reported and the producer is never blocked"
 // Two stream lines: SSE (index 0) and WebSocket (index 1).
 ringload::RequestTable stream_table() {
   ringload::RequestTableBuilder b;
-  ringload::StreamSpec sse;
-  sse.proto = ringload::StreamProto::sse;
-  ringload::RequestInput s;
-  s.url = *ringload::parse_url("http://127.0.0.1:8080/feed");
-  s.stream = &sse;
-  REQUIRE(b.add(s));
-  ringload::StreamSpec ws;
-  ws.proto = ringload::StreamProto::ws;
-  ringload::RequestInput w;
-  w.url = *ringload::parse_url("ws://127.0.0.1:8080/chat");
-  w.stream = &ws;
-  REQUIRE(b.add(w));
+  const std::pair<const char*, ringload::StreamProto> lines[] = {
+      {"http://127.0.0.1:8080/feed", ringload::StreamProto::sse},
+      {"ws://127.0.0.1:8080/chat", ringload::StreamProto::ws},
+  };
+  for (const auto& [url, proto] : lines) {
+    ringload::StreamSpec spec;
+    spec.proto = proto;
+    ringload::RequestInput in;
+    in.url = *ringload::parse_url(url);
+    in.stream = &spec;
+    REQUIRE(b.add(in));
+  }
   return std::move(b).finish();
 }
 

@@ -4,6 +4,8 @@ Python 3 standard library only. Every server runs on a free 127.0.0.1 port, is s
 its PID (SIGTERM, then SIGKILL after a bounded wait) and every wait here is bounded.
 """
 import argparse
+import base64
+import hashlib
 import json
 import os
 import re
@@ -13,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -173,6 +176,94 @@ def wait_stable(read, settle=0.3, timeout=5.0):
         elif time.monotonic() - stable_since >= settle:
             break
     return last
+
+
+# -------------------------------------------------------------- misbehaving peers
+
+class Tally:
+    """A counter shared by a peer's connection threads."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self, n=1):
+        with self._lock:
+            self.value += n
+
+
+def serve(behaviour, stop, port=0, bind_wait=3.0):
+    """Accepts connections on 127.0.0.1:`port` (0: a free one) until `stop` is set, then
+    closes the listener within 0.2 s; `behaviour(conn, stop)` runs per connection in its
+    own thread (5 s socket timeout; an OSError ends it quietly). A port still held by a
+    listener that is closing is retried for up to `bind_wait` seconds. Returns the port."""
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    deadline = time.monotonic() + bind_wait
+    while True:
+        try:
+            lsock.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            if time.monotonic() >= deadline:
+                lsock.close()
+                raise
+            time.sleep(0.05)
+    lsock.listen(128)
+    lsock.settimeout(0.2)
+
+    def accept_loop():
+        while not stop.is_set():
+            try:
+                conn, _ = lsock.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=run_one, args=(conn,), daemon=True).start()
+        lsock.close()
+
+    def run_one(conn):
+        try:
+            conn.settimeout(5)
+            behaviour(conn, stop)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    threading.Thread(target=accept_loop, daemon=True).start()
+    return lsock.getsockname()[1]
+
+
+def read_request(conn, seen=None):
+    """The request head's bytes (up to 64 KiB), or None if the client closed first; each
+    head read is counted in `seen` (a Tally) when given."""
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < 65536:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return None
+        data += chunk
+    if seen is not None:
+        seen.add()
+    return data
+
+
+def ws_upgrade(conn, accept_ok=True, seen=None):
+    """Reads a WebSocket handshake (counted in `seen`) and answers 101, with a wrong
+    Sec-WebSocket-Accept if asked. False if the client closed first."""
+    data = read_request(conn, seen)
+    if data is None:
+        return False
+    key = b""
+    for line in data.split(b"\r\n"):
+        if line.lower().startswith(b"sec-websocket-key:"):
+            key = line.split(b":", 1)[1].strip()
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    if not accept_ok:
+        accept = base64.b64encode(b"\0" * 20)
+    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    return True
 
 
 # ------------------------------------------------------------------------- ringload

@@ -2,57 +2,15 @@
 """A hostile or broken server is counted as an error: never a crash, a hang or unbounded
 memory. Each scenario is a small server on a free loopback port; ringload runs against it
 with bounded time and its report is checked."""
-import base64
-import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 
-
-
-def serve(behaviour, stop):
-    """Accepts connections on a free port; `behaviour(conn)` runs per connection."""
-    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(128)
-    lsock.settimeout(0.2)
-
-    def accept_loop():
-        while not stop.is_set():
-            try:
-                conn, _ = lsock.accept()
-            except socket.timeout:
-                continue
-            threading.Thread(target=run_one, args=(conn,), daemon=True).start()
-        lsock.close()
-
-    def run_one(conn):
-        try:
-            conn.settimeout(5)
-            behaviour(conn, stop)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    threading.Thread(target=accept_loop, daemon=True).start()
-    return lsock.getsockname()[1]
-
-
-def read_request(conn):
-    """The request head's bytes (up to 64 KiB), or None if the client closed first."""
-    data = b""
-    while b"\r\n\r\n" not in data and len(data) < 65536:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return None
-        data += chunk
-    return data
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import read_request, serve, ws_upgrade  # noqa: E402
 
 
 def endless_header(conn, stop):
@@ -98,23 +56,6 @@ def endless_sse_line(conn, stop):
     """An event stream whose one line never ends: the parser's 16 MiB cap must stop it."""
     send_endless(conn, stop,
                  b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: ", b"a")
-
-
-def ws_upgrade(conn, accept_ok=True):
-    """Reads the handshake and answers 101 (with a wrong accept value if asked)."""
-    data = read_request(conn)
-    if data is None:
-        return False
-    key = b""
-    for line in data.split(b"\r\n"):
-        if line.lower().startswith(b"sec-websocket-key:"):
-            key = line.split(b":", 1)[1].strip()
-    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
-    if not accept_ok:
-        accept = base64.b64encode(b"\0" * 20)
-    conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
-    return True
 
 
 def ws_giant_frame(conn, stop):

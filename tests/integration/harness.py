@@ -5,6 +5,7 @@ its PID (SIGTERM, then SIGKILL after a bounded wait) and every wait here is boun
 """
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -340,6 +341,102 @@ def run_ringload(binary, args, timeout=60.0, json_report=True, quiet=True):
 def run_cli(binary, args, timeout=20.0):
     """Runs ringload without adding flags (for CLI error tests)."""
     return run_ringload(binary, args, timeout=timeout, json_report=False, quiet=False)
+
+
+# Forks the command, publishes its PID in the file argv[1], waits for it and replaces the
+# file's text with "PID STATUS MAXRSS_KIB" (os.wait4). Linux records the peak RSS of the
+# address space a process is exec'd from in its ru_maxrss: spawned from this test (which
+# grows as it reads exports), ringload would be credited with the test's memory; forked
+# from this ~5 MiB launcher, it is credited with its own.
+_LAUNCHER = r"""
+import os, sys
+def publish(text):
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+publish(str(pid))
+_, status, usage = os.wait4(pid, 0)
+publish(f"{pid} {status} {usage.ru_maxrss}")
+"""
+
+
+class MeasuredRun:
+    """ringload started through _LAUNCHER, its stdout and stderr in temporary files (no
+    pipe fills while the test does other things). `pid` is ringload's own; reap() gives a
+    RunResult whose rc is the exit status or -N after signal N, with maxrss_kib (its peak
+    RSS) and timed_out."""
+
+    def __init__(self, binary, args, json_report=True, quiet=True):
+        self.cmd = ringload_cmd(binary, args, json_report, quiet)
+        self.files = (tempfile.TemporaryFile(), tempfile.TemporaryFile())
+        fd, self.info = tempfile.mkstemp(prefix="ringload-run-")
+        os.close(fd)
+        os.unlink(self.info)
+        self.t0 = time.monotonic()
+        self.launcher = subprocess.Popen([sys.executable, "-I", "-S", "-c", _LAUNCHER, self.info] + self.cmd,
+                                         stdout=self.files[0], stderr=self.files[1])
+        wait_until(lambda: os.path.exists(self.info) or self.launcher.poll() is not None, 10.0)
+        try:
+            self.pid = int(self._info()[0])
+        except (IndexError, ValueError):
+            stop_process(self.launcher)
+            raise RuntimeError(f"the launcher did not start {self.cmd}") from None
+
+    def _info(self):
+        try:
+            with open(self.info) as f:
+                return f.read().split()
+        except OSError:
+            return []
+
+    def send_signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def reap(self, timeout):
+        """Waits until `timeout` seconds after the start, then SIGKILLs ringload."""
+        timed_out = False
+        try:
+            self.launcher.wait(timeout=max(0.0, self.t0 + timeout - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            stop_process(self.launcher, grace=5.0)
+        elapsed = time.monotonic() - self.t0
+        info = self._info()
+        if len(info) == 3:
+            rc, maxrss = os.waitstatus_to_exitcode(int(info[1])), int(info[2])
+        else:
+            rc, maxrss = None, None
+        with contextlib.suppress(OSError):
+            os.unlink(self.info)
+        texts = []
+        for f in self.files:
+            f.seek(0)
+            texts.append(f.read().decode(errors="replace"))
+            f.close()
+        res = RunResult(self.cmd, rc, texts[0], texts[1], elapsed)
+        if timed_out:
+            res.err += f"\n[harness] killed after {timeout}s"
+        res.maxrss_kib, res.timed_out = maxrss, timed_out
+        return res
+
+
+def is_sanitized(binary):
+    """True when the binary links AddressSanitizer: its memory and time bounds are wider."""
+    try:
+        p = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "libasan" in p.stdout
 
 
 def check_run_ok(checks, name, res):

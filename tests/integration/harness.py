@@ -73,8 +73,8 @@ def check_problems(checks, name, problems, show=5):
 
 
 def run_ok(checks, name, res):
-    """Exit 0 with a JSON report, on its own: the harness's SIGTERM after its timeout also
-    ends in a report with exit 0."""
+    """Exit 0 with a JSON report, and no SIGTERM from the harness after its timeout (that
+    run exits 143 with a report)."""
     killed = "[harness] killed" in res.err
     return checks.check(f"{name}: exit 0 with a JSON report",
                         res.rc == 0 and not killed and isinstance(res.report, dict), res.describe())

@@ -151,7 +151,7 @@ def interrupt_run(c, rl, tgt, sig, extra, name, json_report=True):
         proc.send_signal(sig)
     res = h.finish_ringload(proc, timeout=10.0)
     after = time.monotonic() - sent_at
-    c.check(f"{name}: exits 0", res.rc == 0, res.describe())
+    c.check(f"{name}: exits {128 + sig} (128 + the signal)", res.rc == 128 + sig, res.describe())
     c.check(f"{name}: exits within 5 s of the signal", after < 5.0, f"after={after:.2f}s")
     return res
 

@@ -559,7 +559,7 @@ def test_sigint(c, rl, sse, ws, tmp):
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
     res = h.finish_ringload(proc, timeout=10.0)
-    c.check(f"{name}: exits 0 within 5 s", res.rc == 0 and time.monotonic() - sent_at < 5.0, res.describe())
+    c.check(f"{name}: exits 130 within 5 s", res.rc == 130 and time.monotonic() - sent_at < 5.0, res.describe())
     try:
         with open(report_path) as f:
             report = json.load(f)

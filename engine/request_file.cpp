@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/json_cursor.hpp"
+#include "proto/base64.hpp"
 #include "proto/http_response.hpp"
 #include "proto/token.hpp"
 
@@ -58,34 +59,15 @@ std::string type_name(dom::element v) {
   }
 }
 
-// RFC 4648 §4 alphabet. Padding is optional (§3.2 lets a format omit it), but when present
-// it must complete the last quantum.
+// RFC 4648 §4 (proto/base64.hpp): padding optional, but complete when present.
 std::expected<void, std::string> decode_base64(std::string_view in, std::string& out) {
-  std::size_t len = in.size();
-  std::size_t pad = 0;
-  while (len > 0 && in[len - 1] == '=' && pad < 2) --len, ++pad;
-  if (pad > 0 && in.size() % 4 != 0) return std::unexpected("bad padding");
-  if (len % 4 == 1) return std::unexpected("truncated input (length " + std::to_string(in.size()) + ")");
-  out.clear();
-  out.reserve(len / 4 * 3 + 2);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < len; ++i) {
-    const char c = in[i];
-    int v = -1;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    if (v < 0) return std::unexpected("invalid character at offset " + std::to_string(i));
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
+  out.resize(proto::base64_decoded_max(in.size()));
+  const proto::Base64Decoded d = proto::base64_decode(in, out.data());
+  if (d.error != proto::Base64Decoded::Error::none) {
+    char buf[64];
+    return std::unexpected(proto::to_string(d, in.size(), buf));
   }
+  out.resize(d.size);
   return {};
 }
 

@@ -159,61 +159,6 @@ FrameResult FrameDecoder::feed(std::span<const char> in) noexcept {
   return r;
 }
 
-// ---- UTF-8 ------------------------------------------------------------------------------
-
-std::size_t Utf8Validator::feed(std::span<const char> in) noexcept {
-  if (failed_) return 0;
-  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
-  const std::size_t n = in.size();
-  std::size_t i = 0;
-  while (i < n) {
-    if (need_ != 0) {
-      const unsigned c = s[i];
-      if (c < lo_ || c > hi_) break;
-      lo_ = 0x80;
-      hi_ = 0xbf;
-      --need_;
-      ++i;
-      continue;
-    }
-    // ASCII runs, eight bytes at a time.
-    while (n - i >= 8) {
-      uint64_t w;
-      std::memcpy(&w, s + i, 8);
-      if ((w & 0x8080808080808080ull) != 0) break;
-      i += 8;
-    }
-    if (i == n) break;
-    const unsigned c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    // RFC 3629 §4: the second byte's range rules out overlongs (E0, F0), surrogates (ED)
-    // and code points above U+10FFFF (F4); C0, C1 and F5-FF never occur.
-    if (c < 0xc2 || c > 0xf4) break;
-    if (c < 0xe0) {
-      need_ = 1;
-    } else if (c < 0xf0) {
-      need_ = 2;
-      if (c == 0xe0) lo_ = 0xa0;
-      if (c == 0xed) hi_ = 0x9f;
-    } else {
-      need_ = 3;
-      if (c == 0xf0) lo_ = 0x90;
-      if (c == 0xf4) hi_ = 0x8f;
-    }
-    ++i;
-  }
-  if (i < n) failed_ = true;
-  return i;
-}
-
-bool valid_utf8(std::string_view s) noexcept {
-  Utf8Validator v;
-  return v.feed(s) == s.size() && v.at_boundary();
-}
-
 // ---- MessageAssembler -------------------------------------------------------------------
 
 void MessageAssembler::reset() noexcept { *this = MessageAssembler(max_message_); }

@@ -1,20 +1,83 @@
 // ringload: flags → RunConfig → Engine → report.
+//
+// Exit status: 0 the run completed and every output was written; 1 the run could not
+// start; 2 a usage error (flag, value, URL, request file, an output path that cannot be
+// written); 3 an output could not be written (the export, the -o file or standard
+// output): the results are incomplete; 130 / 143 the run was interrupted by SIGINT /
+// SIGTERM (its report is complete up to the stop).
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "cli/options.hpp"
+#include "cli/output_file.hpp"
 #include "cli/progress.hpp"
 #include "cli/report.hpp"
 #include "ringload/engine.hpp"
 #include "ringload/request_file.hpp"
 
 namespace {
+
+constexpr int exit_cannot_start = 1;
+constexpr int exit_usage = 2;
+constexpr int exit_output_failed = 3;
+
 ringload::Engine* g_engine = nullptr;
-extern "C" void on_signal(int) {
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void on_signal(int sig) {
+  g_signal = sig;
   if (g_engine != nullptr) g_engine->request_stop();
 }
+
+int fail(const std::string& message, int code) {
+  std::cerr << "error: " << message << '\n';
+  return code;
+}
+
+// The paths the run will write, checked before any traffic.
+int check_output_paths(const ringload::cli::Options& o) {
+  if (!o.output.empty()) {
+    if (auto ok = ringload::cli::check_writable(o.output); !ok)
+      return fail("-o '" + o.output + "': cannot write it: " + ok.error(), exit_usage);
+  }
+  const std::string& exp = o.config.export_path;
+  if (!exp.empty() && exp != "-") {
+    if (auto ok = ringload::cli::check_writable(exp); !ok)
+      return fail("--export '" + exp + "': cannot write it: " + ok.error(), exit_usage);
+  }
+  return 0;
+}
+
+// Writes the report where it was asked for. Returns the exit status.
+int write_outputs(const ringload::cli::Options& o, const ringload::RunConfig& config,
+                  const ringload::RunResult& result) {
+  int status = 0;
+  if (result.interrupted && g_signal != 0) status = 128 + g_signal;
+  const std::string json = ringload::cli::render_json(config, result).dump(2) + "\n";
+  bool json_on_stdout = o.json;
+  if (!o.output.empty()) {
+    if (auto ok = ringload::cli::write_file(o.output, json); !ok) {
+      std::cerr << "error: cannot write the report to '" << o.output << "': " << ok.error()
+                << "; the JSON report follows on standard output\n";
+      json_on_stdout = true;
+      status = exit_output_failed;
+    }
+  }
+  if (!result.export_error.empty()) {
+    std::cerr << "error: the export failed and stopped the run: " << result.export_error << " ("
+              << result.export_lines << " whole lines written)\n";
+    status = exit_output_failed;
+  }
+  std::string text = json_on_stdout ? json : std::string();
+  if (!o.json) text = ringload::cli::render_human(config, result) + text;
+  if (auto ok = ringload::cli::write_stdout(text); !ok) {
+    std::cerr << "error: cannot write to standard output: " << ok.error() << '\n';
+    status = exit_output_failed;
+  }
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -24,25 +87,21 @@ int main(int argc, char** argv) {
       std::cout << options.error().message << '\n';
       return 0;
     }
-    std::cerr << "error: " << options.error().message << '\n';
-    return options.error().exit_code;
+    return fail(options.error().message, options.error().exit_code);
   }
+  if (int bad = check_output_paths(*options); bad != 0) return bad;
   if (!options->requests_file.empty()) {
     ringload::RequestFileOptions file_options;
     file_options.allow_https = true;
     auto table = ringload::load_request_file(options->requests_file, file_options,
                                              [](const std::string& w) { std::cerr << "warning: " << w << '\n'; });
-    if (!table) {
-      std::cerr << "error: " << table.error().to_string() << '\n';
-      return 2;
-    }
+    if (!table) return fail(table.error().to_string(), exit_usage);
     options->config.table = std::make_shared<const ringload::RequestTable>(std::move(*table));
   }
   ringload::Engine engine(options->config);
-  if (auto ready = engine.prepare(); !ready) {
-    std::cerr << "error: " << ready.error() << '\n';
-    return 1;
-  }
+  if (auto ready = engine.prepare(); !ready) return fail(ready.error(), exit_cannot_start);
+  // A reader that goes away must not kill the run before its report: writes fail with EPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   g_engine = &engine;
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -53,23 +112,6 @@ int main(int argc, char** argv) {
   auto result = engine.run([&](const ringload::Window& w) { progress.on_window(w); });
   progress.finish();
   g_engine = nullptr;
-  if (!result) {
-    std::cerr << "error: " << result.error() << '\n';
-    return 1;
-  }
-  const auto& config = engine.config();
-  if (!options->output.empty()) {
-    std::ofstream out(options->output);
-    out << ringload::cli::render_json(config, *result).dump(2) << '\n';
-    if (!out) {
-      std::cerr << "error: cannot write the report to '" << options->output << "'\n";
-      return 1;
-    }
-  }
-  if (options->json) {
-    std::cout << ringload::cli::render_json(config, *result).dump(2) << '\n';
-  } else {
-    std::cout << ringload::cli::render_human(config, *result);
-  }
-  return 0;
+  if (!result) return fail(result.error(), exit_cannot_start);
+  return write_outputs(*options, engine.config(), *result);
 }

@@ -114,7 +114,8 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
       ->group("Request files and export");
   app.add_option("--export", c.export_path, "Write every finished request as a JSON line to FILE (- for stdout)")
       ->group("Request files and export");
-  app.add_option("--export-max-body", export_max_body, "Body bytes kept per exported response: 64KiB")
+  app.add_option("--export-max-body", export_max_body,
+                 "Body bytes kept per exported response, e.g. 64KiB (default: the whole body)")
       ->check(checked(parse_size, "SIZE"))
       ->group("Request files and export");
   app.add_flag("--export-errors-only", c.export_errors_only, "Export only failed requests")
@@ -186,6 +187,10 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   auto* b = app.add_option("-b,--body", body, "Request body");
   app.add_option("--body-file", body_file, "Request body from a file")->excludes(b)->check(CLI::ExistingFile);
   app.add_option("--timeout", timeout, "Per-request deadline, counted as a timeout error (default 30s; 0: none)")
+      ->check(checked(parse_duration, "DURATION"));
+  std::string reconnect_backoff;
+  app.add_option("--reconnect-backoff", reconnect_backoff,
+                 "Longest wait before reconnecting after failed connects (from 1ms, doubling; default 1s)")
       ->check(checked(parse_duration, "DURATION"));
   std::string stream_timeout, idle_timeout, until, ws_max_message;
   bool sse = false, ws = false;
@@ -274,6 +279,10 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
                                       "(\"proto\", \"max_events\", \"messages\" ...)"});
   if (dur->count() > 0) c.duration = *parse_duration(duration);
   if (!timeout.empty()) c.timeout = *parse_duration(timeout);
+  if (!reconnect_backoff.empty()) {
+    c.reconnect_backoff = *parse_duration(reconnect_backoff);
+    if (c.reconnect_backoff < 1ms) return std::unexpected(UsageError{"--reconnect-backoff must be at least 1ms"});
+  }
   c.success_status = *parse_status_ranges(success);
   c.max_requests = requests;
   if (file_opt->count() > 0) {

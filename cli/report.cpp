@@ -394,6 +394,9 @@ std::string render_human(const ringload::RunConfig& config, const ringload::RunR
   }
   streams_section(out, result);
   if (result.interrupted) out += "  Interrupted  yes: the figures cover the run up to the stop\n";
+  if (!result.export_error.empty())
+    out += "  Export       FAILED, the run stopped there: " + result.export_error + "; " +
+           std::to_string(result.export_lines) + " whole lines in the file\n";
   for (const std::string& n : result.notices) out += "  Notice       " + n + "\n";
   return out;
 }
@@ -463,7 +466,10 @@ nlohmann::json render_json(const ringload::RunConfig& config, const ringload::Ru
       {"export", config.export_path.empty() ? json(nullptr)
                                             : json{{"path", config.export_path},
                                                    {"lines", result.export_lines},
-                                                   {"waits", result.export_waits}}},
+                                                   {"waits", result.export_waits},
+                                                   {"error", result.export_error.empty()
+                                                                 ? json(nullptr)
+                                                                 : json(result.export_error)}}},
       {"config", config_json(config)},
   };
 }

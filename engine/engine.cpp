@@ -12,7 +12,7 @@
 
 #include "engine/adaptive.hpp"
 #include "engine/clock.hpp"
-#include "engine/export.hpp"
+#include "engine/export_writer.hpp"
 #include "engine/request.hpp"
 #include "engine/shard.hpp"
 #include "engine/uring_compat.hpp"
@@ -355,6 +355,11 @@ std::expected<RunResult, std::string> Engine::run(std::function<void(const Windo
       for (auto& c : controls) c->stop.store(true, std::memory_order_relaxed);
       break;
     }
+    // A run whose export cannot be written stops: its results would be lost.
+    if (writer && writer->failed()) {
+      for (auto& c : controls) c->stop.store(true, std::memory_order_relaxed);
+      break;
+    }
     const uint64_t now = now_ns();
     if (now >= next_window) {
       im.take_window(controls, ++epoch, *previous, previous_ns, t0, result, on_window);
@@ -365,8 +370,7 @@ std::expected<RunResult, std::string> Engine::run(std::function<void(const Windo
   }
   for (auto& t : threads) t.join();
   if (writer) {
-    auto r = writer->finish();
-    if (!r) result.notices.push_back("export: " + r.error());
+    if (auto r = writer->finish(); !r) result.export_error = r.error();
     result.export_lines = writer->lines();
     for (const auto& q : queues) result.export_waits += q->waits();
   }

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "engine/export.hpp"
+#include "engine/export_queue.hpp"
 
 namespace ringload {
 namespace {
@@ -21,6 +21,7 @@ void HttpExchange::start(bool head_request, CarryBuffer& carry, StreamSink* sink
   head_ = {};
   sink_ = sink;
   streaming_ = false;
+  head_done_ = false;
   head_request_ = head_request;
   received_any_ = false;
   scanned_ = 0;
@@ -117,6 +118,7 @@ ExchangeEvent HttpExchange::feed_head(std::span<const char>& in, CarryBuffer& ca
     head_ = {};  // interim response (100 Continue, 103 Early Hints): the real one follows
     return {};
   }
+  head_done_ = true;
   if (sink_ != nullptr) {
     const char* why = nullptr;
     switch (sink_->on_stream_head(head_, headers.first(head_.num_headers), why)) {

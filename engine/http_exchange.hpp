@@ -72,6 +72,8 @@ class HttpExchange {
 
   bool received_any() const noexcept { return received_any_; }
   int status() const noexcept { return head_.status; }
+  // The final head's status once it arrived whole; 0 before (or when it failed).
+  int final_status() const noexcept { return head_done_ ? head_.status : 0; }
   bool keep_alive() const noexcept { return head_.keep_alive; }
   ExchangeState state() const noexcept { return state_; }
   bool streaming() const noexcept { return streaming_; }  // the sink took the stream
@@ -89,6 +91,7 @@ class HttpExchange {
   bool head_request_ = false;
   bool received_any_ = false;
   bool streaming_ = false;
+  bool head_done_ = false;  // the final head arrived
   StreamSink* sink_ = nullptr;
 };
 

@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "engine/clock.hpp"
-#include "engine/export.hpp"
+#include "engine/export_queue.hpp"
 
 namespace ringload {
 namespace {

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "engine/clock.hpp"
-#include "engine/export.hpp"
+#include "engine/export_queue.hpp"
 #include "engine/shard.hpp"
 
 namespace ringload {
@@ -86,7 +86,8 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t position, uint64_t inte
   const auto head_len = static_cast<std::size_t>(p - c.scratch);
   const uint64_t now = now_ns();
   c.request = &req;
-  c.iteration = static_cast<uint32_t>(position / table_.lines.size());
+  // The pass (0 for a single URL that loops: its requests are not passes).
+  c.iteration = by_iteration_.empty() ? 0 : static_cast<uint32_t>(position / table_.lines.size());
   c.state = ConnState::busy;
   c.intended_ns = intended;
   c.sent_ns = now;
@@ -152,7 +153,7 @@ void Shard::finish_request(Conn& c, bool ok, uint64_t now, int error_kind, const
     e.id = c.tap.id;
     e.line_index = static_cast<uint32_t>(c.request - table_.lines.data());
     e.iteration = c.iteration;
-    e.status = c.exchange.status();  // 0 until a final head arrived
+    e.status = c.exchange.final_status();  // 0 until a final head arrived
     e.error_kind = error_kind;
     e.error_message = message;
     e.start_ns = c.intended_ns;
@@ -327,11 +328,13 @@ void Shard::close_conn(uint32_t slot) noexcept {
 
 void Shard::reconnect_later(uint32_t slot) noexcept {
   Conn& c = conns_[slot];
-  // Exponential back-off from 1 ms to 1 s, so a refusing server is not hammered.
-  uint32_t shift = c.connect_failures < 10 ? c.connect_failures : 10;
+  // Exponential back-off from 1 ms up to --reconnect-backoff, so a refusing server is
+  // not hammered.
+  const uint32_t shift = c.connect_failures < 40 ? c.connect_failures : 40;
   ++c.connect_failures;
   c.state = ConnState::retry_wait;
-  timers_.arm(slot, now_ns() + (uint64_t{1'000'000} << shift));
+  const uint64_t delay = std::min(uint64_t{1'000'000} << shift, static_cast<uint64_t>(config_.reconnect_backoff.count()));
+  timers_.arm(slot, now_ns() + delay);
 }
 
 void Shard::on_timer(uint32_t slot) noexcept {

@@ -18,7 +18,7 @@
 #include <cstring>
 
 #include "engine/clock.hpp"
-#include "engine/export.hpp"
+#include "engine/export_queue.hpp"
 #include "engine/shard.hpp"
 #include "proto/token.hpp"
 

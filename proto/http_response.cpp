@@ -167,7 +167,7 @@ class HeadParser {
       // RFC 9110 §8.6: repeats of one value are harmless, different values are not.
       uint64_t n = 0;
       if (!parse_length(value, n)) return fail(ParseError::bad_content_length);
-      if (framing_.have_length && framing_.length != n) return fail(ParseError::bad_content_length);
+      if (framing_.have_length && framing_.length != n) return fail(ParseError::conflicting_content_length);
       framing_.have_length = true;
       framing_.length = n;
     } else if (iequals(name, "transfer-encoding")) {

@@ -13,6 +13,7 @@ const char* to_string(ParseError e) noexcept {
     case ParseError::header_too_large: return "response head too large";
     case ParseError::too_many_headers: return "too many headers";
     case ParseError::bad_content_length: return "bad Content-Length";
+    case ParseError::conflicting_content_length: return "conflicting Content-Length values";
     case ParseError::bad_transfer_encoding: return "bad Transfer-Encoding";
     case ParseError::bad_chunk_size: return "bad chunk size";
     case ParseError::bad_chunk_extension: return "bad chunk extension";

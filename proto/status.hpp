@@ -22,7 +22,8 @@ enum class ParseError : uint8_t {
   bad_header_value,       // CR without LF, NUL or other control byte in a value
   header_too_large,       // header block over limits::max_head_bytes
   too_many_headers,       // over the caller's header capacity
-  bad_content_length,     // not digits, overflows, or conflicting repeats (RFC 9110 §8.6)
+  bad_content_length,     // not digits, or overflows (RFC 9110 §8.6)
+  conflicting_content_length,  // repeated with different values (RFC 9112 §6.3 rule 5)
   bad_transfer_encoding,  // with Content-Length (RFC 9112 §6.3 rule 3; chunked not last is until_close)
   bad_chunk_size,         // not hex, more than limits::max_chunk_size_digits (RFC 9112 §7.1)
   bad_chunk_extension,    // control byte in a chunk extension

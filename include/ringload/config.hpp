@@ -86,6 +86,9 @@ struct RunConfig {
   std::chrono::nanoseconds timeout{30s};  // per-request deadline from its send; 0: none
                                          // (a stalled server must not hold a run forever)
   std::chrono::nanoseconds connect_timeout{5s};
+  // After a failed connect the slot waits before it tries again: 1 ms, doubling with each
+  // consecutive failure, up to this (so a restarting server is not hammered).
+  std::chrono::nanoseconds reconnect_backoff{1s};
   uint64_t ws_max_message = 16u << 20; // a bigger WebSocket message fails its session
   std::vector<StatusRange> success_status{{200, 399}};  // what counts as success
   bool pin_threads = true;             // pin shard k to the k-th CPU of the affinity set

@@ -148,7 +148,8 @@ struct RunResult {
   std::vector<IterationStats> by_iteration;  // one per pass (empty for a single looping URL)
   std::array<std::string, error_kind_count> first_error;  // first message of each kind
   std::vector<std::string> notices;  // once-per-run facts (kernel features missing ...)
-  uint64_t export_lines = 0;     // lines written by --export (== stats requests, when on)
+  uint64_t export_lines = 0;     // whole lines in the --export file (== requests, unless it failed)
+  std::string export_error;      // why the export failed ("" : it did not); the run stopped there
   uint64_t export_waits = 0;     // times a shard waited for the export writer (backpressure)
   std::string tls_version;       // of the first TLS handshake ("TLSv1.3"); "" without TLS
   std::string tls_cipher;

@@ -1,4 +1,8 @@
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <iterator>
 
 #include <algorithm>
 #include <atomic>
@@ -13,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/export.hpp"
+#include "engine/export_writer.hpp"
 #include "ringload/stats.hpp"
 
 using json = nlohmann::ordered_json;
@@ -327,11 +331,9 @@ void push_response(ExportQueue& q, uint64_t id, int status, std::string_view bod
   q.end(end_of(id, status));
 }
 
-}  // namespace
-
-TEST_CASE("export: 200k requests through two tiny queues", "[export]") {
+// Random requests from two producer threads through two tiny queues, every line checked.
+void run_random(ExportOptions options, uint32_t count0, uint32_t count1) {
   const ringload::RequestTable table = make_table();
-  ExportOptions options;
   options.path = temp_path("big");
   ExportQueue q0(4096), q1(4096);
   ExportQueue* queues[] = {&q0, &q1};
@@ -339,8 +341,8 @@ TEST_CASE("export: 200k requests through two tiny queues", "[export]") {
   REQUIRE(writer.open());
   writer.start();
   Produced r0, r1;
-  std::thread p0([&] { r0 = produce(q0, 0, 150'000); });
-  std::thread p1([&] { r1 = produce(q1, 1, 50'000); });
+  std::thread p0([&] { r0 = produce(q0, 0, count0); });
+  std::thread p1([&] { r1 = produce(q1, 1, count1); });
   p0.join();
   p1.join();
   REQUIRE(writer.finish());
@@ -353,6 +355,7 @@ TEST_CASE("export: 200k requests through two tiny queues", "[export]") {
   CHECK(writer.lines() == lines.size());
   CHECK(writer.dropped() == r0.in_flight + r1.in_flight);
   CHECK(writer.dropped() > 0);
+  if (options.spill_per_request < 1000) CHECK(writer.spills() > 0);
   std::size_t next[2] = {0, 0};
   const std::vector<uint32_t>* ended[2] = {&r0.ended, &r1.ended};
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -367,6 +370,23 @@ TEST_CASE("export: 200k requests through two tiny queues", "[export]") {
     ++next[q];
     check_line(lines[i], j, q, k);
   }
+}
+
+// Bounds small enough that every body above a few hundred bytes goes to a temporary file.
+ExportOptions tiny_spill() {
+  ExportOptions o;
+  o.spill_per_request = 300;
+  o.spill_total = 4096;
+  o.spill_dir = "/tmp";
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("export: 200k requests through two tiny queues", "[export]") { run_random({}, 150'000, 50'000); }
+
+TEST_CASE("export: 30k requests with bodies spilled to temporary files", "[export]") {
+  run_random(tiny_spill(), 20'000, 10'000);
 }
 
 TEST_CASE("export: key order, escaping and nulls", "[export]") {
@@ -568,7 +588,78 @@ TEST_CASE("export: a failing file is reported and the producer is never blocked"
   auto r = writer.finish();
   REQUIRE(!r);
   CHECK(r.error().find("/dev/full") != std::string::npos);
-  CHECK(writer.lines() == 2000);
+  CHECK(r.error().find("No space left") != std::string::npos);
+  CHECK(writer.failed());
+  CHECK(writer.lines() == 0);  // what is in the file, not what was formatted
+}
+
+// A file that fills up part way (RLIMIT_FSIZE stands in for a full disk): the file keeps
+// whole lines only, lines() counts exactly those, and the error names the cause.
+TEST_CASE("export: a file that fills up keeps whole lines, counted exactly", "[export]") {
+  const ringload::RequestTable table = make_table();
+  for (const std::size_t limit : {std::size_t{100'000}, std::size_t{1'000'003}}) {
+    INFO("limit " << limit);
+    ExportOptions options;
+    options.path = temp_path("full");
+    ExportQueue queue(64 * 1024);
+    ExportQueue* queues[] = {&queue};
+    ExportWriter writer(options, table, queues, t0);
+    REQUIRE(writer.open());
+    rlimit old{};
+    getrlimit(RLIMIT_FSIZE, &old);
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim = old;
+    lim.rlim_cur = limit;
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    writer.start();
+    const std::string body(777, 'b');
+    for (uint64_t id = 0; id < 5000 && !writer.failed(); ++id) push_response(queue, id, 200, body);
+    auto r = writer.finish();
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+    REQUIRE(!r);
+    CHECK(r.error().find("File too large") != std::string::npos);
+    std::ifstream in(options.path, std::ios::binary);
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::remove(options.path.c_str());
+    CHECK(data.size() <= limit);
+    REQUIRE(!data.empty());
+    CHECK(data.back() == '\n');
+    const auto newlines = static_cast<uint64_t>(std::count(data.begin(), data.end(), '\n'));
+    CHECK(writer.lines() == newlines);
+    std::size_t start = 0, parsed = 0;
+    for (std::size_t end; (end = data.find('\n', start)) != std::string::npos; start = end + 1, ++parsed)
+      CHECK(json::parse(data.substr(start, end - start))["body"] == body);
+    CHECK(parsed == newlines);
+  }
+}
+
+// A body far beyond the memory bound comes back whole from its temporary file, as text
+// and as base64, whatever the piece sizes it arrived in.
+TEST_CASE("export: spilled bodies are exported whole", "[export]") {
+  std::mt19937_64 rng(5);
+  std::string text, binary;
+  while (text.size() < 3'000'000) text += random_text(rng, 1000);
+  for (int i = 0; i < 2'000'001; ++i) binary += char(rng());
+  ExportOptions options;
+  options.spill_per_request = 64 * 1024;
+  options.spill_total = 256 * 1024;
+  options.spill_dir = "/tmp";
+  const auto lines = run_single(options, [&](ExportQueue& q) {
+    q.head(1, std::string_view("HTTP/1.1 200 OK\r\n\r\n"));
+    q.head(2, std::string_view("HTTP/1.1 200 OK\r\n\r\n"));
+    for (std::size_t off = 0; off < text.size() || off < binary.size();) {
+      const std::size_t n = 1 + rng() % 40000;
+      if (off < text.size()) q.body(1, std::string_view(text).substr(off, n));
+      if (off < binary.size()) q.body(2, std::string_view(binary).substr(off, n));
+      off += n;
+    }
+    q.end(end_of(1, 200));
+    q.end(end_of(2, 200));
+  });
+  REQUIRE(lines.size() == 2);
+  CHECK(json::parse(lines[0])["body"] == text);
+  CHECK(json::parse(lines[1])["body_base64"] == base64_encode(binary));
 }
 
 // Two stream lines: SSE (index 0) and WebSocket (index 1).
@@ -590,6 +681,9 @@ ringload::RequestTable stream_table() {
 }
 
 TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export][streams]") {
+  for (const bool spill : {false, true}) {
+  INFO("spill " << spill);
+  const ExportOptions base = spill ? tiny_spill() : ExportOptions{};
   const ringload::RequestTable table = stream_table();
   const std::string big(10000, 'z');
   ExportEnd session_end = end_of(2, 101);
@@ -607,7 +701,7 @@ TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export]
     q.end(session_end);
   };
 
-  ExportOptions options;
+  ExportOptions options = base;
   options.errors_only = true;  // a 101 counts as a success for a WebSocket line
   // The smallest ring: items and their data wrap around.
   const auto lines = run_with(table, options, 4096, [&](ExportQueue& queue) {
@@ -641,7 +735,7 @@ TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export]
         std::string::npos);
 
   // Without errors_only: the session's messages and close, and a session cut by the stop.
-  const auto lines2 = run_with(table, {}, 4096, [&](ExportQueue& q) {
+  const auto lines2 = run_with(table, base, 4096, [&](ExportQueue& q) {
     push_session(q);
     ExportEnd e3 = end_of(3, 101);
     e3.line_index = 1;
@@ -660,6 +754,7 @@ TEST_CASE("export: SSE events and WebSocket messages, close and ends", "[export]
   CHECK(w2["messages"] == json::array());
   CHECK(w2["close"].is_null());
   CHECK(w2["session_end"] == "run_end");
+}
 }
 
 TEST_CASE("export: --export-max-body caps a stream's item data in all", "[export][streams]") {

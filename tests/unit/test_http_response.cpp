@@ -328,7 +328,7 @@ std::vector<Vector> vectors() {
       {"empty content-length", "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n", bad, ParseError::bad_content_length},
       {"negative content-length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", bad, ParseError::bad_content_length},
       {"content-length overflow", "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n", bad, ParseError::bad_content_length},
-      {"conflicting content-lengths", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", bad, ParseError::bad_content_length},
+      {"conflicting content-lengths", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", bad, ParseError::conflicting_content_length},
       {"transfer-encoding with content-length", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n", bad, ParseError::bad_transfer_encoding},
       {"too many headers", many_headers(header_capacity), bad, ParseError::too_many_headers},
       {"huge header block", big_header(70000), bad, ParseError::header_too_large},

@@ -22,6 +22,9 @@ import urllib.request
 
 # Generous bound for one ringload run beyond its own -d: a Debug build on two shared cores.
 RUN_SLACK_S = 30.0
+# A host that cannot resolve, without a DNS query: a 64-character label does not fit a
+# query (RFC 1035 §2.3.4: 63 at most), so glibc fails it before opening a socket.
+UNRESOLVABLE_HOST = "a" * 64 + ".invalid"
 
 
 def parse_args(argv=None):

@@ -72,7 +72,7 @@ def test_usage(c, rl, port):
 
 
 def test_setup(c, rl, port):
-    expect_setup_error(c, rl, ["-n", "1", "http://nonexistent.invalid/"], "nonexistent.invalid",
+    expect_setup_error(c, rl, ["-n", "1", f"http://{h.UNRESOLVABLE_HOST}/"], h.UNRESOLVABLE_HOST,
                        "unresolvable host", max_s=15)
     expect_setup_error(c, rl, ["-n", "10", "-d", "10s", f"http://127.0.0.1:{port}/"], "refused",
                        "refused port", max_s=5)

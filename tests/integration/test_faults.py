@@ -35,9 +35,6 @@ RSS_BOUND_MIB = 64         # these runs (-c 2 to 8, -t 2, --export) peak at 37-4
 ASAN_RSS_FACTOR = 4        # ASan's shadow memory and quarantine
 QPS = 2000                 # timed runs are paced: the exports stay a few thousand lines
 RUN_LIMIT_S = 8.0          # a table scenario's run, start to exit (Release; 3x under ASan)
-# A 64-character label cannot be put in a DNS query (RFC 1035 §2.3.4: 63 at most): glibc
-# fails it before opening a socket, so the lookup never leaves the machine.
-UNRESOLVABLE = "a" * 64 + ".invalid"
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
@@ -323,7 +320,7 @@ def test_setup_refused(c, rl, tmp, bounds):
     port = h.free_port()
     for name, url, named, phrase in [
         ("refused port", f"http://127.0.0.1:{port}/", f"http://127.0.0.1:{port}", "refused"),
-        ("unresolvable host", f"http://{UNRESOLVABLE}/", UNRESOLVABLE, "cannot resolve"),
+        ("unresolvable host", f"http://{h.UNRESOLVABLE_HOST}/", h.UNRESOLVABLE_HOST, "cannot resolve"),
     ]:
         path = os.path.join(tmp, "setup.jsonl")
         res = h.MeasuredRun(rl, ["-n", "10", "-d", "10s", "--export", path, url]).reap(10 * bounds.slow)

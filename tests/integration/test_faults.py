@@ -311,7 +311,9 @@ def test_restart(c, rl, tmp, bounds):
     after = [r for r in recs if r["timing"]["start_us"] > back_at * 1e6 and r.get("status") == 200]
     c.check(f"{name}: successes before the stop and after the restart", before and after,
             f"{len(before)} before {stopped_at:.2f}s, {len(after)} after {back_at:.2f}s")
-    check_counts(c, name, res, seen.value, unread=CONNS)
+    # Up to two requests per connection fail unread at the stop: one on a connection whose
+    # handler saw the stop first, one on a connection left in the closing listener's backlog.
+    check_counts(c, name, res, seen.value, unread=2 * CONNS)
 
 
 def test_setup_refused(c, rl, tmp, bounds):

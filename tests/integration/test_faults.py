@@ -201,7 +201,8 @@ def check_export(c, name, res, path):
     """Whole JSON lines, one per finished request, each seq once, the pass 0 for a URL run."""
     recs, problems = read_export(path)
     h.check_problems(c, f"{name}: export lines whole JSON, final newline", problems)
-    eq(c, f"{name}: export lines == requests.total", len(recs), res.total())
+    eq(c, f"{name}: export lines == requests.total == report export.lines",
+       (len(recs), res.get("export", "lines")), (res.total(), res.total()))
     eq(c, f"{name}: each seq once", sorted(r.get("seq") for r in recs), list(range(len(recs))))
     eq(c, f"{name}: iteration 0 on every line", sorted({r.get("iteration") for r in recs}),
        [0] if recs else [])
@@ -355,6 +356,7 @@ def test_signals(c, rl, tmp, bounds, target):
         if not c.check(f"{name}: JSON report", isinstance(res.report, dict), res.describe()):
             continue
         eq(c, f"{name}: interrupted", res.get("interrupted"), True)
+        h.check_no_errors(c, name, res)
         c.check(f"{name}: requests.total > 0", (res.total() or 0) > 0, f"{res.get('requests')}")
         check_export(c, name, res, path)
         check_counts(c, name, res, target.settled_count(expected=res.total()))

@@ -408,11 +408,12 @@ class MeasuredRun:
             self.launcher.wait(timeout=max(0.0, self.t0 + timeout - time.monotonic()))
         except subprocess.TimeoutExpired:
             timed_out = True
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            stop_process(self.launcher, grace=5.0)
+            try:
+                self.launcher.wait(timeout=5.0)  # it reaps ringload and writes the status
+            except subprocess.TimeoutExpired:
+                stop_process(self.launcher)
         elapsed = time.monotonic() - self.t0
         info = self._info()
         if len(info) == 3:

@@ -3,11 +3,19 @@
 #include <limits>
 #include <span>
 
-#include "proto/http_response.hpp"
 
 namespace ringload::cli {
 
 namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
 
 using u128 = unsigned __int128;
 
@@ -93,7 +101,7 @@ std::expected<uint64_t, std::string> parse_scaled(std::string_view text, const G
       return std::unexpected("bad " + what + " " + quoted + " (expected e.g. " + g.examples + ")");
   }
   for (const Unit& u : g.units) {
-    if (g.case_insensitive_units ? !proto::iequals(d.unit, u.name) : d.unit != u.name) continue;
+    if (g.case_insensitive_units ? !iequals(d.unit, u.name) : d.unit != u.name) continue;
     uint64_t value = 0;
     if (!scale_decimal(d, u.scale, g.limit, value)) return std::unexpected(what + " " + quoted + " is too large");
     return value;

@@ -15,7 +15,7 @@ set(RINGLOAD_WOLFSSL_PREFIX "${RINGLOAD_WOLFSSL_PREFIX}" CACHE PATH
 if(RINGLOAD_WOLFSSL_PREFIX)
   set(_wolfssl_prefix "${RINGLOAD_WOLFSSL_PREFIX}")
 else()
-  set(_wolfssl_prefix "${CMAKE_SOURCE_DIR}/third_party/wolfssl-install")
+  set(_wolfssl_prefix "${PROJECT_SOURCE_DIR}/third_party/wolfssl-install")
 endif()
 
 add_library(ringload::wolfssl INTERFACE IMPORTED)

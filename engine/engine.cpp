@@ -10,12 +10,12 @@
 #include <cstring>
 #include <thread>
 
-#include "engine/adaptive.hpp"
-#include "engine/clock.hpp"
-#include "engine/export_writer.hpp"
-#include "engine/request.hpp"
-#include "engine/shard.hpp"
-#include "engine/uring_compat.hpp"
+#include "engine/load/adaptive.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/output/export_writer.hpp"
+#include "engine/requests/request.hpp"
+#include "engine/core/shard.hpp"
+#include "engine/core/uring_compat.hpp"
 
 namespace ringload {
 namespace {

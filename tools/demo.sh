@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 duration=${DURATION:-5s}
 connections=${CONNECTIONS:-64}
 
-[ -x build/ringload ] && [ -x build/ringload-target ] || tools/build.sh
+# Only the two binaries this runs: not the tests, fuzzers and benchmarks.
+[ -x build/ringload ] && [ -x build/ringload-target ] || BUILD_TARGETS="ringload ringload-target" tools/build.sh
 tmp=$(mktemp -d)
 build/ringload-target --port 0 --port-file "$tmp/port" --quiet &
 target_pid=$!

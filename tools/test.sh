@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
 echo "== release build"
-tools/build.sh
+# Warnings are errors here (CI), not in a user's build with another compiler.
+tools/build.sh -DRINGLOAD_WERROR=ON
 echo "== tests (release)"
 ctest --test-dir build --output-on-failure -j1
 
 echo "== sanitizer build (ASan + UBSan)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRINGLOAD_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRINGLOAD_SANITIZE=ON -DRINGLOAD_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 echo "== tests (ASan + UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/export_writer.hpp"
+#include "engine/output/export_writer.hpp"
 #include "ringload/stats.hpp"
 
 using json = nlohmann::ordered_json;

@@ -2,8 +2,8 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/adaptive.hpp"
-#include "engine/pacer.hpp"
+#include "engine/load/adaptive.hpp"
+#include "engine/load/pacer.hpp"
 
 using ringload::AdaptiveConfig;
 using ringload::AdaptiveController;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <vector>
 
-#include "engine/timer_wheel.hpp"
+#include "engine/core/timer_wheel.hpp"
 
 using ringload::TimerWheel;
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <thread>
 
-#include "engine/tls.hpp"
+#include "engine/transport/tls.hpp"
 
 namespace {
 

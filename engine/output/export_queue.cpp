@@ -1,4 +1,4 @@
-#include "engine/export_queue.hpp"
+#include "engine/output/export_queue.hpp"
 
 #include <sched.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-#include "engine/pacer.hpp"
+#include "engine/load/pacer.hpp"
 
 #include <cmath>
 

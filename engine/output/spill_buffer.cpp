@@ -1,4 +1,4 @@
-#include "engine/spill_buffer.hpp"
+#include "engine/output/spill_buffer.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

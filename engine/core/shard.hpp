@@ -10,16 +10,16 @@
 #include <string>
 #include <vector>
 
-#include "engine/buffer_ring.hpp"
-#include "engine/http_exchange.hpp"
-#include "engine/pacer.hpp"
+#include "engine/core/buffer_ring.hpp"
+#include "engine/session/http_exchange.hpp"
+#include "engine/load/pacer.hpp"
 #include <sys/socket.h>
 
-#include "engine/request.hpp"
+#include "engine/requests/request.hpp"
 #include "proto/sse.hpp"
 #include "proto/websocket.hpp"
-#include "engine/timer_wheel.hpp"
-#include "engine/tls.hpp"
+#include "engine/core/timer_wheel.hpp"
+#include "engine/transport/tls.hpp"
 #include "ringload/config.hpp"
 #include "ringload/stats.hpp"
 

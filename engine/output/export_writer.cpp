@@ -1,4 +1,4 @@
-#include "engine/export_writer.hpp"
+#include "engine/output/export_writer.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "engine/clock.hpp"
-#include "engine/json_text.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/output/json_text.hpp"
 #include "proto/base64.hpp"
 #include "ringload/stats.hpp"
 

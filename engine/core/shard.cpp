@@ -1,4 +1,4 @@
-#include "engine/shard.hpp"
+#include "engine/core/shard.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,8 +12,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/clock.hpp"
-#include "engine/export_queue.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/output/export_queue.hpp"
 
 namespace ringload {
 namespace {

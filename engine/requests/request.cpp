@@ -1,4 +1,4 @@
-#include "engine/request.hpp"
+#include "engine/requests/request.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

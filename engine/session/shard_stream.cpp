@@ -17,9 +17,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/clock.hpp"
-#include "engine/export_queue.hpp"
-#include "engine/shard.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/output/export_queue.hpp"
+#include "engine/core/shard.hpp"
 #include "proto/token.hpp"
 
 namespace ringload {

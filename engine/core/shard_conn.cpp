@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "engine/clock.hpp"
-#include "engine/export_queue.hpp"
-#include "engine/shard.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/output/export_queue.hpp"
+#include "engine/core/shard.hpp"
 
 namespace ringload {
 

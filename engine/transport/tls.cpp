@@ -5,7 +5,7 @@
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
-#include "engine/tls.hpp"
+#include "engine/transport/tls.hpp"
 
 #include <arpa/inet.h>
 

@@ -1,4 +1,4 @@
-#include "engine/adaptive.hpp"
+#include "engine/load/adaptive.hpp"
 
 #include <algorithm>
 #include <cmath>

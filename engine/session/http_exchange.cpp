@@ -1,8 +1,8 @@
-#include "engine/http_exchange.hpp"
+#include "engine/session/http_exchange.hpp"
 
 #include <cstring>
 
-#include "engine/export_queue.hpp"
+#include "engine/output/export_queue.hpp"
 
 namespace ringload {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/json_text.hpp"
+#include "engine/output/json_text.hpp"
 
 #include <bit>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "engine/buffer_ring.hpp"
+#include "engine/core/buffer_ring.hpp"
 
 #include <sys/mman.h>
 

@@ -4,8 +4,8 @@
 // same path as a plain connection's (on_plain / on_eof).
 #include <cstring>
 
-#include "engine/clock.hpp"
-#include "engine/shard.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/core/shard.hpp"
 
 namespace ringload {
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/json_cursor.hpp"
+#include "engine/requests/json_cursor.hpp"
 #include "proto/base64.hpp"
 #include "proto/http_response.hpp"
 #include "proto/token.hpp"

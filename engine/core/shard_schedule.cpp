@@ -2,8 +2,8 @@
 // schedule, the run's sequence of lines.
 #include <algorithm>
 
-#include "engine/clock.hpp"
-#include "engine/shard.hpp"
+#include "engine/core/clock.hpp"
+#include "engine/core/shard.hpp"
 
 namespace ringload {
 

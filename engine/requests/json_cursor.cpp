@@ -1,4 +1,4 @@
-#include "engine/json_cursor.hpp"
+#include "engine/requests/json_cursor.hpp"
 
 #include <cstring>
 

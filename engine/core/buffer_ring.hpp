@@ -7,7 +7,7 @@
 #include <span>
 #include <string>
 
-#include "engine/uring_compat.hpp"
+#include "engine/core/uring_compat.hpp"
 
 namespace ringload {
 

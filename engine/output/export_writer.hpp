@@ -41,8 +41,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/export_queue.hpp"
-#include "engine/spill_buffer.hpp"
+#include "engine/output/export_queue.hpp"
+#include "engine/output/spill_buffer.hpp"
 #include "proto/http_response.hpp"
 #include "proto/utf8.hpp"
 #include "ringload/requests.hpp"

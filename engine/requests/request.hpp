@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ringload/config.hpp"
-#include "engine/tls.hpp"
+#include "engine/transport/tls.hpp"
 #include "ringload/requests.hpp"
 
 namespace ringload {

@@ -8,27 +8,18 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "proto/body.hpp"
 #include "proto/http_response.hpp"
 
 using namespace ringload::proto;
 
 namespace {
-
-#define FUZZ_ASSERT(cond)                                                         \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                               \
-    }                                                                             \
-  } while (0)
 
 constexpr std::size_t header_capacity = 16;
 

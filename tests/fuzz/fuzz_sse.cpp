@@ -10,27 +10,18 @@
 // or a view kept past the call that lent it.
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "proto/sse.hpp"
 
 using namespace ringload::proto;
 
 namespace {
-
-#define FUZZ_ASSERT(cond)                                                         \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                               \
-    }                                                                             \
-  } while (0)
 
 struct Ev {
   std::string type;

@@ -10,26 +10,17 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "proto/websocket.hpp"
 
 using namespace ringload::proto;
 using namespace ringload::proto::ws;
 
 namespace {
-
-#define FUZZ_ASSERT(cond)                                                                \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      std::fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                      \
-    }                                                                                    \
-  } while (0)
 
 constexpr std::array<uint64_t, 8> max_sizes = {ws::limits::default_max_message, 0, 1, 16, 125,
                                                126, 1000, UINT64_MAX};

@@ -6,7 +6,8 @@
 // - success: one table line per non-blank line (LF or CRLF, a UTF-8 BOM on line 1), in
 //   order, each with its line number; every line's head, body, origin, name and stream
 //   lie inside the table; heads are well-formed HTTP/1.1 (every CR is a CRLF, no NUL, the
-//   request line first, Content-Length equal to the body's size); a WebSocket line's key
+//   request line first, each Content-Length equal to the body's size, one at least when
+//   there is a body); a WebSocket line's key
 //   placeholder sits where key_offset says; and without allow_https the first https or
 //   wss line is refused;
 // - error: the line and column lie within the input (line 0 only when no line is
@@ -17,6 +18,7 @@
 //   simdjson's messages; three known exceptions, see simdjson_only_refusal), and a value
 //   simdjson accepted is always found again;
 // - warnings name the file and a line of it, each unknown key once.
+#include <simdjson.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -26,8 +28,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <simdjson.h>
 
 #include "fuzz_check.hpp"
 #include "ringload/request_file.hpp"

@@ -200,6 +200,38 @@ def proc_cpu_s(pid):
     return proc_cpu_ticks(pid) / TICK
 
 
+def proc_rss_kib(pid):
+    """VmRSS of a process in KiB (/proc/PID/status); None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return None
+
+
+def proc_fds(pid):
+    """(sockets, other) open file descriptors of a process (/proc/PID/fd); None once it is
+    gone. A descriptor closed between the listing and its readlink is not counted."""
+    sockets = other = 0
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    for name in names:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            sockets += 1
+        else:
+            other += 1
+    return sockets, other
+
+
 def cpu_stall_us():
     """Microseconds some runnable task waited for a CPU, machine-wide (PSI); None without
     PSI. Other work on the two cores shows up here: a run with a high figure measured a

@@ -10,8 +10,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/config_flags.hpp"
 #include "cli/duration.hpp"
-#include "ringload/engine.hpp"
+#include "ringload/config_check.hpp"
 #include "ringload/request_file.hpp"
 
 namespace ringload::cli {
@@ -293,7 +294,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
       return std::unexpected(UsageError{"--loop needs -d/--duration or -n/--requests to end the run"});
     if (url_opt->count() == 0 && (b->count() > 0 || !body_file.empty() || !headers.empty() || method != "GET"))
       return std::unexpected(UsageError{"-m, -H, -b and --body-file apply to a URL; a request file sets them per line"});
-    if (auto r = check_load_model(c); !r) return std::unexpected(UsageError{r.error()});
+    if (auto r = check_config(c); !r) return std::unexpected(UsageError{flag_message(r.error(), c)});
     return o;
   }
   auto parsed_url = parse_url(url);
@@ -364,7 +365,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   c.duration = counted && dur->count() == 0 ? std::chrono::nanoseconds{0} : *parse_duration(duration);
   if (c.duration.count() == 0 && c.max_requests == 0 && c.iterations == 0)
     return std::unexpected(UsageError{"-d/--duration must be more than 0"});
-  if (auto r = check_load_model(c); !r) return std::unexpected(UsageError{r.error()});
+  if (auto r = check_config(c); !r) return std::unexpected(UsageError{flag_message(r.error(), c)});
   return o;
 }
 

@@ -78,40 +78,6 @@ Window make_window(const Stats& current, const Stats& previous, uint64_t t0, uin
 
 }  // namespace
 
-// Checks the open-loop settings; stages also fix the run's duration.
-std::expected<void, std::string> check_load_model(RunConfig& c) {
-  const AdaptiveConfig& a = c.adaptive;
-  if (!(c.qps >= 0) || std::isinf(c.qps)) return std::unexpected("--qps must be a positive rate");
-  if (!c.stages.empty()) {
-    if (a.enabled) return std::unexpected("--stages and --adaptive exclude each other");
-    std::chrono::nanoseconds total{0};
-    for (const Stage& s : c.stages) {
-      if (s.duration.count() <= 0) return std::unexpected("--stages: every stage needs a duration above 0");
-      if (!(s.target_qps >= 0) || std::isinf(s.target_qps)) return std::unexpected("--stages: rates must be 0 or more");
-      total += s.duration;
-    }
-    c.duration = total;
-  }
-  if (a.enabled) {
-    if (c.qps == 0) c.qps = 100;
-    if (!(a.qps_min > 0) || !(a.qps_max >= a.qps_min))
-      return std::unexpected("--adaptive needs 0 < --qps-min <= --qps-max");
-    if (c.qps < a.qps_min || c.qps > a.qps_max)
-      return std::unexpected("--adaptive: the start rate --qps must lie within --qps-min and --qps-max");
-    if (!(a.up > 1)) return std::unexpected("--adapt-up must be above 1");
-    if (!(a.down > 0 && a.down < 1)) return std::unexpected("--adapt-down must be between 0 and 1");
-    if (!(a.min_step > 0 && a.min_step < 1)) return std::unexpected("--adapt-min-step must be between 0 and 1");
-    if (!(a.target_availability > 0 && a.target_availability <= 1))
-      return std::unexpected("--target-availability must be in (0, 1]");
-    if (a.interval.count() < 100'000'000) return std::unexpected("--adapt-interval must be at least 100ms");
-    if (c.duration.count() == 0 && c.max_requests == 0)
-      return std::unexpected("--adaptive needs -d/--duration or -n/--requests to end the run");
-    c.progress_interval = a.interval;
-  }
-  return {};
-}
-
-
 struct Engine::Impl {
   RunConfig config;
   PreparedRun prepared;
@@ -141,11 +107,7 @@ void Engine::request_stop() noexcept { impl_->stop_requested.store(true, std::me
 
 std::expected<void, std::string> Engine::prepare() {
   RunConfig& c = impl_->config;
-  if (c.connections == 0) return std::unexpected("the number of connections must be at least 1");
-  if (c.duration.count() <= 0 && c.max_requests == 0 && c.iterations == 0)
-    return std::unexpected("give a duration, a number of requests or of iterations");
-  if (c.success_status.empty()) return std::unexpected("no success status given");
-  if (auto r = check_load_model(c); !r) return r;
+  if (auto r = check_config(c); !r) return std::unexpected(r.error().to_string());
   if (c.threads == 0) {
     std::size_t cpus = allowed_cpus().size();
     c.threads = cpus == 0 ? 1 : static_cast<uint32_t>(cpus);
@@ -156,8 +118,7 @@ std::expected<void, std::string> Engine::prepare() {
   // More shards than connections to an origin would leave shards without one.
   const std::size_t origins = impl_->prepared.origins.size();
   const uint64_t fewest = c.connections_per_origin ? c.connections : c.connections / origins;
-  if (fewest == 0) return std::unexpected("--connections-total " + std::to_string(c.connections) +
-                                          " is fewer than the " + std::to_string(origins) + " origins");
+  if (auto r = check_origin_connections(c, origins); !r) return std::unexpected(r.error().to_string());
   if (c.threads > fewest) c.threads = static_cast<uint32_t>(fewest);
   uint64_t total_connections = 0;
   for (uint32_t n : impl_->connections_per_origin()) total_connections += n;

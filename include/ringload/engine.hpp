@@ -7,14 +7,10 @@
 #include <string>
 
 #include "ringload/config.hpp"
+#include "ringload/config_check.hpp"  // check_config: what prepare() checks before any I/O
 #include "ringload/stats.hpp"
 
 namespace ringload {
-
-// Checks the load-model values of a config (rates, stages, adaptive bounds) without any
-// I/O; stages set config.duration. prepare() runs it too: callers use it to report bad
-// values as usage errors.
-std::expected<void, std::string> check_load_model(RunConfig& config);
 
 class Engine {
  public:

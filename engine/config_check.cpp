@@ -1,0 +1,89 @@
+#include "ringload/config_check.hpp"
+
+#include <cmath>
+
+namespace ringload {
+namespace {
+
+std::unexpected<ConfigError> bad(std::string field, std::string message) {
+  return std::unexpected(ConfigError{std::move(field), std::move(message)});
+}
+
+bool finite_rate(double r) noexcept { return r >= 0 && !std::isinf(r); }
+
+// Stages fix the run's duration: their total.
+std::expected<void, ConfigError> check_stages(RunConfig& c) {
+  if (c.adaptive.enabled) return bad("stages", "{stages} and {adaptive.enabled} exclude each other");
+  std::chrono::nanoseconds total{0};
+  for (const Stage& s : c.stages) {
+    if (s.duration.count() <= 0) return bad("stages", "{stages}: every stage needs a duration above 0");
+    if (!finite_rate(s.target_qps)) return bad("stages", "{stages}: rates must be 0 or more");
+    total += s.duration;
+  }
+  c.duration = total;
+  return {};
+}
+
+std::expected<void, ConfigError> check_adaptive(RunConfig& c) {
+  const AdaptiveConfig& a = c.adaptive;
+  if (c.qps == 0) c.qps = 100;
+  if (!(a.qps_min > 0) || !(a.qps_max >= a.qps_min))
+    return bad("adaptive.qps_min", "{adaptive.enabled} needs 0 < {adaptive.qps_min} <= {adaptive.qps_max}");
+  if (c.qps < a.qps_min || c.qps > a.qps_max)
+    return bad("qps", "{adaptive.enabled}: the start rate {qps} must lie within {adaptive.qps_min} and {adaptive.qps_max}");
+  if (!(a.up > 1)) return bad("adaptive.up", "{adaptive.up} must be above 1");
+  if (!(a.down > 0 && a.down < 1)) return bad("adaptive.down", "{adaptive.down} must be between 0 and 1");
+  if (!(a.min_step > 0 && a.min_step < 1))
+    return bad("adaptive.min_step", "{adaptive.min_step} must be between 0 and 1");
+  if (!(a.target_availability > 0 && a.target_availability <= 1))
+    return bad("adaptive.target_availability", "{adaptive.target_availability} must be in (0, 1]");
+  if (a.interval.count() < 100'000'000)
+    return bad("adaptive.interval", "{adaptive.interval} must be at least 100ms");
+  if (c.duration.count() == 0 && c.max_requests == 0)
+    return bad("adaptive.enabled", "{adaptive.enabled} needs {duration} or {max_requests} to end the run");
+  c.progress_interval = a.interval;
+  return {};
+}
+
+}  // namespace
+
+std::string ConfigError::to_string(const std::function<std::string(std::string_view)>& name) const {
+  std::string out;
+  std::size_t at = 0;
+  while (at < message.size()) {
+    const std::size_t open = message.find('{', at);
+    const std::size_t close = open == std::string::npos ? open : message.find('}', open);
+    if (close == std::string::npos) break;
+    out.append(message, at, open - at);
+    const std::string_view path = std::string_view(message).substr(open + 1, close - open - 1);
+    out += name ? name(path) : std::string(path);
+    at = close + 1;
+  }
+  if (at < message.size()) out.append(message, at);
+  return out;
+}
+
+std::expected<void, ConfigError> check_load_model(RunConfig& c) {
+  if (!finite_rate(c.qps)) return bad("qps", "{qps} must be a positive rate");
+  if (!c.stages.empty()) {
+    if (auto r = check_stages(c); !r) return r;
+  }
+  if (c.adaptive.enabled) return check_adaptive(c);
+  return {};
+}
+
+std::expected<void, ConfigError> check_config(RunConfig& c) {
+  if (c.connections == 0) return bad("connections", "{connections} must be at least 1");
+  if (c.duration.count() <= 0 && c.max_requests == 0 && c.iterations == 0)
+    return bad("duration", "give {duration}, {max_requests} or {iterations}");
+  if (c.success_status.empty()) return bad("success_status", "{success_status} is empty");
+  return check_load_model(c);
+}
+
+std::expected<void, ConfigError> check_origin_connections(const RunConfig& c, std::size_t origins) {
+  if (c.connections_per_origin || c.connections >= origins) return {};
+  return bad("connections", "{connections} " + std::to_string(c.connections) + " is fewer than the " +
+                                std::to_string(origins) + " origins");
+}
+
+}  // namespace ringload

@@ -44,6 +44,7 @@ class TimerWheel {
   }
 
   bool armed(uint32_t id) const noexcept { return armed_[id] != 0; }
+  uint64_t deadline(uint32_t id) const noexcept { return deadline_[id]; }  // when armed
   uint32_t size() const noexcept { return count_; }
 
   // Calls fire(id) for every deadline <= now_ns, each once, disarmed before the call

@@ -98,4 +98,11 @@ struct RunConfig {
   bool export_errors_only = false;     // export only failed requests
 };
 
+// Whether a response status counts as a success for this run (RunConfig::success_status).
+inline bool success_status(const RunConfig& config, int status) noexcept {
+  for (const StatusRange& r : config.success_status)
+    if (status >= r.lo && status <= r.hi) return true;
+  return false;
+}
+
 }  // namespace ringload

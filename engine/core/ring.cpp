@@ -1,0 +1,60 @@
+#include "engine/core/ring.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+namespace ringload {
+
+std::string Ring::init(uint32_t entries, bool report, std::vector<std::string>& notices) noexcept {
+  struct Attempt {
+    unsigned flags;
+    const char* notice;
+  };
+  // Best first. DEFER_TASKRUN runs completions only when this thread waits, in batches;
+  // it needs SINGLE_ISSUER (6.1). COOP_TASKRUN (5.19) avoids IPIs. Plain rings work anywhere.
+  const Attempt attempts[] = {
+      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, nullptr},
+      {IORING_SETUP_COOP_TASKRUN, "kernel lacks IORING_SETUP_DEFER_TASKRUN: using COOP_TASKRUN"},
+      {0, "kernel lacks IORING_SETUP_COOP_TASKRUN: using a plain ring"},
+  };
+  int ret = -EINVAL;
+  io_uring_params params{};
+  for (const Attempt& a : attempts) {
+    params = {};
+    params.flags = a.flags | IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+    params.cq_entries = entries * 4;
+    ret = io_uring_queue_init_params(entries, &ring_, &params);
+    if (ret == 0) {
+      if (a.notice != nullptr && report) notices.emplace_back(a.notice);
+      break;
+    }
+    if (ret != -EINVAL) break;
+  }
+  if (ret == -EPERM || ret == -ENOSYS)
+    return std::string("io_uring is not available here (") + strerror(-ret) +
+           "): a seccomp profile such as Docker's default blocks it";
+  if (ret < 0) return std::string("io_uring setup failed: ") + strerror(-ret);
+  ready_ = true;
+  // Each io_uring_enter then skips the file-table lookup of the ring's fd (5.18+).
+  if (io_uring_register_ring_fd(&ring_) < 0 && report)
+    notices.emplace_back("kernel lacks registered ring fds: each wait looks the ring up");
+  skip_success_ = (params.features & IORING_FEAT_CQE_SKIP) != 0;
+  if (!(params.features & IORING_FEAT_EXT_ARG) && report)
+    notices.emplace_back("kernel lacks IORING_FEAT_EXT_ARG: waits with a timeout cost an extra syscall");
+  return {};
+}
+
+void Ring::exit() noexcept {
+  if (!ready_) return;
+  io_uring_queue_exit(&ring_);
+  ready_ = false;
+}
+
+void Ring::submit_and_wait(uint64_t wait_ns) noexcept {
+  __kernel_timespec ts{static_cast<long long>(wait_ns / 1'000'000'000u),
+                       static_cast<long long>(wait_ns % 1'000'000'000u)};
+  io_uring_cqe* cqe = nullptr;
+  io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+}
+
+}  // namespace ringload

@@ -1,0 +1,71 @@
+// What a shard sends next and on which connection: the closed loop (when a connection
+// is free), the open loop's schedule (at intended times), the run's sequence of lines.
+#include <algorithm>
+
+#include "engine/core/clock.hpp"
+#include "engine/core/shard.hpp"
+
+namespace ringload {
+
+// Sends the shard's next positions, in order, while their origin has an idle connection.
+// A position whose origin has none waits (and the ones after it), so each shard keeps the
+// file order.
+void Shard::pump() noexcept {
+  if (plan_.open_loop) {
+    pump_open(now_ns());
+    return;
+  }
+  while (!sequence_.done()) {
+    const uint32_t line = sequence_.line();
+    const uint32_t slot = slab_.take_idle(table_.lines[line].origin);
+    if (slot == UINT32_MAX) return;
+    issue(slot, line, now_ns());
+    sequence_.advance();
+  }
+}
+
+// The open loop: every request whose intended time has come goes out now, on an idle
+// connection of its origin. None idle: it waits (its latency still counts from its
+// intended time) and another connection is opened if -c allows.
+void Shard::pump_open(uint64_t now) noexcept {
+  while (!sequence_.done()) {
+    const uint64_t due = pacer_.due_ns();
+    if (due > now) return;
+    const uint32_t line = sequence_.line();
+    const uint16_t origin = table_.lines[line].origin;
+    const uint32_t slot = slab_.take_idle(origin);
+    if (slot == UINT32_MAX) {
+      if (!waiting_counted_) ++recorder_.stats().counters.waited_for_connection;
+      waiting_counted_ = true;
+      grow(origin, now);
+      return;
+    }
+    waiting_counted_ = false;
+    issue(slot, line, due);
+    pacer_.advance();
+    sequence_.advance();
+  }
+}
+
+// Opens connections for requests waiting on `origin`: as many as are overdue, less those
+// already connecting, within the origin's share of -c.
+void Shard::grow(uint16_t origin, uint64_t now) noexcept {
+  const double rate = pacer_.rate_at(now);
+  const double overdue = 1 + rate * static_cast<double>(now - pacer_.due_ns()) / 1e9;
+  while (slab_.opened[origin] < slab_.count(origin) && slab_.connecting[origin] < overdue) {
+    start_connect(slab_.first(origin) + slab_.opened[origin]);
+    ++slab_.opened[origin];
+  }
+}
+
+// Requests that were due before the end but never sent: reported, not silently lost.
+void Shard::count_unsent(uint64_t end) noexcept {
+  // Strictly before: the slot due exactly at the end of -d belongs to the next second.
+  while (!sequence_.done() && pacer_.due_ns() < end) {
+    ++unsent_at_end_;
+    pacer_.advance();
+    sequence_.advance();
+  }
+}
+
+}  // namespace ringload

@@ -1,0 +1,54 @@
+// The connection slots of one shard, allocated once: each origin's slots in one block,
+// their carry and scratch buffers in one reserved arena (only the pages a connection
+// touches cost memory), and per origin a free list of idle slots.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/core/conn.hpp"
+
+namespace ringload {
+
+class Slab {
+ public:
+  Slab() = default;
+  ~Slab();
+  Slab(const Slab&) = delete;
+  Slab& operator=(const Slab&) = delete;
+
+  // `per_origin[o]` slots for origin o, each with `carry` bytes of carry buffer and
+  // `scratch` bytes of scratch. Returns an error text.
+  std::string setup(std::span<const uint32_t> per_origin, std::size_t carry, std::size_t scratch) noexcept;
+
+  Conn& operator[](uint32_t slot) noexcept { return conns_[slot]; }
+  const Conn& operator[](uint32_t slot) const noexcept { return conns_[slot]; }
+  uint32_t size() const noexcept { return static_cast<uint32_t>(conns_.size()); }
+  std::size_t scratch_size() const noexcept { return scratch_; }
+  uint16_t origins() const noexcept { return static_cast<uint16_t>(first_.size()); }
+  uint32_t first(uint16_t origin) const noexcept { return first_[origin]; }
+  uint32_t count(uint16_t origin) const noexcept { return count_[origin]; }
+
+  // An idle slot of `origin` from its free list (entries that are no longer idle are
+  // dropped on the way); UINT32_MAX: none.
+  uint32_t take_idle(uint16_t origin) noexcept;
+  // The slot is idle: into its origin's free list.
+  void release(uint32_t slot) noexcept;
+
+  // Open loop: slots of each origin put to use so far, and connects under way.
+  std::vector<uint32_t> opened;
+  std::vector<uint32_t> connecting;
+
+ private:
+  std::vector<Conn> conns_;
+  std::vector<std::vector<uint32_t>> free_;  // capacity fixed at setup
+  std::vector<uint32_t> first_;              // each origin's slots: [first_, first_ + count_)
+  std::vector<uint32_t> count_;
+  char* arena_ = nullptr;
+  std::size_t arena_bytes_ = 0;
+  std::size_t scratch_ = 0;
+};
+
+}  // namespace ringload

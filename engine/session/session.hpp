@@ -1,0 +1,90 @@
+// The session seam: what a request on a connection is, by protocol. One type per
+// protocol, one file each:
+//   http_session  HTTP/1.1 request and response (stateless beyond the slot's HttpExchange)
+//   sse_session   a Server-Sent Events stream over an HTTP response body
+//   ws_session    a WebSocket session after a 101
+// Each provides, for the connection `c` in flight:
+//   start(c, env, now)          the request head is in c.scratch: set up
+//   produce(c, env, out)        the transport is writable: the next bytes to send, if any
+//   on_read(c, env, plaintext)  bytes from the peer
+//   on_eof(c, env)              the peer closed
+//   on_timer(c, env, now)       deadline(c, env) passed (maybe early: re-arm and go on)
+//   on_stop(c, env)             the run is ending: a stream ends as run_end; HTTP stays
+//                               in flight
+//   finish(c, env, ok, now)     the request is over (any way): its own figures; returns
+//                               the stream end for the export (-1: not a stream)
+//   farewell(c, env, out)       failed: last words to the peer (a WebSocket close frame)
+// and returns a Step. A session never closes, fails or recycles the connection itself:
+// the shard acts on the Step, and only the shard does. So nothing a session does can pull
+// the slot from under it, and no caller re-checks a generation.
+#pragma once
+#include <cstdint>
+#include <span>
+
+#include "proto/http_response.hpp"
+#include "ringload/config.hpp"
+#include "ringload/requests.hpp"
+#include "ringload/stats.hpp"
+
+namespace ringload {
+
+class ExportQueue;
+
+struct Step {
+  enum class Kind : uint8_t { more, done, failed };
+  // done: what becomes of the connection (and which counter says who closed it).
+  enum class Then : uint8_t { reuse, close_by_client, close_by_server };
+
+  Kind kind = Kind::more;
+  bool ok = false;                        // done: a success
+  Then then = Then::reuse;                // done
+  bool farewell = false;                  // failed: send farewell() before closing
+  ErrorKind error = ErrorKind::protocol;  // failed
+  const char* message = nullptr;          // failed: static, or alive until the step is acted on
+
+  static constexpr Step more() noexcept { return {}; }
+  static constexpr Step done(bool ok, Then then) noexcept { return {Kind::done, ok, then}; }
+  static constexpr Step fail(ErrorKind kind, const char* message, bool farewell = false) noexcept {
+    return {Kind::failed, false, Then::reuse, farewell, kind, message};
+  }
+  bool terminal() const noexcept { return kind != Kind::more; }
+};
+
+// Bytes to send: `a` then `b` (either may be empty). They must stay valid and unchanged
+// until the transport is writable again.
+struct Output {
+  std::span<const char> a, b;
+  bool empty() const noexcept { return a.empty() && b.empty(); }
+};
+
+// A source of unpredictable-enough numbers (WebSocket keys and masks: RFC 6455 §10.3
+// asks that a browser's script cannot predict them; a load generator has no script to
+// protect from). splitmix64.
+struct Random {
+  uint64_t state = 1;
+  uint64_t next() noexcept {
+    uint64_t z = (state += 0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+    return z ^ (z >> 31);
+  }
+};
+
+// What a session may use of its shard besides its connection.
+struct SessionEnv {
+  Stats& stats;
+  ExportQueue* exports;               // null: no --export
+  const RunConfig& config;
+  std::span<proto::Header> headers;   // scratch for the response head parser
+  std::size_t scratch_size = 0;       // bytes of each connection's scratch
+  Random random;
+  uint64_t rx_ns = 0;                 // when the bytes being handled arrived
+
+  // The request's deadline (streams: for the head and each gap): its line's, else the run's.
+  uint64_t request_timeout(const RequestLine& r) const noexcept {
+    return r.timeout_ns != 0 ? r.timeout_ns : static_cast<uint64_t>(config.timeout.count());
+  }
+  bool success(int status) const noexcept { return success_status(config, status); }
+};
+
+}  // namespace ringload

@@ -1,0 +1,67 @@
+#include "engine/session/sessions.hpp"
+
+namespace ringload {
+
+std::string Sessions::setup(uint32_t slots, const RequestTable& table, const RunConfig& config) noexcept {
+  bool sse = false, ws = false;
+  for (const StreamSpec& s : table.streams) (s.proto == StreamProto::sse ? sse : ws) = true;
+  try {
+    if (sse) sse_ = std::vector<SseSession>(slots);
+    if (ws) ws_ = std::vector<WsSession>(slots, WsSession(config.ws_max_message));
+  } catch (const std::bad_alloc&) {
+    return "out of memory for the stream state of " + std::to_string(slots) + " connections";
+  }
+  return {};
+}
+
+Step Sessions::on_eof(uint32_t slot, Conn& c, SessionEnv& env) noexcept {
+  switch (c.session) {
+    case SessionKind::http: return HttpSession::on_eof(c, env);
+    case SessionKind::sse: return sse_[slot].on_eof(c, env);
+    case SessionKind::ws: return ws_[slot].on_eof(c, env);
+  }
+  return Step::more();
+}
+
+Step Sessions::on_timer(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept {
+  switch (c.session) {
+    case SessionKind::http: return HttpSession::on_timer(c, env, now);
+    case SessionKind::sse: return sse_[slot].on_timer(c, env, now);
+    case SessionKind::ws: return ws_[slot].on_timer(c, env, now);
+  }
+  return Step::more();
+}
+
+uint64_t Sessions::deadline(uint32_t slot, const Conn& c, const SessionEnv& env) const noexcept {
+  switch (c.session) {
+    case SessionKind::http: return HttpSession::deadline(c, env);
+    case SessionKind::sse: return sse_[slot].deadline(c, env);
+    case SessionKind::ws: return ws_[slot].deadline(c, env);
+  }
+  return UINT64_MAX;
+}
+
+Step Sessions::on_stop(uint32_t slot, Conn& c, SessionEnv& env) noexcept {
+  switch (c.session) {
+    case SessionKind::http: return HttpSession::on_stop(c, env);
+    case SessionKind::sse: return sse_[slot].on_stop(c, env);
+    case SessionKind::ws: return ws_[slot].on_stop(c, env);
+  }
+  return Step::more();
+}
+
+int Sessions::finish(uint32_t slot, Conn& c, SessionEnv& env, bool ok, uint64_t now) noexcept {
+  switch (c.session) {
+    case SessionKind::http: return HttpSession::finish(c, env, ok, now);
+    case SessionKind::sse: return sse_[slot].finish(c, env, ok, now);
+    case SessionKind::ws: return ws_[slot].finish(c, env, ok, now);
+  }
+  return -1;
+}
+
+std::span<const char> Sessions::farewell(uint32_t slot, Conn& c, SessionEnv& env) noexcept {
+  if (c.session == SessionKind::ws) return ws_[slot].farewell(c, env);
+  return {};
+}
+
+}  // namespace ringload

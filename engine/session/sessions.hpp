@@ -1,0 +1,71 @@
+// The sessions of one shard's slots: the dispatch from a slot's SessionKind to its
+// session type (session.hpp has the contract), and the per-slot state of the kinds that
+// keep some, allocated only for the kinds the run has (SSE and WebSocket lines).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/core/conn.hpp"
+#include "engine/session/http_session.hpp"
+#include "engine/session/session.hpp"
+#include "engine/session/sse_session.hpp"
+#include "engine/session/ws_session.hpp"
+
+namespace ringload {
+
+class Sessions {
+ public:
+  // Per-slot state for `slots` connections, for the stream kinds `table` has.
+  std::string setup(uint32_t slots, const RequestTable& table, const RunConfig& config) noexcept;
+
+  // The kind of session a request line is.
+  static SessionKind kind_of(const StreamSpec* stream) noexcept {
+    if (stream == nullptr) return SessionKind::http;
+    return stream->proto == StreamProto::sse ? SessionKind::sse : SessionKind::ws;
+  }
+  // The session needs to hear when its sends complete (it writes its next bytes into
+  // the same scratch); otherwise a successful send may post no completion.
+  static bool needs_send_completion(const Conn& c) noexcept { return c.session == SessionKind::ws; }
+  // The consumer of the stream the slot's HttpExchange reads (null: plain HTTP).
+  StreamSink* sink(uint32_t slot, const Conn& c) noexcept {
+    switch (c.session) {
+      case SessionKind::http: return nullptr;
+      case SessionKind::sse: return &sse_[slot];
+      case SessionKind::ws: return &ws_[slot];
+    }
+    return nullptr;
+  }
+
+  void start(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept {
+    switch (c.session) {
+      case SessionKind::http: return HttpSession::start(c, env, now);
+      case SessionKind::sse: return sse_[slot].start(c, env, now);
+      case SessionKind::ws: return ws_[slot].start(c, env, now);
+    }
+  }
+  Step produce(uint32_t slot, Conn& c, SessionEnv& env, const RequestTable& table, Output& out) noexcept {
+    if (c.session == SessionKind::ws) return ws_[slot].produce(c, env, table, out);
+    return HttpSession::produce(c, env, table, out);  // SSE sends its request like HTTP
+  }
+  Step on_read(uint32_t slot, Conn& c, SessionEnv& env, std::span<const char> data) noexcept {
+    switch (c.session) {
+      case SessionKind::http: return HttpSession::on_read(c, env, data);
+      case SessionKind::sse: return sse_[slot].on_read(c, env, data);
+      case SessionKind::ws: return ws_[slot].on_read(c, env, data);
+    }
+    return Step::more();
+  }
+  Step on_eof(uint32_t slot, Conn& c, SessionEnv& env) noexcept;
+  Step on_timer(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept;
+  uint64_t deadline(uint32_t slot, const Conn& c, const SessionEnv& env) const noexcept;
+  Step on_stop(uint32_t slot, Conn& c, SessionEnv& env) noexcept;
+  int finish(uint32_t slot, Conn& c, SessionEnv& env, bool ok, uint64_t now) noexcept;
+  std::span<const char> farewell(uint32_t slot, Conn& c, SessionEnv& env) noexcept;
+
+ private:
+  std::vector<SseSession> sse_;  // one per slot when the run has SSE lines
+  std::vector<WsSession> ws_;    // one per slot when the run has WebSocket lines
+};
+
+}  // namespace ringload

@@ -13,8 +13,9 @@
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
 #include "cli/progress.hpp"
-#include "cli/report.hpp"
+#include "cli/summary.hpp"
 #include "ringload/engine.hpp"
+#include "ringload/report.hpp"
 #include "ringload/request_file.hpp"
 
 namespace {
@@ -55,7 +56,7 @@ int write_outputs(const ringload::cli::Options& o, const ringload::RunConfig& co
                   const ringload::RunResult& result) {
   int status = 0;
   if (result.interrupted && g_signal != 0) status = 128 + g_signal;
-  const std::string json = ringload::cli::render_json(config, result).dump(2) + "\n";
+  const std::string json = ringload::report_json(config, result) + "\n";
   bool json_on_stdout = o.json;
   if (!o.output.empty()) {
     if (auto ok = ringload::cli::write_file(o.output, json); !ok) {
@@ -117,5 +118,5 @@ int main(int argc, char** argv) {
   progress.finish();
   g_engine = nullptr;
   if (!result) return fail(result.error(), exit_cannot_start);
-  return write_outputs(*options, engine.config(), *result);
+  return write_outputs(*options, engine.config(), **result);
 }

@@ -328,8 +328,8 @@ Step WsSession::on_timer(Conn& c, SessionEnv& env, uint64_t now) noexcept {
       return Step::fail(ErrorKind::timeout, head ? "no response head in time" : "request timed out");
     return Step::more();
   }
-  // A paced message is due: sent first (the shard pumps after this), the rest next time.
-  if (phase_ == Phase::open && spec.interval_ns != 0 && more_to_send(c) && now >= next_send_ns_) return Step::more();
+  // A paced message that is due goes out when the shard pumps after this step, unless
+  // the checks below end the session first.
   if (phase_ == Phase::open && spec.stream_timeout_ns != 0 && now >= c.sent_ns + spec.stream_timeout_ns) {
     begin_close(StreamEnd::stream_timeout, now);
     return Step::more();

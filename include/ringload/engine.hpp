@@ -25,8 +25,9 @@ class Engine {
   std::expected<void, std::string> prepare();
 
   // Runs the load (prepare() first). `on_window` is called on the control thread after
-  // each progress window; it must be quick.
-  std::expected<RunResult, std::string> run(std::function<void(const Window&)> on_window = {});
+  // each progress window; it must be quick. The result is on the heap: its histograms
+  // take a few MB, more than a small thread stack holds.
+  std::expected<std::unique_ptr<RunResult>, std::string> run(std::function<void(const Window&)> on_window = {});
 
   // Async-signal-safe: the run stops at the next tick and run() returns its result.
   void request_stop() noexcept;

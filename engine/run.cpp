@@ -1,0 +1,213 @@
+#include "engine/run.hpp"
+
+#include <chrono>
+
+#include "engine/core/clock.hpp"
+
+namespace ringload {
+
+Run::Run(const RunConfig& config, const PreparedRun& prepared, std::vector<std::string> notices)
+    : config_(config),
+      prepared_(prepared),
+      plan_(config, prepared.origins.size(), prepared.table->lines.size()),
+      result_(std::make_unique<RunResult>()),
+      previous_(std::make_unique<Stats>()) {
+  result_->notices = std::move(notices);
+}
+
+Run::~Run() {
+  stop_shards();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+std::expected<void, std::string> Run::start() {
+  t0_ = now_ns();
+  previous_ns_ = t0_;
+  if (config_.adaptive.enabled) adaptive_ = std::make_unique<AdaptiveController>(config_.adaptive, config_.qps);
+  std::vector<ShardPlan> plans = plan_.shards(t0_);
+  // Export: one queue per shard, one writer thread; the file is opened before any traffic.
+  if (!config_.export_path.empty()) {
+    ExportOptions eo;
+    eo.path = config_.export_path;
+    eo.max_body = config_.export_max_body;
+    eo.errors_only = config_.export_errors_only;
+    eo.success_status = [this](int status) { return success_status(config_, status); };
+    std::vector<ExportQueue*> queues;
+    for (ShardPlan& p : plans) {
+      queues_.push_back(std::make_unique<ExportQueue>(eo.queue_bytes));
+      queues.push_back(queues_.back().get());
+      p.export_queue = queues_.back().get();
+    }
+    writer_ = std::make_unique<ExportWriter>(eo, *prepared_.table, queues, t0_);
+    if (auto r = writer_->open(); !r) return r;
+    writer_->start();
+  }
+  errors_.resize(plans.size());
+  for (const ShardPlan& p : plans) {
+    controls_.push_back(std::make_unique<ShardControl>());
+    shards_.push_back(std::make_unique<Shard>(p, config_, prepared_, *controls_.back()));
+  }
+  for (std::size_t k = 0; k < shards_.size(); ++k) {
+    threads_.emplace_back([this, k] {
+      errors_[k] = shards_[k]->run();
+      controls_[k]->finished.store(true, std::memory_order_release);
+    });
+  }
+  return {};
+}
+
+bool Run::all_finished() const noexcept {
+  for (const auto& c : controls_)
+    if (!c->finished.load(std::memory_order_acquire)) return false;
+  return true;
+}
+
+void Run::stop_shards() noexcept {
+  for (auto& c : controls_) c->stop.store(true, std::memory_order_relaxed);
+}
+
+void Run::control(const std::atomic<bool>& stop, const std::function<void(const Window&)>& on_window) {
+  const auto interval = static_cast<uint64_t>(config_.progress_interval.count());
+  uint64_t next_window = interval > 0 ? t0_ + interval : UINT64_MAX;
+  while (!all_finished()) {
+    if (stop.load(std::memory_order_relaxed)) {
+      result_->interrupted = true;
+      break;
+    }
+    // A run whose export cannot be written stops: its results would be lost.
+    if (writer_ && writer_->failed()) break;
+    if (now_ns() >= next_window) {
+      take_window(on_window);
+      next_window += interval;
+      continue;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop_shards();
+}
+
+// Asks every shard for a snapshot, merges them, and closes a window of the timeline.
+void Run::take_window(const std::function<void(const Window&)>& on_window) {
+  const uint64_t epoch = ++epoch_;
+  for (auto& c : controls_) c->publish_request.store(epoch, std::memory_order_release);
+  // Shards answer within one loop turn (at most their idle tick); a finished shard's
+  // last snapshot stands.
+  const uint64_t give_up = now_ns() + 200'000'000;
+  for (auto& c : controls_) {
+    while (c->published.load(std::memory_order_acquire) != epoch && !c->finished.load(std::memory_order_acquire) &&
+           now_ns() < give_up)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  auto current = std::make_unique<Stats>();
+  for (auto& c : controls_) {
+    // A shard that stopped answers no more requests: its final figures stand.
+    const bool done = c->finished.load(std::memory_order_acquire);
+    current->merge(done && c->final_stats != nullptr ? *c->final_stats : c->snapshot);
+  }
+  const uint64_t now = now_ns();
+  const Window w = window(*current, now);
+  result_->timeline.push_back(w);
+  adapt(w);
+  if (on_window) on_window(w);
+  *previous_ = *current;
+  previous_ns_ = now;
+}
+
+// The figures since the last window: `current` minus the previous cumulative snapshot.
+Window Run::window(const Stats& current, uint64_t end_ns) const {
+  auto delta = std::make_unique<Stats>(current);
+  delta->subtract(*previous_);
+  Window w;
+  w.t_s = static_cast<double>(end_ns - t0_) / 1e9;
+  w.duration_s = static_cast<double>(end_ns - previous_ns_) / 1e9;
+  w.requests = delta->counters.requests;
+  w.succeeded = delta->counters.succeeded;
+  for (uint64_t e : delta->counters.errors) w.errors += e;
+  w.latency_p50_ns = delta->latency.percentile(50);
+  w.latency_p99_ns = delta->latency.percentile(99);
+  const uint64_t middle = previous_ns_ + (end_ns - previous_ns_) / 2;
+  w.target_qps = adaptive_ ? adaptive_->rate() : plan_.scheduled_qps(t0_, middle);
+  return w;
+}
+
+// Judges the window just taken and hands every shard its share of the new rate.
+void Run::adapt(const Window& w) {
+  if (!adaptive_) return;
+  const double rate = adaptive_->on_window(w.requests, w.succeeded, w.latency_p99_ns);
+  for (auto& c : controls_) {
+    c->rate.store(rate / static_cast<double>(controls_.size()), std::memory_order_relaxed);
+    c->rate_version.fetch_add(1, std::memory_order_release);
+  }
+}
+
+std::expected<std::unique_ptr<RunResult>, std::string> Run::finish() {
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  RunResult& r = *result_;
+  if (writer_) {
+    if (auto ok = writer_->finish(); !ok) r.export_error = ok.error();
+    r.export_lines = writer_->lines();
+    for (const auto& q : queues_) r.export_waits += q->waits();
+  }
+  for (const std::string& e : errors_)
+    if (!e.empty()) return std::unexpected(e);
+  for (std::size_t k = 0; k < shards_.size(); ++k) absorb(*shards_[k], k == 0);
+  // Passes never reached (a looping run stopped by -d) are not reported.
+  while (!r.by_iteration.empty() && r.by_iteration.back().requests == 0) r.by_iteration.pop_back();
+  const uint64_t end_ns = end_time();
+  r.duration_s = static_cast<double>(end_ns - t0_) / 1e9;
+  r.connections = plan_.connections();
+  r.threads = static_cast<uint32_t>(shards_.size());
+  // The last, partial window, from the shards' final figures.
+  if (config_.progress_interval.count() > 0 && end_ns > previous_ns_) {
+    const Window w = window(r.stats, end_ns);
+    if (w.duration_s > 0.001 || w.requests > 0) r.timeline.push_back(w);
+  }
+  if (adaptive_) r.capacity_qps = adaptive_->capacity();
+  return std::move(result_);
+}
+
+// A timed run lasts exactly its duration (the shards stop at the deadline); an
+// interrupted or counted run lasts until its last shard stopped.
+uint64_t Run::end_time() const noexcept {
+  uint64_t end_ns = t0_;
+  for (const auto& s : shards_) end_ns = std::max(end_ns, s->end_ns());
+  const auto duration = static_cast<uint64_t>(config_.duration.count());
+  if (!result_->interrupted && duration > 0 && end_ns >= t0_ + duration) end_ns = t0_ + duration;
+  return end_ns;
+}
+
+// Adds one shard's figures to the result: everything merges exactly.
+void Run::absorb(const Shard& s, bool first) {
+  RunResult& r = *result_;
+  const Recorder& rec = s.recorder();
+  r.stats.merge(rec.stats());
+  r.in_flight_at_end += s.in_flight_at_end();
+  r.unsent_at_end += s.unsent_at_end();
+  if (r.tls_version.empty() && s.tls_version() != nullptr) {
+    r.tls_version = s.tls_version();
+    r.tls_cipher = s.tls_cipher();
+  }
+  for (std::size_t e = 0; e < error_kind_count; ++e)
+    if (r.first_error[e].empty()) r.first_error[e] = rec.first_errors()[e];
+  for (const std::string& n : s.notices()) r.notices.push_back(n);
+  if (first) {
+    r.by_name = rec.by_name();
+    r.by_iteration = rec.by_iteration();
+    return;
+  }
+  for (std::size_t i = 0; i < r.by_name.size(); ++i) {
+    r.by_name[i].requests += rec.by_name()[i].requests;
+    r.by_name[i].succeeded += rec.by_name()[i].succeeded;
+    r.by_name[i].failed += rec.by_name()[i].failed;
+    r.by_name[i].latency.merge(rec.by_name()[i].latency);
+  }
+  for (std::size_t i = 0; i < r.by_iteration.size(); ++i) {
+    r.by_iteration[i].requests += rec.by_iteration()[i].requests;
+    r.by_iteration[i].succeeded += rec.by_iteration()[i].succeeded;
+    r.by_iteration[i].failed += rec.by_iteration()[i].failed;
+  }
+}
+
+}  // namespace ringload

@@ -77,19 +77,26 @@ std::size_t Base64Encoder::finish(char* out) noexcept {
   return 4;
 }
 
-Base64Decoded base64_decode(std::string_view in, char* out) noexcept {
-  Base64Decoded r;
-  std::size_t len = in.size();
+namespace {
+
+// The checks made before decoding: padding that completes the last quantum, a length
+// that a whole number of bytes gives. `len` receives the characters before the padding.
+Base64Decoded::Error check_shape(std::string_view in, std::size_t& len) noexcept {
+  len = in.size();
   std::size_t pad = 0;
   while (len > 0 && in[len - 1] == '=' && pad < 2) --len, ++pad;
-  if (pad > 0 && in.size() % 4 != 0) {
-    r.error = Base64Decoded::Error::bad_padding;
-    return r;
-  }
-  if (len % 4 == 1) {
-    r.error = Base64Decoded::Error::truncated;
-    return r;
-  }
+  if (pad > 0 && in.size() % 4 != 0) return Base64Decoded::Error::bad_padding;
+  if (len % 4 == 1) return Base64Decoded::Error::truncated;
+  return Base64Decoded::Error::none;
+}
+
+}  // namespace
+
+Base64Decoded base64_decode(std::string_view in, char* out) noexcept {
+  Base64Decoded r;
+  std::size_t len = 0;
+  r.error = check_shape(in, len);
+  if (r.error != Base64Decoded::Error::none) return r;
   uint32_t acc = 0;
   int bits = 0;
   for (std::size_t i = 0; i < len; ++i) {
@@ -108,6 +115,15 @@ Base64Decoded base64_decode(std::string_view in, char* out) noexcept {
     }
   }
   return r;
+}
+
+bool base64_valid(std::string_view text) noexcept {
+  std::size_t len = 0;
+  if (check_shape(text, len) != Base64Decoded::Error::none) return false;
+  for (std::size_t i = 0; i < len; ++i) {
+    if (value_of(text[i]) < 0) return false;
+  }
+  return true;
 }
 
 const char* to_string(const Base64Decoded& d, std::size_t text_len, std::span<char, 64> buf) noexcept {

@@ -47,6 +47,10 @@ struct Base64Decoded {
 // Decodes `text` to `out` (at least base64_decoded_max(text.size()) bytes).
 Base64Decoded base64_decode(std::string_view text, char* out) noexcept;
 
+// base64_decode(text) would succeed: the alphabet only, padding (if any) completing the
+// last quantum, no length that leaves a lone character. "" is valid (it decodes to nothing).
+bool base64_valid(std::string_view text) noexcept;
+
 // "invalid character at offset 2", "bad padding", "truncated input (length 5)": the
 // caller's buffer `buf` (64 bytes) holds the text when it needs numbers.
 const char* to_string(const Base64Decoded& d, std::size_t text_len, std::span<char, 64> buf) noexcept;

@@ -2,7 +2,7 @@
 
 #include "proto/http_response.hpp"
 #include "proto/token.hpp"
-#include "proto/websocket.hpp"
+#include "proto/ws_handshake.hpp"
 #include "ringload/requests.hpp"
 
 namespace ringload {

@@ -15,7 +15,11 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
-#include "proto/websocket.hpp"
+#include "proto/utf8.hpp"
+#include "proto/ws_close.hpp"
+#include "proto/ws_encode.hpp"
+#include "proto/ws_frame.hpp"
+#include "proto/ws_message.hpp"
 
 using namespace ringload::proto;
 using namespace ringload::proto::ws;

@@ -1,18 +1,18 @@
-// WebSocket (RFC 6455) codec: server frames through MessageAssembler fed whole, split at
-// every offset and byte by byte against a PROT_NONE page; UTF-8 edge cases; close
-// payloads; the client encoder (RFC 6455 §5.7 vector, masking in pieces); handshake.
+// WebSocket (RFC 6455) codec: server frames through FrameDecoder and MessageAssembler fed
+// whole, split at every offset and byte by byte against a PROT_NONE page; close payloads;
+// the client encoder (RFC 6455 §5.7 vector, masking in pieces). The handshake is in
+// test_ws_handshake.cpp, the UTF-8 validator in test_utf8.cpp.
 #include <catch2/catch.hpp>
-
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/coding.h>
-#include <wolfssl/wolfcrypt/hash.h>
 
 #include <array>
 #include <string>
 #include <vector>
 
-#include "proto/websocket.hpp"
-#include "tests/unit/guard_page.hpp"
+#include "proto/ws_close.hpp"
+#include "proto/ws_encode.hpp"
+#include "proto/ws_frame.hpp"
+#include "proto/ws_message.hpp"
+#include "tests/support/guard_page.hpp"
 
 using namespace std::string_literals;
 using namespace ringload::proto;
@@ -61,7 +61,7 @@ struct Run {
   bool operator==(const Run&) const = default;
 };
 
-// Feeds one read the way the engine does (see websocket.hpp).
+// Feeds one read the way the engine does (see ws_message.hpp).
 void feed(MessageAssembler& a, GuardPage& guard, std::string_view chunk, Run& run) {
   if (run.stopped) return;
   std::span<const char> in = guard.place(chunk);
@@ -299,47 +299,6 @@ TEST_CASE("one frame per call, sticky errors, feeds after close", "[ws]") {
   CHECK(close_code_for(ParseError::ws_masked_frame) == 1002);
 }
 
-TEST_CASE("UTF-8 validator edge cases", "[ws]") {
-  struct Case {
-    std::string s;
-    std::size_t fail_at;  // `all`: valid; s.size(): truncated at the end
-  };
-  const std::vector<Case> cases = {
-      {"", all}, {"plain ASCII, longer than eight bytes", all},
-      {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", all},           // κόσμε
-      {"\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf", all},           // boundaries of 1-3 bytes
-      {"\xed\x9f\xbf\xee\x80\x80", all},                               // U+D7FF, U+E000
-      {"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", all},                       // U+10000, U+10FFFF
-      {"\x80", 0}, {"ab\xbf", 2}, {"\xc0\x80", 0}, {"\xc1\xbf", 0},    // lone continuation, overlong
-      {"\xe0\x80\x80", 1}, {"\xe0\x9f\xbf", 1},                        // overlong 3 bytes
-      {"\xf0\x80\x80\x80", 1}, {"\xf0\x8f\xbf\xbf", 1},                // overlong 4 bytes
-      {"\xed\xa0\x80", 1}, {"\xed\xbf\xbf", 1},                        // surrogates
-      {"\xf4\x90\x80\x80", 1}, {"\xf5\x80\x80\x80", 0}, {"\xff", 0},   // above U+10FFFF
-      {"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited", 12},
-      {"\xc3(", 1}, {"\xe2\x82(", 2}, {"\xf0\x9f\x98(", 3},           // short sequences
-      {"01234567\x80", 8}, {"0123456789abcde\xfe", 15},                 // after ASCII runs
-      {"\xc3", 1}, {"\xe2\x82", 2}, {"\xf0\x9f\x98", 3},                // truncated at the end
-  };
-  for (const Case& c : cases) {
-    INFO("case: " << Catch::Detail::stringify(c.s));
-    const bool valid = c.fail_at == all;
-    CHECK(valid_utf8(c.s) == valid);
-    for (std::size_t k = 0; k <= c.s.size(); ++k) {
-      Utf8Validator v;
-      std::size_t ok = v.feed(std::string_view(c.s).substr(0, k));
-      if (ok == k) ok += v.feed(std::string_view(c.s).substr(k));
-      const bool whole_ok = ok == c.s.size();
-      if (valid || c.fail_at == c.s.size()) {
-        CHECK(whole_ok);
-        CHECK(v.at_boundary() == valid);
-      } else {
-        CHECK(ok == c.fail_at);
-        CHECK_FALSE(v.at_boundary());
-      }
-    }
-  }
-}
-
 TEST_CASE("close payloads", "[ws]") {
   auto payload = [](uint16_t code, std::string_view reason) {
     return std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)}.append(reason);
@@ -469,103 +428,4 @@ TEST_CASE("close and pong frames", "[ws]") {
   CHECK(out[0] == '\x8a');
   CHECK(unmasked(n) == ping);
   CHECK(encode_pong_frame(out, big(126), key) == 0);
-}
-
-TEST_CASE("accept key input gives the RFC 6455 §1.3 accept value", "[ws]") {
-  const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
-  std::array<char, 64> in{};
-  const std::size_t n = accept_key_input(in, key);
-  REQUIRE(n == key.size() + accept_guid.size());
-  CHECK(std::string(in.data(), n) == key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-  CHECK(accept_key_input(std::span<char>(in.data(), n - 1), key) == 0);
-  // What the engine does with it (wolfSSL).
-  std::array<byte, 20> sha{};
-  REQUIRE(wc_ShaHash(reinterpret_cast<const byte*>(in.data()), static_cast<word32>(n), sha.data()) == 0);
-  std::array<byte, 64> b64{};
-  word32 b64_len = b64.size();
-  REQUIRE(Base64_Encode_NoNl(sha.data(), sha.size(), b64.data(), &b64_len) == 0);
-  CHECK(b64_len == accept_length);
-  CHECK(std::string(reinterpret_cast<const char*>(b64.data()), b64_len) == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-}
-
-TEST_CASE("opening request", "[ws]") {
-  const std::array<std::string_view, 2> protocols{"chat", "superchat"};
-  const std::array<Header, 1> extra{{{"Origin", "http://example.com"}}};
-  OpeningRequest req{"server.example.com", "/chat", "dGhlIHNhbXBsZSBub25jZQ==", protocols, extra};
-  const std::string expect =
-      "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
-      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n"
-      "Origin: http://example.com\r\n\r\n";
-  std::array<char, 512> out{};
-  REQUIRE(render_opening_request(out, req) == expect.size());
-  CHECK(std::string(out.data(), expect.size()) == expect);
-  std::array<char, 16> small{};
-  CHECK(render_opening_request(small, req) == expect.size());  // the size needed
-  CHECK(std::string(small.data(), small.size()) == expect.substr(0, small.size()));
-
-  OpeningRequest plain{"h:8080", "/", "a2V5", {}, {}};
-  const std::size_t n = render_opening_request(out, plain);
-  CHECK(std::string_view(out.data(), n).find("Protocol") == std::string_view::npos);
-
-  auto rejects = [&](OpeningRequest r) { return render_opening_request(out, r) == 0; };
-  CHECK(rejects({"", "/", "a2V5", {}, {}}));
-  CHECK(rejects({"h", "chat", "a2V5", {}, {}}));
-  CHECK(rejects({"h", "/a b", "a2V5", {}, {}}));
-  CHECK(rejects({"h\r\nX: y", "/", "a2V5", {}, {}}));
-  CHECK(rejects({"h", "/", "", {}, {}}));
-  CHECK(rejects({"h", "/", "a2V5\r\n", {}, {}}));
-  const std::array<std::string_view, 1> bad_protocol{"a,b"};
-  CHECK(rejects({"h", "/", "a2V5", bad_protocol, {}}));
-  const std::array<Header, 1> dup{{{"connection", "close"}}};
-  CHECK(rejects({"h", "/", "a2V5", {}, dup}));
-  const std::array<Header, 1> ext{{{"Sec-WebSocket-Extensions", "permessage-deflate"}}};
-  CHECK(rejects({"h", "/", "a2V5", {}, ext}));
-  const std::array<Header, 1> crlf{{{"X-A", "1\r\nX-B: 2"}}};
-  CHECK(rejects({"h", "/", "a2V5", {}, crlf}));
-}
-
-TEST_CASE("upgrade response checks", "[ws]") {
-  const std::string_view accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-  const std::array<std::string_view, 2> offered{"chat", "v2"};
-  struct Case {
-    const char* name;
-    std::vector<Header> headers;
-    bool ok;
-    std::string_view selected = {};
-  };
-  const Header up{"Upgrade", "websocket"};
-  const Header conn{"Connection", "Upgrade"};
-  const Header acc{"Sec-WebSocket-Accept", accept};
-  const std::vector<Case> cases = {
-      {"minimal", {up, conn, acc}, true},
-      {"case and lists", {{"UPGRADE", "WebSocket"}, {"connection", "keep-alive, upgrade"}, acc}, true},
-      {"connection over two lines", {up, {"Connection", "keep-alive"}, {"Connection", "Upgrade"}, acc}, true},
-      {"protocol chosen", {up, conn, acc, {"Sec-WebSocket-Protocol", "v2"}}, true, "v2"},
-      {"empty extensions", {up, conn, acc, {"Sec-WebSocket-Extensions", ""}}, true},
-      {"no upgrade", {conn, acc}, false},
-      {"wrong upgrade", {{"Upgrade", "h2c"}, conn, acc}, false},
-      {"no connection", {up, acc}, false},
-      {"connection without upgrade", {up, {"Connection", "keep-alive"}, acc}, false},
-      {"no accept", {up, conn}, false},
-      {"wrong accept", {up, conn, {"Sec-WebSocket-Accept", "S3pPLMBiTxaQ9kYGzzhZRbK+xOo="}}, false},
-      {"two accepts", {up, conn, acc, acc}, false},
-      {"extension", {up, conn, acc, {"Sec-WebSocket-Extensions", "permessage-deflate"}}, false},
-      {"protocol not offered", {up, conn, acc, {"Sec-WebSocket-Protocol", "other"}}, false},
-      {"two protocols", {up, conn, acc, {"Sec-WebSocket-Protocol", "chat"}, {"Sec-WebSocket-Protocol", "v2"}}, false},
-  };
-  for (const Case& c : cases) {
-    INFO("case: " << c.name);
-    std::string_view selected = "stale";
-    const char* why = check_upgrade_headers(c.headers, accept, offered, &selected);
-    CHECK((why == nullptr) == c.ok);
-    if (c.ok) CHECK(selected == c.selected);
-  }
-  ResponseHead head;
-  head.status = 426;
-  const std::vector<Header> good{up, conn, acc};
-  CHECK(check_upgrade_response(head, good, accept, offered) != nullptr);
-  head.status = 101;
-  CHECK(check_upgrade_response(head, good, accept, offered) == nullptr);
-  CHECK(check_upgrade_headers(good, accept, {}) == nullptr);
 }

@@ -68,7 +68,102 @@ const char* alert_name(int code) noexcept {
 
 int clamp_int(size_t n) noexcept { return static_cast<int>(std::min<size_t>(n, INT_MAX)); }
 
+// How a rule's message is made.
+enum class Text : uint8_t {
+  fixed,  // `text` as is
+  name,   // "`text` '<the verified name>'"
+  alert,  // "`text`: <alert name> (<code>)"; a protocol_version alert (70) is that failure
+  wolf,   // "`text`: <wolfSSL's text> (wolfSSL error N)"
+};
+
+// Rules apply always, or only while the handshake runs: after it, the same code means a
+// broken peer, not a certificate or version problem.
+enum class When : uint8_t { always, handshake };
+
+struct ErrorRule {
+  int code;  // wolfSSL error code (negative)
+  TlsFailure kind;
+  Text how;
+  const char* text;
+  When when = When::always;
+  int last = 0;  // non-zero: the rule covers the codes from `code` down to `last`
+  bool matches(int err) const noexcept { return last == 0 ? err == code : err <= code && err >= last; }
+};
+
+// wolfSSL error code -> failure and message. The first rule that matches applies.
+constexpr ErrorRule error_rules[] = {
+    {ASN_NO_SIGNER_E, TlsFailure::unknown_ca, Text::fixed,
+     "certificate verify failed: unknown CA (issuer not trusted; --cacert FILE adds one, "
+     "--insecure skips verification)"},
+    {ASN_SELF_SIGNED_E, TlsFailure::unknown_ca, Text::fixed,
+     "certificate verify failed: self-signed certificate, unknown CA"},
+    {DOMAIN_NAME_MISMATCH, TlsFailure::name_mismatch, Text::name,
+     "certificate name mismatch: the certificate is not valid for"},
+    {IPADDR_MISMATCH, TlsFailure::name_mismatch, Text::name,
+     "certificate name mismatch: the certificate is not valid for"},
+    {ASN_AFTER_DATE_E, TlsFailure::cert_expired, Text::fixed,
+     "certificate verify failed: certificate expired"},
+    {ASN_BEFORE_DATE_E, TlsFailure::cert_expired, Text::fixed,
+     "certificate verify failed: certificate not yet valid"},
+    // Other certificate (ASN.1, signature) errors during the handshake.
+    {ASN_PARSE_E, TlsFailure::bad_certificate, Text::wolf, "certificate verify failed",
+     When::handshake, -299},
+    {VERIFY_CERT_ERROR, TlsFailure::bad_certificate, Text::wolf, "certificate verify failed",
+     When::handshake},
+    {NO_PEER_CERT, TlsFailure::bad_certificate, Text::wolf, "certificate verify failed",
+     When::handshake},
+    // A record version other than the one negotiated: during the handshake, no version in
+    // common; after it, a peer sending garbage (cleartext, say) in the record header.
+    {VERSION_ERROR, TlsFailure::protocol_version, Text::fixed,
+     "protocol version: the server does not speak TLS 1.2 or 1.3", When::handshake},
+    {MATCH_SUITE_ERROR, TlsFailure::protocol_version, Text::fixed,
+     "no cipher suite in common with the server"},
+    {UNSUPPORTED_SUITE, TlsFailure::protocol_version, Text::fixed,
+     "no cipher suite in common with the server"},
+    {FATAL_ERROR, TlsFailure::alert, Text::alert, "the server sent a fatal alert"},
+    {SOCKET_ERROR_E, TlsFailure::peer_closed, Text::fixed, "connection closed by the server"},
+    {LENGTH_ERROR, TlsFailure::malformed, Text::wolf,
+     "the server does not speak TLS here (malformed record)", When::handshake},
+    {UNKNOWN_RECORD_TYPE, TlsFailure::malformed, Text::wolf,
+     "the server does not speak TLS here (malformed record)", When::handshake},
+    {PARSE_ERROR, TlsFailure::malformed, Text::wolf,
+     "the server does not speak TLS here (malformed record)", When::handshake},
+    {BUFFER_ERROR, TlsFailure::malformed, Text::wolf,
+     "the server does not speak TLS here (malformed record)", When::handshake},
+    {MEMORY_E, TlsFailure::internal, Text::fixed, "out of memory in wolfSSL"},
+    {MEMORY_ERROR, TlsFailure::internal, Text::fixed, "out of memory in wolfSSL"},
+};
+// Everything else: the peer does not speak TLS properly.
+constexpr ErrorRule other_error{0, TlsFailure::malformed, Text::wolf, "TLS protocol error"};
+
 }  // namespace
+
+TlsErrorReport classify_tls_error(int err, const TlsErrorContext& at, std::span<char> buf) noexcept {
+  const ErrorRule* rule = &other_error;
+  for (const ErrorRule& r : error_rules) {
+    if (r.matches(err) && (r.when == When::always || !at.handshake_done)) {
+      rule = &r;
+      break;
+    }
+  }
+  switch (rule->how) {
+    case Text::fixed:
+      return {rule->kind, rule->text};
+    case Text::name:
+      std::snprintf(buf.data(), buf.size(), "%s '%s'", rule->text, at.verify_name);
+      return {rule->kind, buf.data()};
+    case Text::alert:
+      std::snprintf(buf.data(), buf.size(), "%s: %s (%d)", rule->text, alert_name(at.last_alert),
+                    at.last_alert);
+      return {at.last_alert == 70 ? TlsFailure::protocol_version : rule->kind, buf.data()};
+    case Text::wolf:
+      break;
+  }
+  char text[WOLFSSL_MAX_ERROR_SZ] = {};
+  wolfSSL_ERR_error_string_n(static_cast<unsigned long>(-err), text, sizeof text);
+  std::snprintf(buf.data(), buf.size(), "%s: %s (wolfSSL error %d)", rule->text, text, err);
+  return {rule->kind, buf.data()};
+}
 
 std::expected<std::unique_ptr<TlsContext>, std::string> TlsContext::create(
     const TlsOptions& opts, std::string_view host) noexcept {
@@ -441,88 +536,12 @@ TlsStatus TlsSession::fail(int ret) noexcept {
   if (err == WOLFSSL_ERROR_ZERO_RETURN || err == ZERO_RETURN || err == SOCKET_PEER_CLOSED_E ||
       (ret == 0 && err != FATAL_ERROR) || (eof_ && err == SOCKET_ERROR_E))
     return TlsStatus::closed;
-
-  TlsFailure kind = TlsFailure::malformed;
-  const char* what = nullptr;
-  const char* prefix = "TLS protocol error";
-  switch (err) {
-    case ASN_NO_SIGNER_E:
-      kind = TlsFailure::unknown_ca;
-      what = "certificate verify failed: unknown CA (issuer not trusted; --cacert FILE adds "
-             "one, --insecure skips verification)";
-      break;
-    case ASN_SELF_SIGNED_E:
-      kind = TlsFailure::unknown_ca;
-      what = "certificate verify failed: self-signed certificate, unknown CA";
-      break;
-    case DOMAIN_NAME_MISMATCH:
-    case IPADDR_MISMATCH:
-      kind = TlsFailure::name_mismatch;
-      std::snprintf(reason_buf_, sizeof reason_buf_,
-                    "certificate name mismatch: the certificate is not valid for '%s'",
-                    ctx_ != nullptr ? ctx_->verify_name().c_str() : "");
-      what = reason_buf_;
-      break;
-    case ASN_AFTER_DATE_E:
-      kind = TlsFailure::cert_expired;
-      what = "certificate verify failed: certificate expired";
-      break;
-    case ASN_BEFORE_DATE_E:
-      kind = TlsFailure::cert_expired;
-      what = "certificate verify failed: certificate not yet valid";
-      break;
-    case VERSION_ERROR:
-      kind = TlsFailure::protocol_version;
-      what = "protocol version: the server does not speak TLS 1.2 or 1.3";
-      break;
-    case MATCH_SUITE_ERROR:
-    case UNSUPPORTED_SUITE:
-      kind = TlsFailure::protocol_version;
-      what = "no cipher suite in common with the server";
-      break;
-    case FATAL_ERROR: {
-      WOLFSSL_ALERT_HISTORY h{};
-      wolfSSL_get_alert_history(ssl_, &h);
-      kind = h.last_rx.code == 70 ? TlsFailure::protocol_version : TlsFailure::alert;
-      std::snprintf(reason_buf_, sizeof reason_buf_, "the server sent a fatal alert: %s (%d)",
-                    alert_name(h.last_rx.code), h.last_rx.code);
-      what = reason_buf_;
-      break;
-    }
-    case SOCKET_ERROR_E:
-      kind = TlsFailure::peer_closed;
-      what = "connection closed by the server";
-      break;
-    case LENGTH_ERROR:
-    case UNKNOWN_RECORD_TYPE:
-    case PARSE_ERROR:
-    case BUFFER_ERROR:
-      if (!wolfSSL_is_init_finished(ssl_))
-        prefix = "the server does not speak TLS here (malformed record)";
-      break;
-    case MEMORY_E:
-    case MEMORY_ERROR:
-      kind = TlsFailure::internal;
-      what = "out of memory in wolfSSL";
-      break;
-    default:
-      break;
-  }
-  if (what == nullptr) {
-    // Other certificate (ASN.1, signature) errors during the handshake are verification
-    // failures; the rest is the peer not speaking TLS properly.
-    if (((err <= ASN_PARSE_E && err > -300) || err == VERIFY_CERT_ERROR || err == NO_PEER_CERT) &&
-        !wolfSSL_is_init_finished(ssl_)) {
-      kind = TlsFailure::bad_certificate;
-      prefix = "certificate verify failed";
-    }
-    char text[WOLFSSL_MAX_ERROR_SZ] = {};
-    wolfSSL_ERR_error_string_n(static_cast<unsigned long>(-err), text, sizeof text);
-    std::snprintf(reason_buf_, sizeof reason_buf_, "%s: %s (wolfSSL error %d)", prefix, text,
-                  err);
-    what = reason_buf_;
-  }
-  set_error(kind, what);
+  WOLFSSL_ALERT_HISTORY alerts{};
+  wolfSSL_get_alert_history(ssl_, &alerts);
+  const TlsErrorContext at{wolfSSL_is_init_finished(ssl_) != 0,
+                           ctx_ != nullptr ? ctx_->verify_name().c_str() : "", alerts.last_rx.code};
+  const TlsErrorReport report = classify_tls_error(err, at, reason_buf_);
+  set_error(report.kind, report.text);
   return TlsStatus::error;
 }
 

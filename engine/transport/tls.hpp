@@ -85,6 +85,24 @@ enum class TlsFailure : uint8_t {
   internal,          // out of memory, overflowed buffers, misuse
 };
 
+// Where a connection stood when wolfSSL reported an error.
+struct TlsErrorContext {
+  bool handshake_done = false;   // the handshake had finished (wolfSSL_is_init_finished)
+  const char* verify_name = "";  // the name the certificate was checked against
+  int last_alert = -1;           // the last alert received (its code), for FATAL_ERROR
+};
+
+struct TlsErrorReport {
+  TlsFailure kind;
+  const char* text;  // static, or the caller's buffer
+};
+
+// How TlsSession reports wolfSSL error `err` (a negative code from wolfSSL_get_error()
+// that is neither WANT_* nor a close): a table of codes, some of which apply only during
+// the handshake. A message with numbers or names is written into `buf` (256 bytes
+// suffice; longer ones are cut). Public for the tests.
+TlsErrorReport classify_tls_error(int err, const TlsErrorContext& at, std::span<char> buf) noexcept;
+
 // One per origin. create() runs before the shard threads start; afterwards the context is
 // shared read-only by all of them (wolfSSL_new on a shared CTX is thread-safe).
 class TlsContext {

@@ -19,8 +19,15 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/transport/tls.hpp"
+
+// For the error codes of the classification table only.
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
 
 namespace {
 
@@ -544,4 +551,48 @@ TEST_CASE("TLS against servers that do not speak TLS", "[tls]") {
   }
   INFO(reason);
   CHECK_FALSE(reason.empty());
+}
+
+TEST_CASE("TLS error table: kind and message per wolfSSL code, before and after the handshake", "[tls]") {
+  struct Case {
+    int err;
+    bool handshake_done;
+    int alert;
+    TlsFailure kind;
+    const char* text;  // the message contains it
+    bool wolf = false;  // made from wolfSSL's text: ends with "(wolfSSL error N)"
+  };
+  const std::vector<Case> cases = {
+      {ASN_NO_SIGNER_E, false, -1, TlsFailure::unknown_ca, "unknown CA (issuer not trusted"},
+      {ASN_SELF_SIGNED_E, false, -1, TlsFailure::unknown_ca, "self-signed certificate"},
+      {DOMAIN_NAME_MISMATCH, false, -1, TlsFailure::name_mismatch, "not valid for 'host.example'"},
+      {IPADDR_MISMATCH, false, -1, TlsFailure::name_mismatch, "not valid for 'host.example'"},
+      {ASN_AFTER_DATE_E, false, -1, TlsFailure::cert_expired, "certificate expired"},
+      {ASN_BEFORE_DATE_E, false, -1, TlsFailure::cert_expired, "not yet valid"},
+      {ASN_SIG_CONFIRM_E, false, -1, TlsFailure::bad_certificate, "certificate verify failed: ", true},
+      {VERIFY_CERT_ERROR, false, -1, TlsFailure::bad_certificate, "certificate verify failed: ", true},
+      {ASN_SIG_CONFIRM_E, true, -1, TlsFailure::malformed, "TLS protocol error: ", true},
+      {VERSION_ERROR, false, -1, TlsFailure::protocol_version, "does not speak TLS 1.2 or 1.3"},
+      // A peer that finished the handshake and then sent cleartext: not a version problem.
+      {VERSION_ERROR, true, -1, TlsFailure::malformed, "TLS protocol error: ", true},
+      {MATCH_SUITE_ERROR, false, -1, TlsFailure::protocol_version, "no cipher suite in common"},
+      {FATAL_ERROR, false, 40, TlsFailure::alert, "fatal alert: handshake_failure (40)"},
+      {FATAL_ERROR, false, 70, TlsFailure::protocol_version, "fatal alert: protocol_version (70)"},
+      {FATAL_ERROR, true, 20, TlsFailure::alert, "fatal alert: bad_record_mac (20)"},
+      {SOCKET_ERROR_E, true, -1, TlsFailure::peer_closed, "connection closed by the server"},
+      {LENGTH_ERROR, false, -1, TlsFailure::malformed, "does not speak TLS here (malformed record): ", true},
+      {PARSE_ERROR, false, -1, TlsFailure::malformed, "does not speak TLS here (malformed record): ", true},
+      {LENGTH_ERROR, true, -1, TlsFailure::malformed, "TLS protocol error: ", true},
+      {MEMORY_E, true, -1, TlsFailure::internal, "out of memory in wolfSSL"},
+      {DECRYPT_ERROR, true, -1, TlsFailure::malformed, "TLS protocol error: ", true},
+  };
+  for (const Case& c : cases) {
+    INFO("wolfSSL error " << c.err << (c.handshake_done ? " after" : " during") << " the handshake");
+    char buf[256];
+    const TlsErrorReport r = classify_tls_error(c.err, {c.handshake_done, "host.example", c.alert}, buf);
+    CHECK(r.kind == c.kind);
+    const std::string text = r.text;
+    CHECK_THAT(text, Catch::Contains(c.text));
+    if (c.wolf) CHECK_THAT(text, Catch::EndsWith("(wolfSSL error " + std::to_string(c.err) + ")"));
+  }
 }

@@ -33,7 +33,7 @@ class StreamSink {
   virtual Verdict on_stream_head(const proto::ResponseHead& head, std::span<const proto::Header> headers,
                                  const char*& why) noexcept = 0;
   // Stream bytes (decoded body, or raw after a 101). false: the consumer ended the stream
-  // (or failed the connection); the exchange reports `stopped` and reads nothing more.
+  // (its session's Step says how); the exchange reports `stopped` and reads nothing more.
   virtual bool on_stream_data(std::span<const char> data) noexcept = 0;
 
  protected:
@@ -81,7 +81,6 @@ class HttpExchange {
  private:
   ExchangeEvent feed_head(std::span<const char>& in, CarryBuffer& carry,
                           std::span<proto::Header> headers, ExportTap* tap) noexcept;
-  ExchangeEvent feed_body(std::span<const char> in) noexcept;
   ExchangeEvent stop() noexcept;
 
   proto::ResponseHead head_;

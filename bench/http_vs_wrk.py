@@ -10,7 +10,8 @@ the medians, and the ratios ringload/wrk. See bench/README.md.
 Environment (all optional):
   C=64  D=10s  ROUNDS=3  WARMUP=1s
   RINGLOAD=build/ringload  TARGET_BIN=build/ringload-target  (relative to the repo root)
-  TOOLS="wrk ringload"  TARGETS="nginx target"  SERVER_CPU=0  CLIENT_CPU=1
+  TOOLS="wrk ringload"  (add "before" with RINGLOAD_BEFORE=PATH: an older ringload binary in
+                         the same interleaved rounds, for a refactor's before/after)  TARGETS="nginx target"  SERVER_CPU=0  CLIENT_CPU=1
   OUT=directory for raw outputs (default: a new temporary directory)
 Standard library only; every process is started by this script and stopped by its PID.
 """
@@ -33,6 +34,7 @@ ROUNDS = int(env("ROUNDS", "3"))
 WARMUP = env("WARMUP", "1s")
 TOOLS = env("TOOLS", "wrk ringload").split()
 TARGETS = env("TARGETS", "nginx target").split()
+RINGLOAD_BEFORE = env("RINGLOAD_BEFORE", "")
 
 
 # ------------------------------------------------------------------------ the servers
@@ -60,7 +62,8 @@ def start_server(target, tmp):
 def client_cmd(tool, url, duration):
     if tool == "wrk":
         return ["wrk", "-t1", f"-c{C}", f"-d{duration}", url]
-    return [RINGLOAD, "-t", "1", "-c", str(C), "-d", duration, "--json", "--quiet", url]
+    binary = RINGLOAD_BEFORE if tool == "before" else RINGLOAD
+    return [binary, "-t", "1", "-c", str(C), "-d", duration, "--json", "--quiet", url]
 
 
 def parse_ringload(out):
@@ -105,11 +108,12 @@ def summarize(target, results):
     for tool in TOOLS:
         med[tool] = median_row(results[tool], KEYS, ints=("requests", "errors"))
         print(row(tool, med[tool]))
-    if "wrk" in med and "ringload" in med:
-        w, r = med["wrk"], med["ringload"]
-        print(f"ringload/wrk: req/s x{r['rps'] / w['rps']:.3f}, "
-              f"CPU/request x{r['cpu_us_per_req'] / w['cpu_us_per_req']:.3f}, "
-              f"RSS x{r['rss_mb'] / w['rss_mb']:.2f} ({r['rss_mb']:.1f} MB vs {w['rss_mb']:.1f} MB)")
+    for peer in ("wrk", "before"):
+        if peer in med and "ringload" in med:
+            w, r = med[peer], med["ringload"]
+            print(f"ringload/{peer}: req/s x{r['rps'] / w['rps']:.3f}, "
+                  f"CPU/request x{r['cpu_us_per_req'] / w['cpu_us_per_req']:.3f}, "
+                  f"RSS x{r['rss_mb'] / w['rss_mb']:.2f} ({r['rss_mb']:.1f} MB vs {w['rss_mb']:.1f} MB)")
     return med
 
 
@@ -118,6 +122,8 @@ def main():
         die(f"{TIME_BIN} missing: apt-get install time")
     if "ringload" in TOOLS and not os.access(RINGLOAD, os.X_OK):
         die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
+    if "before" in TOOLS and not os.access(RINGLOAD_BEFORE, os.X_OK):
+        die("TOOLS has 'before': set RINGLOAD_BEFORE to an older ringload binary")
     if "wrk" in TOOLS and not shutil.which("wrk"):
         die("wrk missing: apt-get install wrk")
     out_dir = make_out_dir("ringload-bench-")

@@ -31,8 +31,6 @@ const char* to_string(ParseError e) noexcept {
     case ParseError::ws_expected_continuation: return "WebSocket data frame inside a fragmented message";
     case ParseError::ws_message_too_large: return "WebSocket message too large";
     case ParseError::ws_invalid_utf8: return "invalid UTF-8 in a WebSocket text message";
-    case ParseError::ws_bad_close: return "bad WebSocket close payload";
-    case ParseError::ws_bad_handshake: return "bad WebSocket handshake response";
   }
   return "unknown parse error";
 }

@@ -41,8 +41,6 @@ enum class ParseError : uint8_t {
   ws_expected_continuation,    // new data frame inside a fragmented message (§5.4)
   ws_message_too_large,   // message over the assembler's size limit
   ws_invalid_utf8,        // text message not UTF-8 (RFC 6455 §8.1)
-  ws_bad_close,           // close payload of 1 byte, a bad code, or a non-UTF-8 reason (§7.4)
-  ws_bad_handshake,       // the 101 response fails RFC 6455 §4.1 (the check says why)
 };
 
 const char* to_string(ParseError e) noexcept;

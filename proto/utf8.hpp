@@ -19,7 +19,6 @@ class Utf8Validator {
   std::size_t feed(std::span<const char> in) noexcept;
   // The bytes so far end on a character boundary: a message may end here.
   bool at_boundary() const noexcept { return need_ == 0 && !failed_; }
-  bool failed() const noexcept { return failed_; }
 
  private:
   uint8_t need_ = 0;    // continuation bytes still due

@@ -17,7 +17,7 @@ struct CloseInfo {
   uint16_t code = 1005;   // the code; 1005 ("no status received", §7.4.1) when absent
   std::string_view reason;  // inside the payload
   bool valid = true;      // false: 1 byte long, a code not allowed on the wire, or a
-                          // reason that is not UTF-8; the engine fails with ws_bad_close
+                          // reason that is not UTF-8; the engine fails the session (1002)
 };
 
 // Parses a whole close payload (the engine accumulates it; it is at most 125 bytes).

@@ -32,7 +32,6 @@ constexpr bool known_opcode(uint8_t op) noexcept { return op <= 0x2 || (op >= 0x
 namespace limits {
 inline constexpr std::size_t max_control_payload = 125;   // §5.5
 inline constexpr std::size_t max_client_header = 14;       // 2 + 8 (length) + 4 (mask key)
-inline constexpr std::size_t max_server_header = 10;       // server frames carry no mask key
 }  // namespace limits
 
 // The bits of the first two header bytes (§5.2), for the decoder and the encoder.
@@ -54,7 +53,7 @@ struct FrameResult {
   Status status = Status::need_more;  // done: the frame ended at `consumed`
   std::size_t consumed = 0;           // bytes of the input used by this call
   bool frame_start = false;           // the header completed in this call: `header` is valid
-  FrameHeader header;                 // the current frame (also FrameDecoder::header())
+  FrameHeader header;                 // the current frame
   std::span<const char> data;         // payload bytes inside the input (may be empty)
   ParseError error = ParseError::none;
 };
@@ -78,9 +77,6 @@ class FrameDecoder {
   // A non-empty input always consumes at least one byte unless the result is error.
   FrameResult feed(std::span<const char> in) noexcept;
 
-  // The header of the frame being decoded, valid from its frame_start until the next
-  // frame begins.
-  const FrameHeader& header() const noexcept { return header_; }
   // No frame is partly decoded (the previous one, if any, ended).
   bool at_frame_boundary() const noexcept { return state_ == State::first_byte; }
 

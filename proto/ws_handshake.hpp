@@ -5,7 +5,7 @@
 // How the engine opens a session:
 //  1. Render the request once: render_opening_request(). Send it.
 //  2. Parse the response with parse_response_head(); then check_upgrade_response() with
-//     the expected accept value. Any failure fails the connection (ws_bad_handshake, with
+//     the expected accept value. Any failure fails the connection (a protocol error, with
 //     the returned text as the message). The bytes after the head are already frames:
 //     ws_message.hpp takes over (steps 3-4), ws_encode.hpp writes what is sent (step 5).
 #pragma once

@@ -15,8 +15,8 @@
 //         if (r.status == Status::error) { send close close_code_for(r.error); fail; break; }
 //         if (r.status == Status::done) {
 //           text/binary: msg is a whole message.  ping: send encode_pong_frame(ctrl).
-//           pong: ignore or match.  close: parse_close(ctrl); if !valid fail (ws_bad_close,
-//           reply 1002), else reply encode_close_frame(echoed code); stop reading frames.
+//           pong: ignore or match.  close: parse_close(ctrl); if !valid fail (a protocol
+//           error, reply 1002), else reply encode_close_frame(echoed code); stop reading frames.
 //           if (as.closed()) break;
 //         }
 //         if (in.empty()) break;   // need_more: wait for the next read
@@ -89,7 +89,6 @@ class MessageAssembler {
 
   bool closed() const noexcept { return closed_; }               // a close frame arrived
   bool in_message() const noexcept { return open_; }             // a fragmented message is open
-  uint64_t message_bytes() const noexcept { return message_bytes_; }  // declared so far
 
  private:
   MessageResult fail(MessageResult& r, ParseError e, std::size_t at) noexcept;

@@ -48,8 +48,6 @@ class Histogram {
   static uint64_t highest_equivalent(std::size_t index) noexcept;
 
   std::span<const uint64_t> counts() const noexcept { return counts_; }
-  // For snapshot publishing: the raw state, copied word by word.
-  std::span<uint64_t> raw_counts() noexcept { return counts_; }
 
  private:
   std::array<uint64_t, counts_len> counts_;

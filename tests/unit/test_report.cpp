@@ -1,10 +1,15 @@
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <catch2/catch.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 
-#include "cli/report.hpp"
+#include "cli/summary.hpp"
+#include "ringload/report.hpp"
 
 using nlohmann::json;
 using ringload::ErrorKind;
@@ -89,10 +94,10 @@ void check_histogram_block(const json& block, const Histogram& h) {
 
 }  // namespace
 
-TEST_CASE("render_json: every field of the schema", "[report]") {
+TEST_CASE("report_json: every field of the schema", "[report]") {
   const auto config = make_config();
   const auto result = make_result();
-  const json j = ringload::cli::render_json(config, *result);
+  const json j = json::parse(ringload::report_json(config, *result));
 
   CHECK(keys_of(j) == std::set<std::string>{"ringload_version", "url", "method", "duration_s", "connections",
                                             "threads", "interrupted", "requests", "status_codes", "errors",
@@ -162,17 +167,76 @@ TEST_CASE("render_json: every field of the schema", "[report]") {
   CHECK(cfg["body_bytes"] == 5);
   CHECK(cfg["success_status"] == json::array({"200-299", "404-404"}));
 
-  // The document survives a text round trip unchanged.
-  CHECK(json::parse(j.dump()) == j);
+  // One line when asked, the same document.
+  const std::string compact = ringload::report_json(config, *result, -1);
+  CHECK(compact.find('\n') == std::string::npos);
+  CHECK(json::parse(compact) == j);
 }
 
-TEST_CASE("render_json: an empty run", "[report]") {
+TEST_CASE("report_json: bytes that are not UTF-8 are replaced, not thrown", "[report]") {
+  ringload::RunConfig config = make_config();
+  config.requests.front().headers = {{"X-Raw", "a\xff" "b"}};
+  const auto result = make_result();
+  const json j = json::parse(ringload::report_json(config, *result));
+  CHECK(j["config"]["headers"] == json::array({json::array({"X-Raw", "a\xef\xbf\xbd" "b"})}));
+}
+
+// The top-level keys of the schema listed in ringload/report.hpp: those of its comment lines
+// that open a key at the document's first level ("//   \"key\": ..."), outside any braces.
+std::set<std::string> schema_keys() {
+  const std::filesystem::path header =
+      std::filesystem::path(__FILE__).parent_path() / "../../include/ringload/report.hpp";
+  std::ifstream in(header);
+  REQUIRE(in);
+  std::set<std::string> keys;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("//   \"")) continue;
+    int depth = 0;
+    for (std::size_t i = 5; i < line.size(); ++i) {
+      const char ch = line[i];
+      if (ch == '{' || ch == '[') ++depth;
+      if (ch == '}' || ch == ']') --depth;
+      if (ch != '"' || depth != 0) continue;
+      const std::size_t end = line.find('"', i + 1);
+      if (end == std::string::npos) break;
+      if (line.compare(end + 1, 1, ":") == 0) keys.insert(line.substr(i + 1, end - i - 1));
+      i = end;
+    }
+  }
+  return keys;
+}
+
+// The README's "JSON report" section: a summary that points to the header.
+std::string readme_report_section() {
+  std::ifstream in(std::filesystem::path(__FILE__).parent_path() / "../../README.md");
+  REQUIRE(in);
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string all = text.str();
+  const std::size_t start = all.find("## JSON report\n");
+  REQUIRE(start != std::string::npos);
+  return all.substr(start, all.find("\n## ", start + 1) - start);
+}
+
+TEST_CASE("report_json: the schema in ringload/report.hpp lists every key, and only those", "[report]") {
+  const json j = json::parse(ringload::report_json(make_config(), *make_result()));
+  CHECK(schema_keys() == keys_of(j));
+  // The README's summary names every key too.
+  const std::string readme = readme_report_section();
+  CHECK_THAT(readme, Catch::Contains("include/ringload/report.hpp"));
+  for (const std::string& key : keys_of(j)) {
+    INFO(key);
+    CHECK_THAT(readme, Catch::Contains("`" + key + "`"));
+  }
+}
+
+TEST_CASE("report_json: an empty run", "[report]") {
   ringload::RunConfig config = config_for("https://[::1]/");
   config.duration = std::chrono::nanoseconds{0};
   config.timeout = std::chrono::nanoseconds{0};  // no deadline: rendered as null
   config.max_requests = 100;
   auto result = std::make_unique<ringload::RunResult>();
-  const json j = ringload::cli::render_json(config, *result);
+  const json j = json::parse(ringload::report_json(config, *result));
   CHECK(j["url"] == "https://[::1]:443/");
   CHECK(j["method"] == "GET");
   CHECK(j["duration_s"].get<double>() == 0.0);

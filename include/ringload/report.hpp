@@ -1,0 +1,82 @@
+// The end-of-run JSON report: one document for every front end (the CLI's --json and -o,
+// an embedding program, the Python module), written from a run's config and result.
+//
+// Schema (stable). Keys are emitted in sorted order; counts are integers; times in the
+// histogram blocks ({same keys}) are microseconds as floats. This listing is the one the
+// README points to: change both together with the code.
+//
+// {
+//   "ringload_version": "0.1.0",
+//   "url": "http://127.0.0.1:8080/",    first request's URL: origin (always with the port) + target
+//   "method": "GET",                    first request's method
+//   "duration_s": 10.0,                 the run's length (a timed run: exactly its duration)
+//   "connections": 64, "threads": 2,    as run (RunResult), over all origins
+//   "interrupted": false,               stopped early (Engine::request_stop: Ctrl-C)
+//   "requests": {"total", "succeeded", "failed", "in_flight_at_end"},
+//   "status_codes": {"200": n, ...},    complete responses by status (non-zero only)
+//   "errors": {"connect", "read", "write", "timeout", "protocol", "tls"},   every kind, zeros included
+//   "first_errors": {"kind": "message"},  the first message of each kind that occurred
+//   "latency_us":      {"min", "mean", "stdev", "p50", "p75", "p90", "p95", "p99", "p99_9", "p99_99", "max"},
+//                                       completion - intended send
+//   "service_time_us": {same keys},     completion - actual send
+//   "ttfb_us":         {same keys},     first response byte - actual send
+//   "send_lag_us":     {same keys},     actual send - intended send (open loop)
+//   "tls_handshake_us": {same keys},
+//   "tls": {"version", "cipher", "handshakes", "resumed", "resumed_ratio", "verify"} | null,
+//                                       null: no TLS connection and no TLS error
+//   "sse": {"streams", "events", "bytes", "comments", "events_per_s", "bytes_per_s",
+//           "ended_by": {"server", "max_events", "until", "stream_timeout", "run_end", "error"},
+//           "ttfe_us", "inter_event_us", "duration_us": {same keys}} | null,   null: no SSE stream
+//   "ws": {"sessions", "messages_sent", "messages_received", "bytes_sent", "bytes_received",
+//          "messages_per_s", "bytes_per_s", "pings_received", "pongs_sent", "pongs_received",
+//          "close_codes": {"1000": n, ..., "other": n}, "closed_by": {"client", "server", "none"},
+//          "ended_by": {"expect", "until", "idle_timeout", "stream_timeout", "server", "run_end", "error"},
+//          "handshake_us", "rtt_us": {same keys}} | null,   null: no WebSocket session
+//   "open_loop": {"target_qps", "arrival", "waited_for_connection", "unsent_at_end"} | null,
+//                                       null: closed loop
+//   "capacity": f | null,               adaptive: highest rate passing two windows
+//   "qps_timeline": [{"t_s", "target_qps", "achieved_qps", "availability", "p50_us", "p99_us", "errors"}],
+//                                       open loop only (else [])
+//   "throughput": {"rps", "rpm", "bytes_in_per_s", "bytes_out_per_s"},
+//                                       rps = requests.total / duration_s (0 if duration_s is 0)
+//   "bytes": {"in", "out"},             on the wire, headers included
+//   "connections_opened": n,
+//   "closes_by_server": n, "closes_by_client": n,
+//   "timeline": [{"t_s", "duration_s", "requests", "succeeded", "errors", "rps", "p50_us", "p99_us",
+//                 "target_qps"}],       one entry per progress window (the last one may be shorter)
+//   "by_name": [{"name", "requests", "succeeded", "failed", "latency_us": {same keys}}],
+//                                       names with requests only
+//   "by_iteration": [{"iteration", "requests", "succeeded", "failed"}],
+//   "notices": ["..."],                 kernel features missing, verification off, slow TLS library
+//   "export": {"path", "lines", "waits", "error"} | null,
+//                                       lines: whole lines in the file; error: why the export
+//                                       failed and stopped the run, else null; null: no export
+//   "config": {"connections", "threads",          as configured (threads 0: one per CPU)
+//              "duration_s" | null,               null: no time limit
+//              "max_requests" | null,             null: no request limit
+//              "timeout_s" | null,                null: no per-request deadline
+//              "method", "headers": [[name, value]], "body_bytes",   the first RequestSpec's
+//              "success_status": ["200-399"],     each range as "lo-hi"
+//              "requests_file" | null, "iterations" | null, "shuffle", "seed",
+//              "connections_per_origin",
+//              "tls": {"verify", "cacert", "cert", "sni", "resume", "handshake_each"}}
+// }
+#pragma once
+#include <string>
+
+#include "ringload/config.hpp"
+#include "ringload/stats.hpp"
+
+namespace ringload {
+
+// The document above as text: `indent` spaces per level, or one line when negative; no
+// trailing newline. `config` is the engine's (Engine::config(): after prepare() filled in
+// its defaults), `result` what Engine::run() returned.
+std::string report_json(const RunConfig& config, const RunResult& result, int indent = 2);
+
+// What the report calls the run's request: the first request's URL (origin + target) and
+// method, from the request file's table when there is one. Empty without requests.
+std::string report_url(const RunConfig& config);
+std::string report_method(const RunConfig& config);
+
+}  // namespace ringload

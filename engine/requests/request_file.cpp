@@ -18,6 +18,7 @@
 #include "proto/base64.hpp"
 #include "proto/http_response.hpp"
 #include "proto/token.hpp"
+#include "ringload/stream_keys.hpp"
 
 namespace ringload {
 namespace {
@@ -349,6 +350,8 @@ constexpr std::size_t key_index(std::string_view name) {
   return keys.size();
 }
 bool given(const LineFields& f, std::string_view key) { return (f.seen >> key_index(key)) & 1; }
+static_assert(std::ranges::all_of(stream_keys, [](const StreamKey& k) { return key_index(k.key) < keys.size(); }),
+              "every stream key is a key of the request file");
 
 bool is_blank(std::string_view s) noexcept {
   for (char c : s)
@@ -451,16 +454,16 @@ Result Loader::add_request() {
   if (ws_url && proto != "ws")
     return fault("a " + std::string(proto) + " line cannot have a ws:// or wss:// url", {f.url_field});
   // Keys that belong to another proto are mistakes, not options to ignore.
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 10> owner = {{
-      {"max_events", "sse"}, {"stream_timeout", "sse ws"}, {"repeat", "ws"}, {"until", "sse ws"}, {"messages", "ws"},
-      {"expect", "ws"}, {"idle_timeout", "ws"}, {"subprotocols", "ws"}, {"interval", "ws"},
-      {"body", "http sse"}}};
-  for (const auto& [key, protos] : owner) {
-    if (given(f, key) && protos.find(proto) == std::string_view::npos)
-      return fault("'" + std::string(key) + "' does not apply to a " + std::string(proto) + " line" +
-                       (proto == "http" ? " (add \"proto\": \"sse\" or \"ws\")" : ""),
-                   {f.field_of[key_index(key)]}, true);
+  const auto misplaced = [&](std::string_view key) {
+    return fault("'" + std::string(key) + "' does not apply to a " + std::string(proto) + " line" +
+                     (proto == "http" ? " (add \"proto\": \"sse\" or \"ws\")" : ""),
+                 {f.field_of[key_index(key)]}, true);
+  };
+  for (const StreamKey& k : stream_keys) {
+    const bool applies = proto != "http" && applies_to(k.scope, proto == "sse" ? StreamProto::sse : StreamProto::ws);
+    if (given(f, k.key) && !applies) return misplaced(k.key);
   }
+  if (proto == "ws" && given(f, "body")) return misplaced("body");
   if (proto == "ws" && given(f, "body_base64"))
     return fault("'body_base64' does not apply to a ws line (use 'messages')", {f.field_of[key_index("body_base64")]}, true);
   if (proto == "ws" && given(f, "method") && f.method != "GET")

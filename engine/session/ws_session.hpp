@@ -14,8 +14,7 @@
 
 #include "engine/core/conn.hpp"
 #include "engine/session/session.hpp"
-#include "proto/ws_close.hpp"
-#include "proto/ws_encode.hpp"
+#include "proto/ws_frame.hpp"
 #include "proto/ws_handshake.hpp"
 #include "proto/ws_message.hpp"
 

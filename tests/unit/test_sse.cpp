@@ -10,10 +10,14 @@
 #include <vector>
 
 #include "proto/sse.hpp"
-#include "tests/unit/guard_page.hpp"
+#include "tests/support/cuts.hpp"
+#include "tests/support/guard_page.hpp"
 
 using namespace std::string_literals;
 using namespace ringload::proto;
+using ringload::test::Cut;
+using ringload::test::cuts;
+using ringload::test::feed_guarded;
 using ringload::test::GuardPage;
 
 namespace {
@@ -40,10 +44,10 @@ struct Run {
   std::size_t consumed = 0;  // up to the error, or everything
 };
 
-// Feeds one piece the way the engine does: loops over done, stops at error.
-void feed(SseParser& p, GuardPage& guard, std::string_view piece, Run& run) {
+// Feeds one piece (placed against the guard page) the way the engine does: loops over
+// done, stops at error.
+void feed(SseParser& p, std::span<const char> in, Run& run) {
   if (run.status == Status::error) return;
-  std::span<const char> in = guard.place(piece);
   do {
     SseEvent ev;
     const SseResult r = p.feed(in, ev);
@@ -194,25 +198,14 @@ TEST_CASE("SSE vectors fed whole, split and byte by byte", "[sse]") {
   GuardPage guard;
   for (const SseVector& v : vectors()) {
     INFO("vector: " << v.name);
-    const std::string_view bytes = v.bytes;
     SseParser p(v.max);
-    Run whole;
-    feed(p, guard, bytes, whole);
-    check(v, whole, p);
-
-    for (std::size_t k = 1; k < bytes.size(); ++k) {
-      INFO("split at " << k);
+    for (const Cut& cut : cuts(v.bytes.size())) {
+      INFO(cut.label(v.bytes.size()));
       p.reset();
-      Run split;
-      feed(p, guard, bytes.substr(0, k), split);
-      feed(p, guard, bytes.substr(k), split);
-      check(v, split, p);
+      Run run;
+      feed_guarded(v.bytes, cut, guard, [&](std::span<const char> read, std::size_t) { feed(p, read, run); });
+      check(v, run, p);
     }
-
-    p.reset();
-    Run slow;
-    for (const char c : bytes) feed(p, guard, std::string_view(&c, 1), slow);
-    check(v, slow, p);
   }
 }
 

@@ -12,11 +12,15 @@
 #include "proto/ws_encode.hpp"
 #include "proto/ws_frame.hpp"
 #include "proto/ws_message.hpp"
+#include "tests/support/cuts.hpp"
 #include "tests/support/guard_page.hpp"
 
 using namespace std::string_literals;
 using namespace ringload::proto;
 using namespace ringload::proto::ws;
+using ringload::test::Cut;
+using ringload::test::cuts;
+using ringload::test::feed_guarded;
 using ringload::test::GuardPage;
 
 namespace {
@@ -61,10 +65,10 @@ struct Run {
   bool operator==(const Run&) const = default;
 };
 
-// Feeds one read the way the engine does (see ws_message.hpp).
-void feed(MessageAssembler& a, GuardPage& guard, std::string_view chunk, Run& run) {
+// Feeds one read (placed against the guard page) the way the engine does (see
+// ws_message.hpp).
+void feed(MessageAssembler& a, std::span<const char> in, Run& run) {
   if (run.stopped) return;
-  std::span<const char> in = guard.place(chunk);
   for (;;) {
     const MessageResult r = a.feed(in);
     REQUIRE(r.consumed <= in.size());
@@ -178,13 +182,7 @@ std::vector<Vector> vectors() {
 }
 
 // Every offset for short inputs; for long ones, every offset near both ends.
-std::vector<std::size_t> splits(std::size_t n) {
-  std::vector<std::size_t> out;
-  for (std::size_t k = 1; k < n; ++k) {
-    if (n <= 600 || k < 64 || n - k < 64 || k % 997 == 0) out.push_back(k);
-  }
-  return out;
-}
+constexpr ringload::test::CutPlan plan{.dense = 600, .edge = 64, .stride = 997};
 
 }  // namespace
 
@@ -193,28 +191,26 @@ TEST_CASE("frames fed whole, split and byte by byte", "[ws]") {
   for (const Vector& v : vectors()) {
     INFO("vector: " << v.name);
     MessageAssembler a(v.max);
+    const std::size_t consumed = v.consumed == all ? v.bytes.size() : v.consumed;
     Run whole;
-    feed(a, guard, v.bytes, whole);
-    CHECK(whole.messages == v.messages);
-    CHECK(whole.error == v.error);
-    CHECK(whole.consumed == (v.consumed == all ? v.bytes.size() : v.consumed));
-    if (v.error == ParseError::none) CHECK(a.finish() == Status::done);
-
-    const std::string_view bytes = v.bytes;
-    for (std::size_t k : splits(bytes.size())) {
-      INFO("split at " << k);
+    for (const Cut& cut : cuts(v.bytes.size(), plan)) {
+      INFO(cut.label(v.bytes.size()));
       a.reset();
-      Run split;
-      feed(a, guard, bytes.substr(0, k), split);
-      if (k < whole.consumed) REQUIRE(split.error == ParseError::none);
-      feed(a, guard, bytes.substr(k), split);
-      REQUIRE(split == whole);
+      Run run;
+      feed_guarded(v.bytes, cut, guard, [&](std::span<const char> read, std::size_t end) {
+        feed(a, read, run);
+        if (end < consumed) REQUIRE(run.error == ParseError::none);  // not found before its byte
+      });
+      if (cut.first < v.bytes.size()) {
+        REQUIRE(run == whole);
+        continue;
+      }
+      whole = run;
+      CHECK(whole.messages == v.messages);
+      CHECK(whole.error == v.error);
+      CHECK(whole.consumed == consumed);
+      if (v.error == ParseError::none) CHECK(a.finish() == Status::done);
     }
-
-    a.reset();
-    Run slow;
-    for (char c : bytes) feed(a, guard, std::string_view(&c, 1), slow);
-    CHECK(slow == whole);
   }
 }
 

@@ -1,20 +1,27 @@
-// llhttp's response conformance suite (tests/conformance/llhttp-response) run through
-// ringload's parsers the way the engine drives them. Every case must agree with llhttp on
+// llhttp's response conformance suite (tests/conformance/llhttp-response) run through the
+// engine's HttpExchange, fed whole, split at every offset and byte by byte against a guard
+// page (tests/support/cuts.hpp). Every case must agree with llhttp on
 // accept vs reject, the status codes and the body bytes (and where each response ends),
 // or be listed below with the reason ringload deliberately differs. A listed case that
 // starts agreeing fails too, so the lists stay true.
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "conformance_cases.hpp"
-#include "proto/body.hpp"
+#include "engine/output/export_queue.hpp"
+#include "engine/session/http_exchange.hpp"
 #include "proto/http_response.hpp"
+#include "tests/support/cuts.hpp"
 
 namespace {
 
@@ -81,124 +88,164 @@ constexpr LenientDecision lenient_decisions[] = {
 struct RingloadRun {
   Outcome outcome;
   proto::ParseError why = proto::ParseError::none;
-  const char* note = "";  // a rejection not from the parser, or a broken parser contract
+  const char* note = "";  // the exchange's message for a rejection not from the parser
 };
 
-// Engine-like driver (engine/http_exchange.cpp, plus pipelining): the bytes arrive as
-// reads; a head split across reads is carried and re-parsed with last_len; interim 1xx
-// heads other than 101 are skipped; after a response with Connection: close no further
-// byte can answer a request (RFC 9112 §9.6), so one is an error, as the engine counts
-// data with no request in flight; after 101 the bytes belong to another protocol.
+// The engine's side of a connection, around the real HttpExchange: each read goes to
+// on_data() with the shard's carry-buffer size and header scratch, an export tap records
+// the decoded body, the peer's close goes to on_eof(). Where the engine differs from a
+// bare parser, so does the outcome: interim 1xx heads are skipped and not reported; after
+// a response with Connection: close any byte is an error (no request is in flight, RFC
+// 9112 §9.6); after a 101 the bytes go to the upgraded protocol (a sink that accepts the
+// upgrade, as the WebSocket session does) and the close is that protocol's.
+//
+// The cases hold several responses in a row while the engine has one request in flight:
+// the driver acts as a client that pipelined as many requests as the server answers.
+// When a read holds the end of a response and more, the exchange reports the extra bytes
+// as an error and stays complete; the driver then replays that read from a copy taken
+// before it, finds where the response ended (the longest prefix that completes it) and
+// starts the next exchange with the rest.
 class Driver {
  public:
-  explicit Driver(bool head_request) : head_request_(head_request) {}
+  Driver(bool head_request, ExportQueue& queue)
+      : head_request_(head_request), carry_bytes_(proto::limits::max_head_bytes) {
+    carry_ = {carry_bytes_.data(), static_cast<uint32_t>(carry_bytes_.size()), 0};
+    tap_.queue = &queue;
+    exchange_.start(head_request_, carry_, &upgrade_);
+  }
 
   // One read from the connection.
-  void on_read(std::string_view bytes) {
-    carry_.append(bytes);
-    while (!run_.outcome.error && !carry_.empty()) {
-      if (phase_ == Phase::head) {
-        if (!parse_head()) break;
-      } else if (phase_ == Phase::body) {
-        feed_body();
-      } else {
-        if (phase_ == Phase::closed) fail(proto::ParseError::none, "bytes after Connection: close");
-        break;
-      }
-    }
+  void on_read(std::span<const char> in) {
+    while (!run_.outcome.error && !in.empty()) in = feed(in);
   }
 
   // The peer closed the connection.
   void on_eof() {
-    if (run_.outcome.error) return;
-    if (phase_ == Phase::body) {
-      if (body_.finish() == proto::Status::done) run_.outcome.messages.back().complete = true;
-      else fail(proto::ParseError::unexpected_eof, "");
-    } else if (phase_ == Phase::head && !carry_.empty()) {
-      fail(proto::ParseError::unexpected_eof, "closed inside a head");
-    }
+    if (run_.outcome.error || exchange_.state() == ExchangeState::upgraded) return;
+    const ExchangeEvent ev = exchange_.on_eof();
+    if (ev.kind == ExchangeEvent::Kind::error) fail(ev);
+    else if (open_) run_.outcome.messages.back().complete = true;
   }
 
   const RingloadRun& result() const { return run_; }
 
  private:
-  enum class Phase { head, body, closed, upgraded };
+  // What one on_data() call did, not yet added to the outcome.
+  struct Attempt {
+    ExchangeEvent event;
+    bool overshot = false;  // the response ended inside the read: bytes followed it
+    std::string body;       // decoded body bytes exported by the call
+  };
+  struct Snapshot {
+    HttpExchange exchange;
+    ExportTap tap;
+    std::string carried;
+  };
 
-  void fail(proto::ParseError e, const char* note) {
+  // Feeds `in` (or the part of it up to the end of the current response); returns the rest.
+  std::span<const char> feed(std::span<const char> in) {
+    if (exchange_.state() == ExchangeState::complete && exchange_.keep_alive()) {
+      exchange_.start(head_request_, carry_, &upgrade_);  // the next pipelined request
+      open_ = false;
+    }
+    const Snapshot before = snapshot();
+    Attempt a = attempt(in);
+    std::size_t used = in.size();
+    if (a.overshot) {
+      used = response_end(in, before);
+      restore(before);
+      a = attempt(in.first(used));
+      if (used == 0 || a.event.kind != ExchangeEvent::Kind::complete)
+        a.event = {ExchangeEvent::Kind::error, proto::ParseError::none,
+                   "contract: no prefix of the read completes the response"};
+    }
+    commit(a);
+    return in.subspan(used);
+  }
+
+  Attempt attempt(std::span<const char> in) {
+    const bool in_flight = exchange_.state() != ExchangeState::complete;
+    Attempt a;
+    a.event = exchange_.on_data(in, carry_, headers_, &tap_);
+    a.overshot = in_flight && a.event.kind == ExchangeEvent::Kind::error &&
+                 exchange_.state() == ExchangeState::complete;
+    tap_.queue->drain(SIZE_MAX, [&](const ExportQueue::Record& r) {
+      if (r.kind == ExportQueue::Kind::body) a.body.append(r.payload.data(), r.payload.size());
+    });
+    return a;
+  }
+
+  // The length of the longest prefix of `in` that completes the response (binary search:
+  // shorter prefixes need more, longer ones overshoot); 0 if none does.
+  std::size_t response_end(std::span<const char> in, const Snapshot& before) {
+    std::size_t lo = 0, hi = in.size();  // lo needs more (or is empty), hi overshoots
+    while (hi - lo > 1) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      restore(before);
+      const Attempt a = attempt(in.first(mid));
+      if (a.event.kind == ExchangeEvent::Kind::complete) return mid;
+      if (a.overshot) hi = mid;
+      else if (a.event.kind == ExchangeEvent::Kind::need_more) lo = mid;
+      else return 0;
+    }
+    return 0;
+  }
+
+  void commit(const Attempt& a) {
+    if (!open_ && exchange_.final_status() != 0) {
+      run_.outcome.messages.push_back({exchange_.final_status(), {}, false});
+      open_ = true;
+    }
+    if (open_) {
+      Message& m = run_.outcome.messages.back();
+      m.body += a.body;
+      if (a.event.kind == ExchangeEvent::Kind::complete || exchange_.state() == ExchangeState::upgraded)
+        m.complete = true;
+    }
+    if (a.event.kind == ExchangeEvent::Kind::error) fail(a.event);
+  }
+
+  void fail(const ExchangeEvent& ev) {
     run_.outcome.error = true;
-    run_.why = e;
-    run_.note = note;
+    run_.why = ev.error;
+    run_.note = ev.message != nullptr ? ev.message : "";
   }
 
-  // false: the head is not complete yet (or was rejected).
-  bool parse_head() {
-    proto::ResponseHead h;
-    proto::HeadResult r = proto::parse_response_head(carry_, last_len_, h, headers_, head_request_);
-    if (r.status == proto::Status::need_more) {
-      last_len_ = carry_.size();
-      return false;
-    }
-    if (r.status == proto::Status::error) {
-      fail(r.error, "");
-      return false;
-    }
-    if (r.consumed == 0 || r.consumed > carry_.size()) {
-      fail(proto::ParseError::none, "contract: head done with a bad consumed");
-      return false;
-    }
-    carry_.erase(0, r.consumed);
-    last_len_ = 0;
-    run_.outcome.messages.push_back({h.status, {}, false});
-    Message& m = run_.outcome.messages.back();
-    keep_alive_ = h.keep_alive;
-    if (h.upgrade) {
-      m.complete = true;
-      phase_ = Phase::upgraded;
-    } else if (h.status >= 100 && h.status < 200) {
-      m.complete = true;  // interim: the final response follows
-    } else if (h.body == proto::BodyKind::none) {
-      m.complete = true;
-      phase_ = keep_alive_ ? Phase::head : Phase::closed;
-    } else {
-      body_.reset(h);
-      phase_ = Phase::body;
-    }
-    return true;
+  Snapshot snapshot() const { return {exchange_, tap_, std::string(carry_.data, carry_.len)}; }
+  void restore(const Snapshot& s) {
+    exchange_ = s.exchange;
+    tap_ = s.tap;
+    std::memcpy(carry_.data, s.carried.data(), s.carried.size());
+    carry_.len = static_cast<uint32_t>(s.carried.size());
   }
 
-  void feed_body() {
-    proto::BodyResult r = body_.feed(carry_);
-    if (r.consumed > carry_.size() || (r.status == proto::Status::need_more && r.consumed == 0)) {
-      fail(proto::ParseError::none, "contract: body feed made no progress");
-      return;
+  // Takes the connection after a 101, as the WebSocket session does; any other final
+  // head is an ordinary response.
+  struct UpgradeSink final : StreamSink {
+    Verdict on_stream_head(const proto::ResponseHead& head, std::span<const proto::Header>,
+                           const char*&) noexcept override {
+      return head.upgrade ? Verdict::stream : Verdict::http;
     }
-    run_.outcome.messages.back().body.append(r.data.data(), r.data.size());
-    carry_.erase(0, r.consumed);
-    if (r.status == proto::Status::error) fail(r.error, "");
-    if (r.status == proto::Status::done) {
-      run_.outcome.messages.back().complete = true;
-      phase_ = keep_alive_ ? Phase::head : Phase::closed;
-    }
-  }
+    bool on_stream_data(std::span<const char>) noexcept override { return true; }
+  };
 
   bool head_request_;
   RingloadRun run_;
+  bool open_ = false;  // the current exchange's head arrived: messages.back() is its message
+  HttpExchange exchange_;
+  UpgradeSink upgrade_;
+  ExportTap tap_{nullptr, 0, UINT64_MAX, false};
+  std::vector<char> carry_bytes_;
+  CarryBuffer carry_;
   std::array<proto::Header, 64> headers_;
-  proto::BodyDecoder body_;
-  std::string carry_;  // unparsed bytes: a partial head, or body bytes not fed yet
-  std::size_t last_len_ = 0;
-  bool keep_alive_ = true;
-  Phase phase_ = Phase::head;
 };
 
-// Feeds `bytes` as a first read of `first` bytes, then reads of `step` bytes.
-RingloadRun run_ringload(std::string_view bytes, bool head_request, bool eof, std::size_t first,
-                         std::size_t step) {
-  Driver d(head_request);
-  for (std::size_t fed = 0, n = first; fed < bytes.size(); fed += n, n = step) {
-    n = std::min(std::max<std::size_t>(n, 1), bytes.size() - fed);
-    d.on_read(bytes.substr(fed, n));
-  }
+// Feeds `bytes` as reads cut by `cut`, each against a guard page; then the peer's close.
+RingloadRun run_ringload(std::string_view bytes, bool head_request, bool eof, const test::Cut& cut) {
+  static ExportQueue queue(1 << 20);
+  static test::GuardPage guard;
+  Driver d(head_request, queue);
+  test::feed_guarded(bytes, cut, guard, [&](std::span<const char> read, std::size_t) { d.on_read(read); });
   if (eof) d.on_eof();
   return d.result();
 }
@@ -210,21 +257,24 @@ std::string describe(const RingloadRun& r) {
   return s;
 }
 
+// llhttp's outcome as the engine reports it: interim 1xx responses (other than 101) are
+// parsed and skipped (RFC 9110 §15.2), never reported as responses of their own.
+Outcome without_interim(Outcome o) {
+  std::erase_if(o.messages, [](const Message& m) { return m.status >= 100 && m.status < 200 && m.status != 101; });
+  return o;
+}
+
 // However the bytes are cut into reads, the outcome after EOF must be the one from a single
 // read: byte by byte, and in two reads cut at every offset. (Before EOF it may differ: with
 // last_len an error inside an unfinished head waits for the head's end, by contract.)
 int split_mismatches(const Case& c, const Outcome& whole, std::string& first_bad) {
   constexpr bool eof = true;
-  const std::size_t n = c.bytes.size();
   int bad = 0;
-  auto check = [&](std::size_t first, std::size_t step, const char* how) {
-    RingloadRun r = run_ringload(c.bytes, c.skip_body, eof, first, step);
-    if (r.outcome == whole) return;
-    if (bad++ == 0)
-      first_bad = std::string(how) + " " + std::to_string(first) + ": " + describe(r);
-  };
-  check(1, 1, "byte by byte, first");
-  for (std::size_t cut = 1; cut < n; ++cut) check(cut, n, "two reads cut at");
+  for (const test::Cut& cut : test::cuts(c.bytes.size())) {
+    const RingloadRun r = run_ringload(c.bytes, c.skip_body, eof, cut);
+    if (r.outcome != whole && bad++ == 0)
+      first_bad = cut.label(c.bytes.size()) + ": " + describe(r);
+  }
   return bad;
 }
 
@@ -259,9 +309,9 @@ void judge(const Case& c, Tally& tally) {
   }
   if (c.llhttp.logged_finish >= 0) CHECK(c.llhttp.logged_finish == c.llhttp.finish_state);
 
-  const std::size_t n = c.bytes.size();
-  const RingloadRun open = run_ringload(c.bytes, c.skip_body, false, n, n);
-  const RingloadRun eof = run_ringload(c.bytes, c.skip_body, true, n, n);
+  const test::Cut whole{c.bytes.size(), c.bytes.size()};
+  const RingloadRun open = run_ringload(c.bytes, c.skip_body, false, whole);
+  const RingloadRun eof = run_ringload(c.bytes, c.skip_body, true, whole);
   std::string bad_split;
   const int split_bad = split_mismatches(c, eof.outcome, bad_split);
   {
@@ -269,7 +319,9 @@ void judge(const Case& c, Tally& tally) {
     CHECK(split_bad == 0);
   }
 
-  const bool agrees = open.outcome == c.llhttp.open && eof.outcome == c.llhttp.eof;
+  const Outcome llhttp_open = without_interim(c.llhttp.open);
+  const Outcome llhttp_eof = without_interim(c.llhttp.eof);
+  const bool agrees = open.outcome == llhttp_open && eof.outcome == llhttp_eof;
   const Verdict verdict = eof.outcome.error ? Verdict::rejects : Verdict::accepts;
   INFO("llhttp:             " << conformance::describe(c.llhttp.open));
   INFO("ringload:           " << describe(open));

@@ -98,9 +98,9 @@ int main(int argc, char** argv) {
     auto table = ringload::load_request_file(options->requests_file, file_options,
                                              [](const std::string& w) { std::cerr << "warning: " << w << '\n'; });
     if (!table) return fail(table.error().to_string(), exit_usage);
-    // Exit 1 as when Engine::prepare() found it, but in the CLI's words.
+    // -c against the file's origins: a usage error like any other bad value.
     if (auto ok = ringload::check_origin_connections(options->config, table->origins.size()); !ok)
-      return fail(ringload::cli::flag_message(ok.error(), options->config), exit_cannot_start);
+      return fail(ringload::cli::flag_message(ok.error(), options->config), exit_usage);
     options->config.table = std::make_shared<const ringload::RequestTable>(std::move(*table));
   }
   ringload::Engine engine(options->config);

@@ -1,0 +1,239 @@
+// One Shard on a real io_uring ring against a socket server in this test, on loopback:
+// the connection state machine, the transport and the HTTP session from C++, without the
+// CLI or the engine's control thread. Each server behaviour is a small function run per
+// connection on its own thread; every wait is bounded.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/core/clock.hpp"
+#include "engine/core/host.hpp"
+#include "engine/core/shard.hpp"
+#include "engine/core/user_data.hpp"
+#include "engine/requests/request.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Accepts on a free 127.0.0.1 port until stopped; `serve(fd)` runs per connection on its
+// own thread. Counts the requests the behaviours report.
+class Server {
+ public:
+  explicit Server(std::function<void(int, Server&)> serve) : serve_(std::move(serve)) {
+    listen_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(listen(listen_, 64) == 0);
+    socklen_t len = sizeof a;
+    getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    accepter_ = std::thread([this] { accept_loop(); });
+  }
+  ~Server() {
+    stop_ = true;
+    accepter_.join();
+    for (auto& t : workers_) t.join();
+    close(listen_);
+  }
+  uint16_t port() const { return port_; }
+  bool stopping() const { return stop_; }
+  std::atomic<int> requests{0};
+
+ private:
+  void accept_loop() {
+    while (!stop_) {
+      pollfd p{listen_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const int fd = accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      workers_.emplace_back([this, fd] {
+        serve_(fd, *this);
+        close(fd);
+      });
+    }
+  }
+  std::function<void(int, Server&)> serve_;
+  int listen_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread accepter_;
+  std::vector<std::thread> workers_;
+};
+
+// Reads one request head (bounded); false when the client closed or the server stops.
+bool read_head(int fd, const Server& s) {
+  std::string got;
+  char buf[4096];
+  while (got.find("\r\n\r\n") == std::string::npos && got.size() < 65536) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) {
+      if (s.stopping()) return false;
+      continue;
+    }
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+void send_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    const ssize_t n = send(fd, s.data(), s.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;
+    s.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Keep-alive: "ok" for every request.
+void keep_alive(int fd, Server& s) {
+  while (read_head(fd, s)) {
+    ++s.requests;
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  }
+}
+
+// One response per connection, then close (Connection: close).
+void close_each(int fd, Server& s) {
+  if (!read_head(fd, s)) return;
+  ++s.requests;
+  send_all(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+}
+
+// Not HTTP.
+void garbage(int fd, Server& s) {
+  while (read_head(fd, s)) {
+    ++s.requests;
+    send_all(fd, "SMTP ready\r\n\r\n");
+  }
+}
+
+// Reads requests, never answers.
+void silent(int fd, Server& s) {
+  while (read_head(fd, s)) ++s.requests;
+}
+
+struct Outcome {
+  std::string error;
+  ringload::Counters counters;
+  uint64_t in_flight = 0;
+};
+
+// Runs one shard with `connections` connections for `requests` requests (or until
+// `deadline` passes) against the server.
+Outcome run_shard(const Server& server, uint32_t connections, uint64_t requests,
+                  std::chrono::nanoseconds deadline = 10s, std::chrono::nanoseconds timeout = 30s) {
+  ringload::RunConfig config;
+  ringload::RequestSpec spec;
+  spec.url = *ringload::parse_url("http://127.0.0.1:" + std::to_string(server.port()) + "/x");
+  config.requests.push_back(spec);
+  config.timeout = timeout;
+  auto prepared = ringload::prepare_requests(config);
+  REQUIRE(prepared);
+  ringload::ShardPlan plan;
+  plan.connections = {connections};
+  plan.limit = requests;
+  plan.deadline_ns = ringload::now_ns() + static_cast<uint64_t>(deadline.count());
+  ringload::ShardControl control;
+  auto shard = std::make_unique<ringload::Shard>(plan, config, *prepared, control);
+  Outcome out;
+  out.error = shard->run();
+  out.counters = shard->recorder().stats().counters;
+  out.in_flight = shard->in_flight_at_end();
+  return out;
+}
+
+bool io_uring_here() {
+  if (auto r = ringload::probe_io_uring(); !r) {
+    WARN("io_uring is unavailable here, shard cases skipped: " << r.error());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("user_data: op, slot and generation round-trip; generations wrap at 24 bits", "[shard]") {
+  using ringload::Op;
+  for (const Op op : {Op::connect, Op::link_timeout, Op::send, Op::recv}) {
+    for (const uint32_t slot : {0u, 1u, 65535u, 0xfffffffeu}) {
+      for (const uint32_t gen : {0u, 1u, 0xffffffu, 0x1000000u, 0xfffffffu}) {
+        const ringload::UserData ud = ringload::unpack(ringload::pack(op, slot, gen));
+        CHECK(ud.op == op);
+        CHECK(ud.slot == slot);
+        CHECK(ud.gen == (gen & ringload::gen_mask));
+        CHECK(ringload::current(gen, ud.gen));
+        CHECK(!ringload::current(gen + 1, ud.gen));
+      }
+    }
+  }
+}
+
+TEST_CASE("shard: keep-alive requests, counted exactly", "[shard]") {
+  if (!io_uring_here()) return;
+  Server server(keep_alive);
+  const Outcome o = run_shard(server, 4, 1000);
+  REQUIRE(o.error.empty());
+  CHECK(o.counters.requests == 1000);
+  CHECK(o.counters.succeeded == 1000);
+  CHECK(o.counters.status[200] == 1000);
+  CHECK(o.counters.connects == 4);
+  CHECK(o.in_flight == 0);
+  CHECK(server.requests == 1000);
+}
+
+TEST_CASE("shard: a server that closes after each response", "[shard]") {
+  if (!io_uring_here()) return;
+  Server server(close_each);
+  const Outcome o = run_shard(server, 2, 50);
+  REQUIRE(o.error.empty());
+  CHECK(o.counters.requests == 50);
+  CHECK(o.counters.succeeded == 50);
+  CHECK(o.counters.closes_by_server == 50);
+  CHECK(o.counters.connects >= 50);
+}
+
+TEST_CASE("shard: a response that is not HTTP is a protocol error, the run goes on", "[shard]") {
+  if (!io_uring_here()) return;
+  Server server(garbage);
+  const Outcome o = run_shard(server, 2, 20);
+  REQUIRE(o.error.empty());
+  CHECK(o.counters.requests == 20);
+  CHECK(o.counters.failed == 20);
+  CHECK(o.counters.errors[static_cast<std::size_t>(ringload::ErrorKind::protocol)] == 20);
+}
+
+TEST_CASE("shard: a silent server times out each request by its deadline", "[shard]") {
+  if (!io_uring_here()) return;
+  Server server(silent);
+  const auto start = std::chrono::steady_clock::now();
+  const Outcome o = run_shard(server, 2, 6, 10s, 100ms);
+  REQUIRE(o.error.empty());
+  CHECK(o.counters.requests == 6);
+  CHECK(o.counters.errors[static_cast<std::size_t>(ringload::ErrorKind::timeout)] == 6);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+}
+
+TEST_CASE("shard: the run's deadline leaves unanswered requests in flight, not lost", "[shard]") {
+  if (!io_uring_here()) return;
+  Server server(silent);
+  const Outcome o = run_shard(server, 3, UINT64_MAX, 300ms);
+  REQUIRE(o.error.empty());
+  CHECK(o.counters.requests == 0);
+  CHECK(o.in_flight == 3);
+}

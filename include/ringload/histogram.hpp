@@ -57,7 +57,6 @@ class Histogram {
   uint64_t max_ = 0;
   double sum_ = 0;     // for mean/stdev (sum of values and of squares, in ns)
   double sum_sq_ = 0;
-  friend class HistogramSnapshotCopier;
 };
 
 }  // namespace ringload

@@ -2,10 +2,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <memory>
-#include <random>
 #include <vector>
 
 #include "ringload/histogram.hpp"
+#include "tests/support/values.hpp"
 
 using ringload::Histogram;
 
@@ -14,13 +14,9 @@ namespace {
 // Histograms are 224 KiB: keep them off the test's stack.
 std::unique_ptr<Histogram> make() { return std::make_unique<Histogram>(); }
 
-// Log-uniform values from 1 ns to ~2^36 ns: every bucket gets visited.
+// Values from 1 ns to ~2^36 ns: every bucket gets visited.
 std::vector<uint64_t> random_values(std::size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> exponent(0.0, 36.0);
-  std::vector<uint64_t> out(n);
-  for (auto& v : out) v = static_cast<uint64_t>(std::exp2(exponent(rng)));
-  return out;
+  return ringload::test::log_uniform_values(n, seed, 36.0);
 }
 
 uint64_t rank_value(const std::vector<uint64_t>& sorted, double p) {

@@ -15,10 +15,7 @@
 
 using namespace std::string_literals;
 using namespace ringload::proto;
-using ringload::test::Cut;
-using ringload::test::cuts;
-using ringload::test::feed_guarded;
-using ringload::test::GuardPage;
+using namespace ringload::test;
 
 namespace {
 

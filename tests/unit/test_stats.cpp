@@ -6,18 +6,17 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <map>
 #include <ostream>
 #include <memory>
-#include <random>
 #include <span>
 #include <utility>
 #include <vector>
 
 #include "ringload/histogram.hpp"
 #include "ringload/stats.hpp"
+#include "tests/support/values.hpp"
 
 using namespace ringload;
 
@@ -206,13 +205,7 @@ const HistogramField histogram_fields[] = {
 
 // Values spread log-uniformly over the layout, some beyond it (clamped), different per
 // histogram so that a merge into the wrong member shows.
-std::vector<uint64_t> values(std::size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> exponent(0.0, 38.0);
-  std::vector<uint64_t> out(n);
-  for (auto& v : out) v = static_cast<uint64_t>(std::exp2(exponent(rng)));
-  return out;
-}
+std::vector<uint64_t> values(std::size_t n, uint64_t seed) { return test::log_uniform_values(n, seed, 38.0); }
 
 bool same_counts(const Histogram& x, const Histogram& y) {
   return std::ranges::equal(x.counts(), y.counts()) && x.count() == y.count() &&

@@ -27,10 +27,11 @@ RUN_SLACK_S = 30.0
 UNRESOLVABLE_HOST = "a" * 64 + ".invalid"
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--ringload", required=True, help="path to the ringload binary")
-    p.add_argument("--target", required=True, help="path to the ringload-target binary")
+def parse_args(argv=None, need=("ringload", "target"), description=None):
+    """--ringload and --target (required when in `need`), --keep."""
+    p = argparse.ArgumentParser(description=description or __doc__)
+    p.add_argument("--ringload", required="ringload" in need, help="path to the ringload binary")
+    p.add_argument("--target", required="target" in need, help="path to the ringload-target binary")
     p.add_argument("--keep", action="store_true", help="keep temporary directories")
     return p.parse_args(argv)
 
@@ -54,7 +55,7 @@ class Checks:
         return bool(ok)
 
     def eq(self, name, got, want):
-        return self.check(name, got == want, f"got {got!r}, want {want!r}")
+        return self.check(name, got == want, f"got {short(got)}, want {short(want)}")
 
     def finish(self):
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
@@ -68,19 +69,11 @@ def short(value, limit=700):
 
 
 def eq(checks, name, got, want):
-    return checks.check(name, got == want, f"got {short(got)}, want {short(want)}")
+    return checks.eq(name, got, want)
 
 
 def check_problems(checks, name, problems, show=5):
     return checks.check(name, not problems, f"{len(problems)} problems, first: {problems[:show]}")
-
-
-def run_ok(checks, name, res):
-    """Exit 0 with a JSON report, and no SIGTERM from the harness after its timeout (that
-    run exits 143 with a report)."""
-    killed = "[harness] killed" in res.err
-    return checks.check(f"{name}: exit 0 with a JSON report",
-                        res.rc == 0 and not killed and isinstance(res.report, dict), res.describe())
 
 
 def read_export(path):
@@ -107,6 +100,83 @@ def run_guarded(checks, name, fn, *args):
         fn(checks, *args)
     except Exception as e:  # noqa: BLE001 - any failure is reported as a failed check
         checks.check(f"{name} (no exception)", False, f"{type(e).__name__}: {e}")
+
+
+def asserting(fn, name=None):
+    """An assert-style test (it raises on failure, returns on success) as a test function:
+    one check, named `name` (default: the function's), passed with its time, or failed
+    with the exception."""
+    name = name or fn.__name__
+
+    def test(checks, *args):
+        t0 = time.monotonic()
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001 - any failure is reported as a failed check
+            checks.check(name, False, f"{type(e).__name__}: {e}")
+            return
+        checks.check(f"{name} ({time.monotonic() - t0:.2f} s)", True)
+    return test
+
+
+class Env:
+    """What main() gives a test file's setup: the arguments (ringload, target, keep), the
+    checks, a temporary directory (`tmp`), and start() for the file's servers."""
+
+    def __init__(self, args, checks, tmp):
+        self.args = args
+        self.checks = checks
+        self.tmp = tmp
+        self.ringload = args.ringload
+        self.target = args.target
+        self.keep = args.keep
+        self._servers = []
+
+    def start(self, server, started=None, exit_check=None):
+        """Starts `server` (start()) and has main() stop it (stop()) after the tests, even
+        when the start failed. `started`: a check passed once it runs; `exit_check`: a check
+        that its exit code after stop() is 0 (its exit_code)."""
+        self._servers.append((server, exit_check))
+        server.start()
+        if started:
+            self.checks.check(started, True)
+        return server
+
+    def stop_servers(self):
+        for server, exit_check in self._servers:
+            try:
+                server.stop()
+            except Exception as e:  # noqa: BLE001
+                self.checks.check(f"{type(server).__name__} stops", False, f"{type(e).__name__}: {e}")
+            if exit_check:
+                code = getattr(server, "exit_code", None)
+                self.checks.check(exit_check, code == 0, f"exit code {code}")
+
+
+def main(setup, title="harness", tmp_prefix="ringload-it-", need=("ringload", "target"), description=None):
+    """The main() of every integration test file. Parses the arguments (parse_args), makes
+    a temporary directory (kept with --keep), calls setup(env) -> [(name, fn, *args)],
+    which starts the file's servers through env.start(), runs each test as fn(checks,
+    *args) guarded (run_guarded), stops the servers, prints "N passed, N failed" and the
+    time taken, and exits 1 when a check failed. An exception in setup (a server that does
+    not start) is the failed check "<title> harness"."""
+    args = parse_args(need=need, description=description)
+    checks = Checks()
+    t0 = time.monotonic()
+    env = Env(args, checks, tempfile.mkdtemp(prefix=tmp_prefix))
+    try:
+        for name, fn, *fn_args in setup(env):
+            run_guarded(checks, name, fn, *fn_args)
+    except Exception as e:  # noqa: BLE001
+        checks.check(f"{title} harness", False, f"{type(e).__name__}: {e}")
+    finally:
+        env.stop_servers()
+        if args.keep:
+            print(f"kept {env.tmp}", flush=True)
+        else:
+            shutil.rmtree(env.tmp, ignore_errors=True)
+    print(f"took {time.monotonic() - t0:.1f} s", flush=True)
+    checks.finish()
 
 
 # ----------------------------------------------------------------- ports and processes
@@ -341,6 +411,19 @@ def run_ringload(binary, args, timeout=60.0, json_report=True, quiet=True):
     return finish_ringload(start_ringload(binary, args, json_report, quiet), timeout)
 
 
+def interrupt_ringload(binary, args, sig, after_s=1.0, json_report=True, timeout=10.0):
+    """Starts ringload, sends it `sig` after `after_s` seconds (if it still runs) and waits
+    for it, `timeout` seconds at most. Returns (RunResult, seconds from the signal to the
+    exit)."""
+    proc = start_ringload(binary, args, json_report)
+    time.sleep(after_s)
+    sent_at = time.monotonic()
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    res = finish_ringload(proc, timeout)
+    return res, time.monotonic() - sent_at
+
+
 def run_cli(binary, args, timeout=20.0):
     """Runs ringload without adding flags (for CLI error tests)."""
     return run_ringload(binary, args, timeout=timeout, json_report=False, quiet=False)
@@ -444,10 +527,27 @@ def is_sanitized(binary):
 
 
 def check_run_ok(checks, name, res):
-    """The run exited 0 and printed a JSON report."""
+    """The run exited 0 and printed a JSON report, and the harness did not stop it after its
+    timeout."""
+    killed = "[harness] killed" in res.err
     return checks.check(f"{name}: exit 0 with a JSON report",
-                        res.rc == 0 and isinstance(res.report, dict),
+                        res.rc == 0 and not killed and isinstance(res.report, dict),
                         res.describe() + (f" json_error={res.json_error}" if res.json_error else ""))
+
+
+def check_served(checks, name, res, count, what="served", total_label="total", more_than=0):
+    """A run stopped by its deadline or a signal against the server's own count: ringload's
+    total is above `more_than`, and the server's count (`count(total)`, read once it settled
+    to at least `total`) lies between total and total + in_flight_at_end: ringload counts
+    finished requests only, the server also those it answered while the run stopped.
+    Returns ringload's total."""
+    total = res.total() or 0
+    in_flight = res.get("requests", "in_flight_at_end") or 0
+    seen = count(total)
+    checks.check(f"{name}: {total_label} > {more_than}", total > more_than, f"total={total}")
+    checks.check(f"{name}: total <= {what} <= total + in_flight_at_end", total <= seen <= total + in_flight,
+                 f"total={total} {what}={seen} in_flight_at_end={in_flight}")
+    return total
 
 
 def check_no_errors(checks, name, res):
@@ -459,6 +559,9 @@ def check_no_errors(checks, name, res):
 
 # ---------------------------------------------------------------------------- nginx
 
+# The one nginx.conf of the tests. {http}: directives of the http block (TLS defaults);
+# {servers}: NGINX_SERVER blocks. Both log formats are always declared: "plain" for the
+# HTTP tests, "tls" (protocol, resumption, client-certificate verdict, cipher) for HTTPS.
 NGINX_CONF = """\
 worker_processes {workers};
 daemon off;
@@ -470,7 +573,8 @@ worker_rlimit_nofile 8192;
 events {{ worker_connections 4096; }}
 http {{
     log_format plain '$status $request_method $request_uri "$http_x_test" "$http_x_other"';
-    access_log {tmp}/access.log plain;
+    log_format tls '$status $request_method $request_uri $ssl_protocol '
+                   '$ssl_session_reused $ssl_client_verify $ssl_cipher';
     client_body_temp_path {tmp}/client_body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
@@ -479,31 +583,31 @@ http {{
     keepalive_requests 100000;
     keepalive_timeout 60s;
     default_type text/plain;
+{http}{servers}}}
+"""
+
+NGINX_SERVER = """\
     server {{
-        listen 127.0.0.1:{port};
-        root {tmp}/www;
-        location = / {{ return 200 "ok\\n"; }}
-        location = /s404 {{ return 404; }}
-        location = /s204 {{ return 204; }}
-        location = /close {{ keepalive_timeout 0; return 200 "ok\\n"; }}
-        location = /big {{ }}
-        location / {{ return 200 "ok\\n"; }}
-    }}
-}}
+        listen 127.0.0.1:{port}{ssl};
+        access_log {tmp}/{log} {log_format};
+{directives}{locations}    }}
+"""
+
+# The HTTP tests' locations: fixed statuses, a close after the response, a 100 KB file.
+PLAIN_LOCATIONS = """\
+        location = / { return 200 "ok\\n"; }
+        location = /s404 { return 404; }
+        location = /s204 { return 204; }
+        location = /close { keepalive_timeout 0; return 200 "ok\\n"; }
+        location = /big { }
+        location / { return 200 "ok\\n"; }
 """
 
 BIG_FILE_SIZE = 100 * 1024
 
 
-class Nginx:
-    """nginx in the foreground (master + workers) on a free loopback port."""
-
-    def __init__(self, workers=1, keep=False):
-        self.workers = workers
-        self.keep = keep
-        self.tmp = None
-        self.proc = None
-        self.port = None
+class Service:
+    """A server a test starts and stops (start(), stop()), also as a context manager."""
 
     def __enter__(self):
         self.start()
@@ -512,22 +616,56 @@ class Nginx:
     def __exit__(self, *exc):
         self.stop()
 
+
+class NginxServer:
+    """One server block: `directives` (formatted with {tmp}: the nginx directory) and
+    `locations` (as they are), plain HTTP or TLS (`ssl` on the listen line, the "tls" log)."""
+
+    def __init__(self, locations=PLAIN_LOCATIONS, directives="        root {tmp}/www;\n", tls=False):
+        self.locations = locations
+        self.directives = directives
+        self.tls = tls
+
+
+class Nginx(Service):
+    """nginx in the foreground (master + workers), one server block per entry of `servers`
+    ({name: NginxServer}; default: one plain server named ""), each on a free loopback
+    port and with its own access log (access.log for "", else access-NAME.log)."""
+
+    def __init__(self, workers=1, keep=False, servers=None, http=""):
+        self.workers = workers
+        self.keep = keep
+        self.servers = servers if servers is not None else {"": NginxServer()}
+        self.http = http
+        self.tmp = None
+        self.proc = None
+        self.ports = {}
+        self.port = None  # the first server's
+
+    def conf(self):
+        return NGINX_CONF.format(workers=self.workers, tmp=self.tmp, http=self.http, servers="".join(
+            NGINX_SERVER.format(port=self.ports[name], ssl=" ssl" if srv.tls else "", tmp=self.tmp,
+                                log=self.log_name(name), log_format="tls" if srv.tls else "plain",
+                                directives=srv.directives.format(tmp=self.tmp), locations=srv.locations)
+            for name, srv in self.servers.items()))
+
     def start(self, attempts=3):
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.tmp = tempfile.mkdtemp(prefix="ringload-nginx-")
         os.makedirs(os.path.join(self.tmp, "www"))
         with open(os.path.join(self.tmp, "www", "big"), "wb") as f:
             f.write(bytes((i * 7 + 13) % 251 for i in range(BIG_FILE_SIZE)))
-        for _ in range(attempts):  # the free port can be taken between probe and bind
-            self.port = free_port()
+        for _ in range(attempts):  # a free port can be taken between probe and bind
+            self.ports = {name: free_port() for name in self.servers}
+            self.port = next(iter(self.ports.values()))
             conf = os.path.join(self.tmp, "nginx.conf")
             with open(conf, "w") as f:
-                f.write(NGINX_CONF.format(workers=self.workers, tmp=self.tmp, port=self.port))
+                f.write(self.conf())
             self.stderr = open(os.path.join(self.tmp, "stderr.log"), "w")
             self.proc = subprocess.Popen(
                 [nginx, "-c", conf, "-p", self.tmp, "-e", os.path.join(self.tmp, "error.log")],
                 stdout=subprocess.DEVNULL, stderr=self.stderr)
-            if wait_port(self.port, timeout=10.0, proc=self.proc):
+            if all(wait_port(p, timeout=10.0, proc=self.proc) for p in self.ports.values()):
                 return
             stop_process(self.proc)
             self.stderr.close()
@@ -540,9 +678,20 @@ class Nginx:
             self.stderr.close()
         if self.tmp and not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        elif self.tmp:
+            print(f"kept {self.tmp}", flush=True)
 
     def url(self, path="/"):
-        return f"http://127.0.0.1:{self.port}{path}"
+        """The first server's URL."""
+        return self.server_url(next(iter(self.servers)), path)
+
+    def server_url(self, name, path="/", host="127.0.0.1"):
+        scheme = "https" if self.servers[name].tls else "http"
+        return f"{scheme}://{host}:{self.ports[name]}{path}"
+
+    @staticmethod
+    def log_name(server):
+        return f"access-{server}.log" if server else "access.log"
 
     def read_file(self, name):
         try:
@@ -551,24 +700,26 @@ class Nginx:
         except OSError:
             return ""
 
-    def log_lines(self):
-        return [ln for ln in self.read_file("access.log").splitlines() if ln.strip()]
+    def log_lines(self, server=""):
+        return [ln for ln in self.read_file(self.log_name(server)).splitlines() if ln.strip()]
 
-    def log_count(self):
-        return len(self.log_lines())
+    def log_count(self, server=""):
+        return len(self.log_lines(server))
 
-    def settled_log(self, expected=None, timeout=5.0):
-        """Access log lines once nginx has logged everything (it logs after the response)."""
+    def settled_log(self, server="", expected=None, timeout=5.0):
+        """A server's access log lines once nginx has logged everything (it logs after the
+        response)."""
         if expected is not None:
-            wait_until(lambda: self.log_count() >= expected, timeout)
-        wait_stable(self.log_count, settle=0.3, timeout=timeout)
-        return self.log_lines()
+            wait_until(lambda: self.log_count(server) >= expected, timeout)
+        wait_stable(lambda: self.log_count(server), settle=0.3, timeout=timeout)
+        return self.log_lines(server)
 
-    def clear_log(self):
-        # nginx opens the log with O_APPEND: truncating it in place is safe.
-        wait_stable(self.log_count, settle=0.2, timeout=3.0)
-        with open(os.path.join(self.tmp, "access.log"), "w"):
-            pass
+    def clear_logs(self):
+        # nginx opens its logs with O_APPEND: truncating them in place is safe.
+        for server in self.servers:
+            wait_stable(lambda: self.log_count(server), settle=0.2, timeout=3.0)
+            with open(os.path.join(self.tmp, self.log_name(server)), "w"):
+                pass
 
 
 def summarize_log(lines):
@@ -583,7 +734,7 @@ def summarize_log(lines):
 
 # --------------------------------------------------------------------- ringload-target
 
-class PortFileServer:
+class PortFileServer(Service):
     """A child server that picks its own loopback port and writes it to a file; stopped by
     PID. Subclasses give command(port_file) and `name`."""
 
@@ -596,13 +747,6 @@ class PortFileServer:
         self.proc = None
         self.port = None
         self.exit_code = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def command(self, port_file):
         raise NotImplementedError

@@ -6,9 +6,7 @@ Run: python3 test_cli_errors.py --ringload PATH --target PATH
 """
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -98,21 +96,17 @@ def test_info(c, rl):
         c.check(f"--help: mentions {flag}", flag in res.out, res.describe())
 
 
-def main():
-    args = h.parse_args()
-    c = h.Checks()
-    tmp = tempfile.mkdtemp(prefix="ringload-it-")
-    try:
-        port = h.free_port()  # nobody listens here: connections are refused
-        c.check("probe port is closed", not h.port_accepts(port), f"port={port}")
-        h.run_guarded(c, "usage errors", test_usage, args.ringload, port)
-        h.run_guarded(c, "setup errors", test_setup, args.ringload, port)
-        h.run_guarded(c, "body file", test_body_file, args.ringload, port, tmp)
-        h.run_guarded(c, "info", test_info, args.ringload)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    c.finish()
+def tests(env):
+    rl = env.ringload
+    port = h.free_port()  # nobody listens here: connections are refused
+    env.checks.check("probe port is closed", not h.port_accepts(port), f"port={port}")
+    return [
+        ("usage errors", test_usage, rl, port),
+        ("setup errors", test_setup, rl, port),
+        ("body file", test_body_file, rl, port, env.tmp),
+        ("info", test_info, rl),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    h.main(tests, title="cli errors", description=__doc__)

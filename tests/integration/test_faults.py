@@ -14,14 +14,12 @@ Run: python3 test_faults.py --ringload PATH --target PATH
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -395,32 +393,20 @@ def make_tls_context(tmp):
     return ctx
 
 
-def main():
-    args = h.parse_args()
-    c = h.Checks()
-    rl = args.ringload
+def tests(env):
+    rl, tmp = env.ringload, env.tmp
     bounds = Bounds(rl)
-    tmp = tempfile.mkdtemp(prefix="ringload-faults-")
-    t0 = time.monotonic()
     print("SKIP pipelining with a server that answers out of order: ringload does not pipeline yet",
           flush=True)
-    target = h.Target(args.target, threads=1, keep=args.keep)
-    try:
-        target.start()
-        TLS["context"] = make_tls_context(tmp)
-        h.run_guarded(c, "table", test_table, rl, tmp, bounds)
-        h.run_guarded(c, "restart", test_restart, rl, tmp, bounds)
-        h.run_guarded(c, "setup", test_setup_refused, rl, tmp, bounds)
-        h.run_guarded(c, "signals", test_signals, rl, tmp, bounds, target)
-    except Exception as e:  # noqa: BLE001
-        c.check("fault harness", False, f"{type(e).__name__}: {e}")
-    finally:
-        target.stop()
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(f"fault matrix took {time.monotonic() - t0:.1f} s", flush=True)
-    c.finish()
+    target = env.start(h.Target(env.target, threads=1, keep=env.keep))
+    TLS["context"] = make_tls_context(tmp)
+    return [
+        ("table", test_table, rl, tmp, bounds),
+        ("restart", test_restart, rl, tmp, bounds),
+        ("setup", test_setup_refused, rl, tmp, bounds),
+        ("signals", test_signals, rl, tmp, bounds, target),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    h.main(tests, title="fault", tmp_prefix="ringload-faults-", description=__doc__)

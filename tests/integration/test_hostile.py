@@ -4,13 +4,13 @@ memory. Each scenario is a small server on a free loopback port; ringload runs a
 with bounded time and its report is checked."""
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import read_request, serve, ws_upgrade  # noqa: E402
+import harness as h  # noqa: E402
+from harness import read_request, ws_upgrade  # noqa: E402
 
 
 def endless_header(conn, stop):
@@ -76,64 +76,45 @@ def ws_silent(conn, stop):
         stop.wait(10)
 
 
-def run(ringload, url, args, limit_s):
-    cmd = [ringload, "--json", "--quiet"] + args + [url]
-    start = time.time()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit_s + 10)
-    elapsed = time.time() - start
-    report = json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout else None
-    return proc, report, elapsed
+SCENARIOS = [
+    ("endless header block", endless_header, ["-n", "20", "-c", "2"], "protocol"),
+    ("server never answers", never_answers, ["-n", "4", "-c", "2", "--timeout", "300ms"], "timeout"),
+    ("garbage response", garbage, ["-n", "20", "-c", "2"], "protocol"),
+    ("slow drip beyond the deadline", slow_drip, ["-n", "4", "-c", "2", "--timeout", "500ms"], "timeout"),
+    ("endless close-delimited body", endless_body, ["-n", "2", "-c", "1", "--timeout", "1s"], "timeout"),
+    ("SSE line without end", endless_sse_line, ["--sse", "-n", "2", "-c", "1"], "protocol"),
+    ("WebSocket frame of 2^40 bytes", ws_giant_frame, ["--ws", "-n", "3", "-c", "1"], "protocol"),
+    ("WebSocket 101 with a wrong accept", ws_bad_accept, ["--ws", "-n", "3", "-c", "1"], "protocol"),
+    ("WebSocket silent after 101", ws_silent,
+     ["--ws", "--ws-message", "hi", "-n", "2", "-c", "2", "--timeout", "500ms"], "timeout"),
+]
 
 
-def main():
-    ringload = None
-    argv = sys.argv[1:]
-    if "--ringload" in argv:
-        ringload = argv[argv.index("--ringload") + 1]
-    if ringload is None:
-        print("usage: test_hostile.py --ringload PATH")
-        return 2
-    passed = failed = 0
+def test_scenario(c, rl, name, behaviour, extra, kind):
+    """ringload against one misbehaving server: a report in bounded time, every request
+    counted as an error of `kind`, none succeeded."""
+    stop = threading.Event()
+    port = h.serve(behaviour, stop)
+    try:
+        res = h.run_ringload(rl, extra + [f"http://127.0.0.1:{port}/"], timeout=30)
+        report = res.report if res.rc == 0 else None
+        c.check(f"{name}: exit 0 with a report", report is not None, f"rc={res.rc} stderr={res.err[-300:]!r}")
+        c.check(f"{name}: finished in bounded time", res.elapsed < 15, f"{res.elapsed:.1f}s")
+        if report is not None:
+            n = int(extra[extra.index("-n") + 1])
+            c.check(f"{name}: every request counted", report["requests"]["total"] == n,
+                    json.dumps(report["requests"]))
+            c.check(f"{name}: errors counted as {kind}", report["errors"][kind] == n,
+                    json.dumps(report["errors"]))
+            c.check(f"{name}: nothing succeeded", report["requests"]["succeeded"] == 0,
+                    json.dumps(report["requests"]))
+    finally:
+        stop.set()
 
-    def check(name, ok, detail=""):
-        nonlocal passed, failed
-        print(("PASS " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
-        passed += ok
-        failed += not ok
 
-    scenarios = [
-        ("endless header block", endless_header, ["-n", "20", "-c", "2"], "protocol"),
-        ("server never answers", never_answers, ["-n", "4", "-c", "2", "--timeout", "300ms"], "timeout"),
-        ("garbage response", garbage, ["-n", "20", "-c", "2"], "protocol"),
-        ("slow drip beyond the deadline", slow_drip, ["-n", "4", "-c", "2", "--timeout", "500ms"], "timeout"),
-        ("endless close-delimited body", endless_body, ["-n", "2", "-c", "1", "--timeout", "1s"], "timeout"),
-        ("SSE line without end", endless_sse_line, ["--sse", "-n", "2", "-c", "1"], "protocol"),
-        ("WebSocket frame of 2^40 bytes", ws_giant_frame, ["--ws", "-n", "3", "-c", "1"], "protocol"),
-        ("WebSocket 101 with a wrong accept", ws_bad_accept, ["--ws", "-n", "3", "-c", "1"], "protocol"),
-        ("WebSocket silent after 101", ws_silent,
-         ["--ws", "--ws-message", "hi", "-n", "2", "-c", "2", "--timeout", "500ms"], "timeout"),
-    ]
-    for name, behaviour, extra, kind in scenarios:
-        stop = threading.Event()
-        port = serve(behaviour, stop)
-        try:
-            proc, report, elapsed = run(ringload, f"http://127.0.0.1:{port}/", extra, 20)
-            check(f"{name}: exit 0 with a report", report is not None,
-                  f"rc={proc.returncode} stderr={proc.stderr[-300:]!r}")
-            check(f"{name}: finished in bounded time", elapsed < 15, f"{elapsed:.1f}s")
-            if report is not None:
-                n = int(extra[extra.index("-n") + 1])
-                check(f"{name}: every request counted", report["requests"]["total"] == n,
-                      json.dumps(report["requests"]))
-                check(f"{name}: errors counted as {kind}", report["errors"][kind] == n,
-                      json.dumps(report["errors"]))
-                check(f"{name}: nothing succeeded", report["requests"]["succeeded"] == 0,
-                      json.dumps(report["requests"]))
-        finally:
-            stop.set()
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+def tests(env):
+    return [(name, test_scenario, env.ringload, name, *scenario) for name, *scenario in SCENARIOS]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    h.main(tests, title="hostile", need=("ringload",), description=__doc__)

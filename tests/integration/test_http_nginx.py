@@ -4,9 +4,7 @@ Run: python3 test_http_nginx.py --ringload PATH --target PATH
 """
 import email.utils
 import os
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -14,7 +12,7 @@ import harness as h  # noqa: E402
 
 def test_exact_count(c, rl, ngx):
     name = "nginx -n 1000 -c 10"
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-n", "1000", "-c", "10", ngx.url("/")], timeout=60)
     if not h.check_run_ok(c, name, res):
         return
@@ -48,20 +46,12 @@ def test_exact_count(c, rl, ngx):
 
 def test_duration(c, rl, ngx):
     name = "nginx -d 2s -c 64"
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-d", "2s", "-c", "64", ngx.url("/")], timeout=2 + h.RUN_SLACK_S)
     if not h.check_run_ok(c, name, res):
         return
-    total = res.total() or 0
-    in_flight = res.get("requests", "in_flight_at_end") or 0
-    lines = ngx.settled_log(expected=total)
-    logged = len(lines)
-    c.check(f"{name}: requests.total > 1000", total > 1000, f"total={total}")
-    # ringload counts finished requests only; nginx also logs those it answered while the
-    # run was stopping, which ringload reports as in flight.
-    c.check(f"{name}: total <= log lines <= total + in_flight_at_end",
-            total <= logged <= total + in_flight, f"total={total} logged={logged} "
-            f"in_flight_at_end={in_flight}")
+    total = h.check_served(c, name, res, lambda n: len(ngx.settled_log(expected=n)), "log lines",
+                           "requests.total", 1000)
     c.eq(f"{name}: succeeded == total", res.get("requests", "succeeded"), total)
     h.check_no_errors(c, name, res)
     dur = res.get("duration_s") or 0
@@ -81,17 +71,11 @@ def test_duration(c, rl, ngx):
 
 def test_many_connections(c, rl, ngx):
     name = "nginx -d 2s -c 1000"
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-d", "2s", "-c", "1000", ngx.url("/")], timeout=2 + h.RUN_SLACK_S)
     if not h.check_run_ok(c, name, res):
         return
-    total = res.total() or 0
-    in_flight = res.get("requests", "in_flight_at_end") or 0
-    logged = len(ngx.settled_log(expected=total))
-    c.check(f"{name}: total > 1000", total > 1000, f"total={total}")
-    c.check(f"{name}: total <= log lines <= total + in_flight_at_end",
-            total <= logged <= total + in_flight,
-            f"total={total} logged={logged} in_flight_at_end={in_flight}")
+    h.check_served(c, name, res, lambda n: len(ngx.settled_log(expected=n)), "log lines", more_than=1000)
     h.check_no_errors(c, name, res)
     opened = res.get("connections_opened") or 0
     c.check(f"{name}: 1000 <= connections_opened <= 1001", 1000 <= opened <= 1001,
@@ -100,7 +84,7 @@ def test_many_connections(c, rl, ngx):
 
 def test_statuses(c, rl, ngx):
     name = "nginx /s404 default success"
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-n", "500", "-c", "8", ngx.url("/s404")], timeout=60)
     if h.check_run_ok(c, name, res):
         c.eq(f"{name}: total", res.total(), 500)
@@ -150,7 +134,7 @@ def test_statuses(c, rl, ngx):
 
 def test_server_close(c, rl, ngx):
     name = "nginx /close -n 2000 -c 8"
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-n", "2000", "-c", "8", ngx.url("/close")], timeout=90)
     if not h.check_run_ok(c, name, res):
         return
@@ -168,24 +152,18 @@ def test_server_close(c, rl, ngx):
             f"connections_opened={opened}")
 
     name = "nginx /close -d 2s -c 16"
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-d", "2s", "-c", "16", ngx.url("/close")],
                          timeout=2 + h.RUN_SLACK_S)
     if not h.check_run_ok(c, name, res):
         return
-    total = res.total() or 0
-    in_flight = res.get("requests", "in_flight_at_end") or 0
-    logged = len(ngx.settled_log(expected=total))
-    c.check(f"{name}: total > 100", total > 100, f"total={total}")
-    c.check(f"{name}: total <= log lines <= total + in_flight_at_end",
-            total <= logged <= total + in_flight,
-            f"total={total} logged={logged} in_flight_at_end={in_flight}")
+    h.check_served(c, name, res, lambda n: len(ngx.settled_log(expected=n)), "log lines", more_than=100)
     h.check_no_errors(c, name, res)
 
 
 def test_big(c, rl, ngx):
     name = "nginx /big (100 KB) -n 200 -c 4"
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-n", "200", "-c", "4", ngx.url("/big")], timeout=60)
     if not h.check_run_ok(c, name, res):
         return
@@ -202,7 +180,7 @@ def test_big(c, rl, ngx):
 
 def test_methods(c, rl, ngx, tmp):
     name = "nginx -m HEAD -n 300"
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-m", "HEAD", "-n", "300", "-c", "4", ngx.url("/")], timeout=60)
     if h.check_run_ok(c, name, res):
         # A HEAD response carries Content-Length: 3 and no body (RFC 9110 §9.3.2).
@@ -226,7 +204,7 @@ def test_methods(c, rl, ngx, tmp):
 
     name = "nginx POST -b body -n 300"
     body = "name=ringload&value=" + "x" * 100
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-m", "POST", "-b", body, "-H", "Content-Type: text/plain",
                               "-n", "300", "-c", "4", ngx.url("/")], timeout=60)
     if h.check_run_ok(c, name, res):
@@ -241,7 +219,7 @@ def test_methods(c, rl, ngx, tmp):
     path = os.path.join(tmp, "body.bin")
     with open(path, "wb") as f:
         f.write(b"0123456789abcdef" * 2048)
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-m", "POST", "--body-file", path, "-n", "100", "-c", "4",
                               ngx.url("/")], timeout=60)
     if h.check_run_ok(c, name, res):
@@ -255,7 +233,7 @@ def test_methods(c, rl, ngx, tmp):
 
 def test_headers_and_query(c, rl, ngx):
     name = "nginx -H X-Test -H X-Other, query string"
-    ngx.clear_log()
+    ngx.clear_logs()
     res = h.run_ringload(rl, ["-n", "200", "-c", "4", "-H", "X-Test: abc", "-H",
                               "X-Other:  def ghi", ngx.url("/q?a=1&b=two")], timeout=60)
     if h.check_run_ok(c, name, res):
@@ -274,33 +252,20 @@ def test_headers_and_query(c, rl, ngx):
         h.check_no_errors(c, name, res)
 
 
-def main():
-    args = h.parse_args()
-    c = h.Checks()
-    tmp = tempfile.mkdtemp(prefix="ringload-it-")
-    ngx = h.Nginx(workers=2, keep=args.keep)
-    try:
-        ngx.start()
-        c.check("nginx started", True)
-        for name, fn, extra in [
-            ("exact count", test_exact_count, ()),
-            ("duration", test_duration, ()),
-            ("many connections", test_many_connections, ()),
-            ("statuses", test_statuses, ()),
-            ("server close", test_server_close, ()),
-            ("big", test_big, ()),
-            ("methods", test_methods, (tmp,)),
-            ("headers and query", test_headers_and_query, ()),
-        ]:
-            h.run_guarded(c, name, fn, args.ringload, ngx, *extra)
-    except Exception as e:  # noqa: BLE001
-        c.check("nginx harness", False, f"{type(e).__name__}: {e}")
-    finally:
-        ngx.stop()
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    c.finish()
+def tests(env):
+    rl = env.ringload
+    ngx = env.start(h.Nginx(workers=2, keep=env.keep), started="nginx started")
+    return [
+        ("exact count", test_exact_count, rl, ngx),
+        ("duration", test_duration, rl, ngx),
+        ("many connections", test_many_connections, rl, ngx),
+        ("statuses", test_statuses, rl, ngx),
+        ("server close", test_server_close, rl, ngx),
+        ("big", test_big, rl, ngx),
+        ("methods", test_methods, rl, ngx, env.tmp),
+        ("headers and query", test_headers_and_query, rl, ngx),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    h.main(tests, title="nginx", description=__doc__)

@@ -4,11 +4,8 @@ Run: python3 test_http_target.py --ringload PATH --target PATH
 """
 import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -52,14 +49,8 @@ def test_threads(c, rl, tgt):
                              timeout=1 + h.RUN_SLACK_S)
         if not h.check_run_ok(c, name, res):
             continue
-        total = res.total() or 0
-        in_flight = res.get("requests", "in_flight_at_end") or 0
-        served = tgt.settled_count(expected=total)
         c.eq(f"{name}: threads", res.get("threads"), int(threads))
-        c.check(f"{name}: total > 100", total > 100, f"total={total}")
-        c.check(f"{name}: total <= served <= total + in_flight_at_end",
-                total <= served <= total + in_flight,
-                f"total={total} served={served} in_flight_at_end={in_flight}")
+        h.check_served(c, name, res, lambda n: tgt.settled_count(expected=n), more_than=100)
         h.check_no_errors(c, name, res)
 
 
@@ -143,14 +134,8 @@ def interrupt_run(c, rl, tgt, sig, extra, name, json_report=True):
     # the target: let its count settle before the reset, or one lands in this run's count.
     tgt.settled_count()
     tgt.reset()
-    proc = h.start_ringload(rl, ["-d", "30s", "-c", "32"] + list(extra) + [tgt.url("/")],
-                            json_report=json_report)
-    time.sleep(1.0)
-    sent_at = time.monotonic()
-    if proc.poll() is None:
-        proc.send_signal(sig)
-    res = h.finish_ringload(proc, timeout=10.0)
-    after = time.monotonic() - sent_at
+    res, after = h.interrupt_ringload(rl, ["-d", "30s", "-c", "32"] + list(extra) + [tgt.url("/")], sig,
+                                      json_report=json_report)
     c.check(f"{name}: exits {128 + sig} (128 + the signal)", res.rc == 128 + sig, res.describe())
     c.check(f"{name}: exits within 5 s of the signal", after < 5.0, f"after={after:.2f}s")
     return res
@@ -161,13 +146,7 @@ def test_signals(c, rl, tgt, tmp):
     res = interrupt_run(c, rl, tgt, signal.SIGINT, [], name)
     if c.check(f"{name}: JSON report", isinstance(res.report, dict), res.describe()):
         c.eq(f"{name}: interrupted", res.get("interrupted"), True)
-        total = res.total() or 0
-        in_flight = res.get("requests", "in_flight_at_end") or 0
-        served = tgt.settled_count(expected=total)
-        c.check(f"{name}: total > 0", total > 0, f"total={total}")
-        c.check(f"{name}: total <= served <= total + in_flight_at_end",
-                total <= served <= total + in_flight,
-                f"total={total} served={served} in_flight_at_end={in_flight}")
+        h.check_served(c, name, res, lambda n: tgt.settled_count(expected=n))
         dur = res.get("duration_s") or 0
         c.check(f"{name}: duration_s < 5", 0 < dur < 5, f"duration_s={dur}")
         h.check_no_errors(c, name, res)
@@ -219,34 +198,20 @@ def test_output_file(c, rl, tgt, tmp):
                 f"file={report and report.get('requests')} stdout={res.get('requests')}")
 
 
-def main():
-    args = h.parse_args()
-    c = h.Checks()
-    tmp = tempfile.mkdtemp(prefix="ringload-it-")
-    tgt = h.Target(args.target, threads=2, keep=args.keep)
-    try:
-        tgt.start()
-        c.check("ringload-target started", True)
-        for name, fn, extra in [
-            ("exact counts", test_exact_counts, (tgt,)),
-            ("threads", test_threads, (tgt,)),
-            ("statuses and bodies", test_statuses_and_bodies, (tgt,)),
-            ("delay and timeout", test_delay_and_timeout, (tgt,)),
-            ("server close", test_server_close, (args.target, args.keep)),
-            ("signals", test_signals, (tgt, tmp)),
-            ("output file", test_output_file, (tgt, tmp)),
-        ]:
-            h.run_guarded(c, name, fn, args.ringload, *extra)
-    except Exception as e:  # noqa: BLE001
-        c.check("target harness", False, f"{type(e).__name__}: {e}")
-    finally:
-        tgt.stop()
-        c.check("ringload-target exits 0 on SIGTERM", tgt.exit_code == 0,
-                f"exit code {tgt.exit_code}")
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    c.finish()
+def tests(env):
+    rl, tmp = env.ringload, env.tmp
+    tgt = env.start(h.Target(env.target, threads=2, keep=env.keep), started="ringload-target started",
+                    exit_check="ringload-target exits 0 on SIGTERM")
+    return [
+        ("exact counts", test_exact_counts, rl, tgt),
+        ("threads", test_threads, rl, tgt),
+        ("statuses and bodies", test_statuses_and_bodies, rl, tgt),
+        ("delay and timeout", test_delay_and_timeout, rl, tgt),
+        ("server close", test_server_close, rl, env.target, env.keep),
+        ("signals", test_signals, rl, tgt, tmp),
+        ("output file", test_output_file, rl, tgt, tmp),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    h.main(tests, title="target", description=__doc__)

@@ -19,7 +19,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -68,123 +67,33 @@ def make_lab(d):
 
 # -------------------------------------------------------------------------- nginx
 
-NGINX_TLS_CONF = """\
-worker_processes 1;
-daemon off;
-master_process on;
-user root;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    log_format tls '$status $request_method $request_uri $ssl_protocol '
-                   '$ssl_session_reused $ssl_client_verify $ssl_cipher';
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    keepalive_requests 100000;
-    keepalive_timeout 60s;
-    default_type text/plain;
-    ssl_session_cache shared:SSL:4m;
-    ssl_session_tickets on;
-    ssl_certificate {lab}/server.pem;
-    ssl_certificate_key {lab}/server.key;
-{servers}}}
-"""
-
-NGINX_TLS_SERVER = """\
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        access_log {tmp}/access-{name}.log tls;
-        ssl_protocols {protocols};
-{extra}\
-        location / {{ {guard}return 200 "ok\\n"; }}
-        location /close {{ keepalive_timeout 0; {guard}return 200 "bye\\n"; }}
-    }}
-"""
-
-# name -> (ssl_protocols, extra directives, guard in front of each return)
-SERVERS = {
-    "a": ("TLSv1.2", "", ""),
-    "b": ("TLSv1.3", "", ""),
-    # With verification on nginx answers 400 itself when no valid certificate came; the
-    # guard makes a 200 depend on the verdict regardless.
-    "c": ("TLSv1.2 TLSv1.3",
-          "        ssl_verify_client on;\n        ssl_client_certificate {lab}/client-ca.pem;\n",
-          "if ($ssl_client_verify != SUCCESS) { return 403; } "),
-    "d": ("TLSv1.2 TLSv1.3",
-          "        ssl_certificate {lab}/wrong.pem;\n        ssl_certificate_key {lab}/wrong.key;\n",
-          ""),
-}
+def tls_server(protocols, directives="", guard=""):
+    """A TLS server block of harness's nginx template: its protocols, its own directives,
+    and a guard in front of each return."""
+    return h.NginxServer(
+        tls=True,
+        directives=f"        ssl_protocols {protocols};\n{directives}",
+        locations=(f'        location / {{ {guard}return 200 "ok\\n"; }}\n'
+                   f'        location /close {{ keepalive_timeout 0; {guard}return 200 "bye\\n"; }}\n'))
 
 
-class TlsNginx:
-    """One nginx with the four TLS servers, each on its own free loopback port."""
-
-    def __init__(self, lab, keep=False):
-        self.lab = lab
-        self.keep = keep
-        self.tmp = None
-        self.proc = None
-        self.ports = {}
-
-    def start(self, attempts=3):
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.tmp = tempfile.mkdtemp(prefix="ringload-nginx-tls-")
-        for _ in range(attempts):  # a free port can be taken between probe and bind
-            self.ports = {name: h.free_port() for name in SERVERS}
-            servers = "".join(NGINX_TLS_SERVER.format(
-                port=self.ports[name], tmp=self.tmp, name=name, protocols=protocols,
-                extra=extra.format(lab=self.lab), guard=guard)
-                for name, (protocols, extra, guard) in SERVERS.items())
-            conf = os.path.join(self.tmp, "nginx.conf")
-            with open(conf, "w") as f:
-                f.write(NGINX_TLS_CONF.format(tmp=self.tmp, lab=self.lab, servers=servers))
-            self.stderr = open(os.path.join(self.tmp, "stderr.log"), "w")
-            self.proc = subprocess.Popen(
-                [nginx, "-c", conf, "-p", self.tmp, "-e", os.path.join(self.tmp, "error.log")],
-                stdout=subprocess.DEVNULL, stderr=self.stderr)
-            if all(h.wait_port(p, timeout=10.0, proc=self.proc) for p in self.ports.values()):
-                return
-            h.stop_process(self.proc)
-            self.stderr.close()
-        raise RuntimeError(f"nginx did not start: {self.read_file('error.log')[-1000:]}")
-
-    def stop(self):
-        h.stop_process(self.proc)
-        self.proc = None
-        if getattr(self, "stderr", None):
-            self.stderr.close()
-        if self.tmp and not self.keep:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def url(self, name, path="/", host="127.0.0.1"):
-        return f"https://{host}:{self.ports[name]}{path}"
-
-    def read_file(self, name):
-        try:
-            with open(os.path.join(self.tmp, name), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def log_lines(self, name):
-        return [ln for ln in self.read_file(f"access-{name}.log").splitlines() if ln.strip()]
-
-    def settled_log(self, name, expected=None, timeout=5.0):
-        if expected is not None:
-            h.wait_until(lambda: len(self.log_lines(name)) >= expected, timeout)
-        h.wait_stable(lambda: len(self.log_lines(name)), settle=0.3, timeout=timeout)
-        return self.log_lines(name)
-
-    def clear_logs(self):
-        # nginx opens its logs with O_APPEND: truncating them in place is safe.
-        for name in SERVERS:
-            h.wait_stable(lambda: len(self.log_lines(name)), settle=0.2, timeout=3.0)
-            with open(os.path.join(self.tmp, f"access-{name}.log"), "w"):
-                pass
+def tls_nginx(lab, keep=False):
+    """One nginx (one worker) with the four TLS servers "a" to "d", each on its own free
+    loopback port with its own access log (the "tls" format)."""
+    servers = {
+        "a": tls_server("TLSv1.2"),
+        "b": tls_server("TLSv1.3"),
+        # With verification on nginx answers 400 itself when no valid certificate came; the
+        # guard makes a 200 depend on the verdict regardless.
+        "c": tls_server("TLSv1.2 TLSv1.3",
+                        f"        ssl_verify_client on;\n        ssl_client_certificate {lab}/client-ca.pem;\n",
+                        "if ($ssl_client_verify != SUCCESS) { return 403; } "),
+        "d": tls_server("TLSv1.2 TLSv1.3",
+                        f"        ssl_certificate {lab}/wrong.pem;\n        ssl_certificate_key {lab}/wrong.key;\n"),
+    }
+    defaults = ("    ssl_session_cache shared:SSL:4m;\n    ssl_session_tickets on;\n"
+                f"    ssl_certificate {lab}/server.pem;\n    ssl_certificate_key {lab}/server.key;\n")
+    return h.Nginx(workers=1, keep=keep, servers=servers, http=defaults)
 
 
 def log_fields(lines, index):
@@ -350,7 +259,7 @@ def test_default_verification(c, rl, ngx, lab):
     for server in ("a", "b"):
         name = f"({server}) default verification, no --cacert"
         ngx.clear_logs()
-        url = ngx.url(server)
+        url = ngx.server_url(server)
         res = h.run_ringload(rl, ["-n", "100", "-c", "4", url], timeout=30)
         check_probe_failure(c, name, res, url.rstrip("/"), ["unknown CA", "verif"])
         c.eq(f"{name}: nginx access log empty", ngx.settled_log(server), [])
@@ -361,7 +270,7 @@ def test_versions(c, rl, ngx, lab):
     for server, version in (("a", "TLSv1.2"), ("b", "TLSv1.3")):
         name = f"({server}) --cacert -n 2000 -c 8"
         ngx.clear_logs()
-        res = h.run_ringload(rl, ["--cacert", ca, "-n", "2000", "-c", "8", ngx.url(server)],
+        res = h.run_ringload(rl, ["--cacert", ca, "-n", "2000", "-c", "8", ngx.server_url(server)],
                              timeout=90)
         if not h.check_run_ok(c, name, res):
             continue
@@ -389,7 +298,7 @@ def test_versions(c, rl, ngx, lab):
 
     name = "(a) https://localhost:PORT (DNS subjectAltName)"
     res = h.run_ringload(rl, ["--cacert", ca, "-n", "100", "-c", "2",
-                              ngx.url("a", host="localhost")], timeout=30)
+                              ngx.server_url("a", host="localhost")], timeout=30)
     if h.check_run_ok(c, name, res):
         c.eq(f"{name}: status_codes", res.get("status_codes"), {"200": 100})
         h.check_no_errors(c, name, res)
@@ -399,14 +308,14 @@ def test_name_mismatch(c, rl, ngx, lab):
     ca = os.path.join(lab, "ca.pem")
     ngx.clear_logs()
     name = "(a) --sni wrong.example --cacert"
-    url = ngx.url("a")
+    url = ngx.server_url("a")
     res = h.run_ringload(rl, ["--cacert", ca, "--sni", "wrong.example", "-n", "100", url],
                          timeout=30)
     check_probe_failure(c, name, res, url.rstrip("/"), ["name mismatch", "mismatch", "name"])
     c.eq(f"{name}: nginx access log empty", ngx.settled_log("a"), [])
 
     name = "(d) certificate for wrong.example at https://127.0.0.1"
-    url = ngx.url("d")
+    url = ngx.server_url("d")
     res = h.run_ringload(rl, ["--cacert", ca, "-n", "100", url], timeout=30)
     check_probe_failure(c, name, res, url.rstrip("/"), ["name mismatch", "mismatch", "name"])
     c.eq(f"{name}: nginx access log empty", ngx.settled_log("d"), [])
@@ -423,7 +332,7 @@ def test_name_mismatch(c, rl, ngx, lab):
 
 def test_insecure(c, rl, ngx, lab):
     other = os.path.join(lab, "other-ca.pem")
-    url = ngx.url("a")
+    url = ngx.server_url("a")
     name = "(a) --cacert unrelated CA"
     res = h.run_ringload(rl, ["--cacert", other, "-n", "100", url], timeout=30)
     check_probe_failure(c, name, res, url.rstrip("/"), ["unknown CA", "verif"])
@@ -432,7 +341,7 @@ def test_insecure(c, rl, ngx, lab):
         name = f"({server}) --cacert unrelated CA --insecure"
         ngx.clear_logs()
         res = h.run_ringload(rl, ["--cacert", other, "--insecure", "-n", "500", "-c", "4",
-                                  ngx.url(server)], timeout=60)
+                                  ngx.server_url(server)], timeout=60)
         if not h.check_run_ok(c, name, res):
             continue
         c.eq(f"{name}: status_codes", res.get("status_codes"), {"200": 500})
@@ -444,7 +353,7 @@ def test_insecure(c, rl, ngx, lab):
         c.eq(f"{name}: nginx access log lines", len(ngx.settled_log(server, expected=500)), 500)
 
     name = "(b) -k without --cacert"
-    res = h.run_ringload(rl, ["-k", "-n", "100", "-c", "2", ngx.url("b")], timeout=30)
+    res = h.run_ringload(rl, ["-k", "-n", "100", "-c", "2", ngx.server_url("b")], timeout=30)
     if h.check_run_ok(c, name, res):
         c.eq(f"{name}: status_codes", res.get("status_codes"), {"200": 100})
         c.eq(f"{name}: tls.verify", res.get("tls", "verify"), False)
@@ -453,7 +362,7 @@ def test_insecure(c, rl, ngx, lab):
 def test_client_cert(c, rl, ngx, lab):
     ca = os.path.join(lab, "ca.pem")
     cert, key = os.path.join(lab, "client.pem"), os.path.join(lab, "client.key")
-    url = ngx.url("c")
+    url = ngx.server_url("c")
 
     name = "(c) mTLS --cert --key -n 1000 -c 4"
     ngx.clear_logs()
@@ -520,7 +429,7 @@ def test_resumption(c, rl, ngx, lab):
         for resume in (True, False):
             name = f"({server}) /close -n 500 -c 4" + ("" if resume else " --no-tls-resume")
             ngx.clear_logs()
-            args = ["--cacert", ca, "-n", "500", "-c", "4", ngx.url(server, "/close")]
+            args = ["--cacert", ca, "-n", "500", "-c", "4", ngx.server_url(server, "/close")]
             res = h.run_ringload(rl, args + ([] if resume else ["--no-tls-resume"]), timeout=90)
             if not h.check_run_ok(c, name, res):
                 continue
@@ -560,7 +469,7 @@ def test_handshake_each(c, rl, ngx, lab):
         name = f"({server}) --tls-handshake-each -n 500 -c 4 on /"
         ngx.clear_logs()
         res = h.run_ringload(rl, ["--cacert", ca, "--tls-handshake-each", "-n", "500", "-c", "4",
-                                  ngx.url(server)], timeout=90)
+                                  ngx.server_url(server)], timeout=90)
         if not h.check_run_ok(c, name, res):
             continue
         total = res.total() or 0
@@ -618,7 +527,7 @@ def test_not_tls(c, rl, ngx, lab):
     name = "http:// to the TLS port of (a)"
     ngx.clear_logs()
     res = h.run_ringload(rl, ["-n", "100", "-c", "2",
-                              ngx.url("a").replace("https://", "http://")], timeout=30)
+                              ngx.server_url("a").replace("https://", "http://")], timeout=30)
     if h.check_run_ok(c, name, res):
         # nginx answers "400 The plain HTTP request was sent to HTTPS port" and closes.
         c.eq(f"{name}: status_codes", res.get("status_codes"), {"400": 100})
@@ -660,7 +569,7 @@ def test_request_file(c, rl, ngx, lab, target_bin, tmp, keep):
     ca = os.path.join(lab, "ca.pem")
     with h.Target(target_bin, keep=keep) as tgt:
         want = {"tls12": 100, "tls13": 60, "plain": 140}
-        urls = {"tls12": ngx.url("a", "/file"), "tls13": ngx.url("b", "/file"),
+        urls = {"tls12": ngx.server_url("a", "/file"), "tls13": ngx.server_url("b", "/file"),
                 "plain": tgt.url("/file")}
         lines = [name for name, n in want.items() for _ in range(n)]
         random.Random(3).shuffle(lines)
@@ -694,45 +603,30 @@ def test_request_file(c, rl, ngx, lab, target_bin, tmp, keep):
                 f"tls={res.get('tls')}")
 
 
-def main():
-    args = h.parse_args()
-    c = h.Checks()
+def tests(env):
+    c = env.checks
     if not shutil.which("openssl") or not (shutil.which("nginx") or
                                           os.access("/usr/sbin/nginx", os.X_OK)):
         c.check("openssl and nginx installed", False)
-        c.finish()
-    tmp = tempfile.mkdtemp(prefix="ringload-https-")
-    lab = os.path.join(tmp, "lab")
+        return []
+    lab = os.path.join(env.tmp, "lab")
     os.makedirs(lab)
-    ngx = TlsNginx(lab, keep=args.keep)
-    try:
-        make_lab(lab)
-        c.check("certificates made with openssl", True)
-        ngx.start()
-        c.check("nginx with four TLS servers started", True)
-        for name, fn, extra in [
-            ("default verification", test_default_verification, ()),
-            ("versions", test_versions, ()),
-            ("name mismatch", test_name_mismatch, ()),
-            ("insecure", test_insecure, ()),
-            ("client certificates", test_client_cert, ()),
-            ("resumption", test_resumption, ()),
-            ("handshake each", test_handshake_each, ()),
-            ("not TLS", test_not_tls, ()),
-            ("TLS errors mid-run", test_tls_errors_mid_run, ()),
-            ("request file", test_request_file, (args.target, tmp, args.keep)),
-        ]:
-            h.run_guarded(c, name, fn, args.ringload, ngx, lab, *extra)
-    except Exception as e:  # noqa: BLE001
-        c.check("https harness", False, f"{type(e).__name__}: {e}")
-    finally:
-        ngx.stop()
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f"kept {tmp} and {ngx.tmp}", flush=True)
-    c.finish()
+    make_lab(lab)
+    c.check("certificates made with openssl", True)
+    ngx = env.start(tls_nginx(lab, keep=env.keep), started="nginx with four TLS servers started")
+    return [(name, fn, env.ringload, ngx, lab, *extra) for name, fn, extra in [
+        ("default verification", test_default_verification, ()),
+        ("versions", test_versions, ()),
+        ("name mismatch", test_name_mismatch, ()),
+        ("insecure", test_insecure, ()),
+        ("client certificates", test_client_cert, ()),
+        ("resumption", test_resumption, ()),
+        ("handshake each", test_handshake_each, ()),
+        ("not TLS", test_not_tls, ()),
+        ("TLS errors mid-run", test_tls_errors_mid_run, ()),
+        ("request file", test_request_file, (env.target, env.tmp, env.keep)),
+    ]]
 
 
 if __name__ == "__main__":
-    main()
+    h.main(tests, title="https", tmp_prefix="ringload-https-", description=__doc__)

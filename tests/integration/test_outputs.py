@@ -258,21 +258,17 @@ def test_big_bodies(c, rl, tgt, tmp):
     os.remove(path)
 
 
-def main():
-    args = h.parse_args()
-    c = h.Checks()
-    tmp = tempfile.mkdtemp(prefix="ringload-outputs-")
-    try:
-        with h.Target(args.target, threads=1) as tgt:
-            h.run_guarded(c, "refused before traffic", test_refused_before_traffic, args.ringload, tgt)
-            h.run_guarded(c, "report write fails", test_report_write_fails_at_the_end, args.ringload, tgt)
-            h.run_guarded(c, "export disk full", test_export_disk_full, args.ringload, tgt)
-            h.run_guarded(c, "export closed pipe", test_export_closed_pipe, args.ringload, tgt)
-            h.run_guarded(c, "big bodies", test_big_bodies, args.ringload, tgt, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    c.finish()
+def tests(env):
+    rl = env.ringload
+    tgt = env.start(h.Target(env.target, threads=1))
+    return [
+        ("refused before traffic", test_refused_before_traffic, rl, tgt),
+        ("report write fails", test_report_write_fails_at_the_end, rl, tgt),
+        ("export disk full", test_export_disk_full, rl, tgt),
+        ("export closed pipe", test_export_closed_pipe, rl, tgt),
+        ("big bodies", test_big_bodies, rl, tgt, env.tmp),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    h.main(tests, title="outputs", tmp_prefix="ringload-outputs-", description=__doc__)

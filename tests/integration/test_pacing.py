@@ -7,10 +7,7 @@ Run: python3 test_pacing.py --ringload PATH --target PATH
 """
 import json
 import os
-import shutil
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -289,36 +286,20 @@ def test_bad_values(c, rl):
                 and res.report is None, res.describe())
 
 
-def main():
-    args = h.parse_args()
-    c = h.Checks()
-    tmp = tempfile.mkdtemp(prefix="ringload-pacing-")
-    tgt = h.Target(args.target, threads=1, keep=args.keep)
-    t_start = time.monotonic()
-    try:
-        tgt.start()
-        c.check("ringload-target started", True)
-        for name, fn, extra in [
-            ("bad values", test_bad_values, ()),
-            ("fixed rate", test_fixed_rate, (tgt,)),
-            ("coordinated omission", test_coordinated_omission, (tgt, tmp)),
-            ("stages", test_stages, (tgt,)),
-            ("poisson", test_poisson, (tgt,)),
-            ("adaptive 1500", test_adaptive, (args.target, args.keep, 1500)),
-            ("adaptive 4000", test_adaptive, (args.target, args.keep, 4000)),
-        ]:
-            h.run_guarded(c, name, fn, args.ringload, *extra)
-    except Exception as e:  # noqa: BLE001
-        c.check("pacing harness", False, f"{type(e).__name__}: {e}")
-    finally:
-        tgt.stop()
-        c.check("ringload-target exits 0 on SIGTERM", tgt.exit_code == 0,
-                f"exit code {tgt.exit_code}")
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print(f"(took {time.monotonic() - t_start:.0f} s)", flush=True)
-    c.finish()
+def tests(env):
+    rl = env.ringload
+    tgt = env.start(h.Target(env.target, threads=1, keep=env.keep), started="ringload-target started",
+                    exit_check="ringload-target exits 0 on SIGTERM")
+    return [
+        ("bad values", test_bad_values, rl),
+        ("fixed rate", test_fixed_rate, rl, tgt),
+        ("coordinated omission", test_coordinated_omission, rl, tgt, env.tmp),
+        ("stages", test_stages, rl, tgt),
+        ("poisson", test_poisson, rl, tgt),
+        ("adaptive 1500", test_adaptive, rl, env.target, env.keep, 1500),
+        ("adaptive 4000", test_adaptive, rl, env.target, env.keep, 4000),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    h.main(tests, title="pacing", tmp_prefix="ringload-pacing-", description=__doc__)

@@ -13,15 +13,12 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import sys
-import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from harness import check_problems, eq, read_export, run_ok  # noqa: E402
+from harness import check_problems, check_run_ok, eq, read_export  # noqa: E402
 
 # The documented order of an export line's keys (optional ones only when they apply).
 EXPORT_KEYS = ("seq", "line", "iteration", "name", "url", "method", "status", "headers",
@@ -242,7 +239,7 @@ def test_mixed_file(c, rl, tgt, tmp, specs, path, line_of):
     out = os.path.join(tmp, "mixed-export.jsonl")
     tgt.reset()
     res = h.run_ringload(rl, ["-f", path, "-c", "8", "--export", out], timeout=120)
-    if not run_ok(c, name, res):
+    if not check_run_ok(c, name, res):
         return
     recs, problems = read_export(out)
     check_problems(c, f"{name}: export is valid JSONL", problems)
@@ -297,9 +294,9 @@ def test_nginx(c, rl, tmp, keep):
         line_of = write_lines(path, texts)
         out = os.path.join(tmp, "nginx-export.jsonl")
         name = "nginx 300-line file -c 6 --export"
-        ngx.clear_log()
+        ngx.clear_logs()
         res = h.run_ringload(rl, ["-f", path, "-c", "6", "--export", out], timeout=90)
-        if not run_ok(c, name, res):
+        if not check_run_ok(c, name, res):
             return
         recs, problems = read_export(out)
         check_problems(c, f"{name}: export is valid JSONL", problems)
@@ -346,7 +343,7 @@ def test_iterations(c, rl, tgt, tmp, path, line_of):
     tgt.reset()
     res = h.run_ringload(rl, ["-f", path, "--iterations", "3", "-c", "8", "--export", out],
                          timeout=180)
-    if run_ok(c, name, res):
+    if check_run_ok(c, name, res):
         eq(c, f"{name}: requests.total", res.total(), 1500)
         eq(c, f"{name}: server /count", tgt.settled_count(expected=1500), 1500)
         h.check_no_errors(c, name, res)
@@ -366,7 +363,7 @@ def test_iterations(c, rl, tgt, tmp, path, line_of):
         out = os.path.join(tmp, f"order-{label.replace(' ', '_')}.jsonl")
         res = h.run_ringload(rl, ["-f", path, "--iterations", "3", "-t", "1", "-c", "1",
                                   "--export", out] + extra, timeout=180)
-        if not run_ok(c, name, res):
+        if not check_run_ok(c, name, res):
             continue
         eq(c, f"{name}: requests.total", res.total(), 1500)
         recs, problems = read_export(out)
@@ -403,7 +400,7 @@ def test_loop(c, rl, tgt, tmp, path):
     tgt.reset()
     res = h.run_ringload(rl, ["-f", path, "--loop", "-n", "1234", "-c", "8", "--export", out],
                          timeout=180)
-    if not run_ok(c, name, res):
+    if not check_run_ok(c, name, res):
         return
     eq(c, f"{name}: requests.total", res.total(), 1234)
     eq(c, f"{name}: in_flight_at_end", res.get("requests", "in_flight_at_end"), 0)
@@ -433,7 +430,7 @@ def test_timeouts(c, rl, tgt, tmp):
     name = "10 lines /delay/2000 with timeout 0.2 among 90 normal lines"
     out = os.path.join(tmp, "timeouts-export.jsonl")
     res = h.run_ringload(rl, ["-f", path, "-c", "4", "--export", out], timeout=60)
-    if run_ok(c, name, res):
+    if check_run_ok(c, name, res):
         errors = res.get("errors") or {}
         eq(c, f"{name}: errors.timeout == 10, other error counters 0",
            {k: v for k, v in errors.items() if v or k == "timeout"}, {"timeout": 10})
@@ -464,7 +461,7 @@ def test_timeouts(c, rl, tgt, tmp):
     out = os.path.join(tmp, "timeouts-errors.jsonl")
     res = h.run_ringload(rl, ["-f", path, "-c", "4", "--export", out, "--export-errors-only"],
                          timeout=60)
-    if run_ok(c, name, res):
+    if check_run_ok(c, name, res):
         eq(c, f"{name}: requests.total", res.total(), 100)
         recs, problems = read_export(out)
         check_problems(c, f"{name}: export is valid JSONL", problems)
@@ -485,7 +482,7 @@ def test_max_body(c, rl, tgt, tmp):
     out = os.path.join(tmp, "bytes-export.jsonl")
     res = h.run_ringload(rl, ["-f", path, "-c", "2", "--export", out, "--export-max-body", "10"],
                          timeout=60)
-    if run_ok(c, name, res):
+    if check_run_ok(c, name, res):
         h.check_no_errors(c, name, res)
         c.check(f"{name}: bytes.in counts whole bodies", (res.get("bytes", "in") or 0) >= 5 * 1000,
                 f"bytes={res.get('bytes')}")
@@ -503,7 +500,7 @@ def test_max_body(c, rl, tgt, tmp):
     out = os.path.join(tmp, "url-export.jsonl")
     res = h.run_ringload(rl, ["-n", "5", "-c", "1", "--export", out, "--export-max-body", "10",
                               tgt.url("/bytes/1000")], timeout=60)
-    if run_ok(c, name, res):
+    if check_run_ok(c, name, res):
         recs, problems = read_export(out)
         check_problems(c, f"{name}: export is valid JSONL", problems)
         eq(c, f"{name}: line null, body cut, truncated",
@@ -525,7 +522,7 @@ def test_max_body(c, rl, tgt, tmp):
     out = os.path.join(tmp, "utf8-cut.jsonl")
     res = h.run_ringload(rl, ["-f", path, "-c", "1", "--export", out, "--export-max-body",
                               str(cut)], timeout=60)
-    if run_ok(c, name, res):
+    if check_run_ok(c, name, res):
         recs, problems = read_export(out)
         check_problems(c, f"{name}: export is valid JSONL", problems)
         r = recs[0] if recs else {}
@@ -549,14 +546,8 @@ def test_interrupt(c, rl, tgt, tmp):
     out, report_path = os.path.join(tmp, "sigint.jsonl"), os.path.join(tmp, "sigint-report.json")
     name = "SIGINT after 1.5 s of --loop -d 30s --export"
     tgt.reset()
-    proc = h.start_ringload(rl, ["-f", path, "--loop", "-d", "30s", "-c", "16", "--export", out,
-                                 "-o", report_path], json_report=False)
-    time.sleep(1.5)
-    sent_at = time.monotonic()
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    res = h.finish_ringload(proc, timeout=10.0)
-    after = time.monotonic() - sent_at
+    res, after = h.interrupt_ringload(rl, ["-f", path, "--loop", "-d", "30s", "-c", "16", "--export", out,
+                                           "-o", report_path], signal.SIGINT, after_s=1.5, json_report=False)
     c.check(f"{name}: exits 130", res.rc == 130, res.describe())
     c.check(f"{name}: exits within 5 s of the signal", after < 5.0, f"after={after:.2f}s")
     try:
@@ -658,7 +649,7 @@ def test_bad_input(c, rl, tgt, tmp):
     name = "unknown key 'colour' on lines 2 and 4"
     tgt.reset()
     res = h.run_ringload(rl, ["-f", path, "-c", "2"], timeout=60, quiet=False)
-    if run_ok(c, name, res):
+    if check_run_ok(c, name, res):
         warnings = [ln for ln in res.err.splitlines() if "colour" in ln]
         c.check(f"{name}: one warning naming the key and line 2",
                 len(warnings) == 1 and f"{path}:2:" in warnings[0] and "warning" in warnings[0],
@@ -666,40 +657,24 @@ def test_bad_input(c, rl, tgt, tmp):
         eq(c, f"{name}: all 6 lines sent", (res.total(), tgt.settled_count(expected=6)), (6, 6))
 
 
-def main():
-    args = h.parse_args()
-    c = h.Checks()
-    tmp = tempfile.mkdtemp(prefix="ringload-rf-")
-    tgt = h.Target(args.target, threads=2, keep=args.keep)
-    try:
-        tgt.start()
-        c.check("ringload-target started", True)
-        specs = gen_mixed(tgt.port)
-        mixed = os.path.join(tmp, "mixed.jsonl")
-        line_of = write_lines(mixed, [s["text"] for s in specs], crlf_every=7,
-                              blank_after=(0, 99, 250))
-        rl = args.ringload
-        for name, fn, extra in [
-            ("mixed file", test_mixed_file, (tgt, tmp, specs, mixed, line_of)),
-            ("nginx", test_nginx, (tmp, args.keep)),
-            ("iterations and shuffle", test_iterations, (tgt, tmp, mixed, line_of)),
-            ("loop", test_loop, (tgt, tmp, mixed)),
-            ("timeouts", test_timeouts, (tgt, tmp)),
-            ("max body", test_max_body, (tgt, tmp)),
-            ("interrupt", test_interrupt, (tgt, tmp)),
-            ("bad input", test_bad_input, (tgt, tmp)),
-        ]:
-            h.run_guarded(c, name, fn, rl, *extra)
-    except Exception as e:  # noqa: BLE001
-        c.check("request-file harness", False, f"{type(e).__name__}: {e}")
-    finally:
-        tgt.stop()
-        c.check("ringload-target exits 0 on SIGTERM", tgt.exit_code == 0,
-                f"exit code {tgt.exit_code}")
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    c.finish()
+def tests(env):
+    rl, tmp = env.ringload, env.tmp
+    tgt = env.start(h.Target(env.target, threads=2, keep=env.keep), started="ringload-target started",
+                    exit_check="ringload-target exits 0 on SIGTERM")
+    specs = gen_mixed(tgt.port)
+    mixed = os.path.join(tmp, "mixed.jsonl")
+    line_of = write_lines(mixed, [s["text"] for s in specs], crlf_every=7, blank_after=(0, 99, 250))
+    return [
+        ("mixed file", test_mixed_file, rl, tgt, tmp, specs, mixed, line_of),
+        ("nginx", test_nginx, rl, tmp, env.keep),
+        ("iterations and shuffle", test_iterations, rl, tgt, tmp, mixed, line_of),
+        ("loop", test_loop, rl, tgt, tmp, mixed),
+        ("timeouts", test_timeouts, rl, tgt, tmp),
+        ("max body", test_max_body, rl, tgt, tmp),
+        ("interrupt", test_interrupt, rl, tgt, tmp),
+        ("bad input", test_bad_input, rl, tgt, tmp),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    h.main(tests, title="request-file", tmp_prefix="ringload-rf-", description=__doc__)

@@ -14,17 +14,15 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from harness import check_problems, eq, read_export, run_ok, short  # noqa: E402
+from harness import check_problems, check_run_ok, eq, read_export, short  # noqa: E402
 import stream_servers as ss  # noqa: E402
 
 PYTHON = "/usr/bin/python3"  # Debian's, with aiohttp 3.8 and websockets 10.4
@@ -151,7 +149,7 @@ def header_values(pairs, name):
 
 def one_record(c, name, res, recs, problems, status):
     """The run's checks common to every single-stream run; returns its export line."""
-    if not run_ok(c, name, res):
+    if not check_run_ok(c, name, res):
         return None
     check_problems(c, f"{name}: export is valid JSONL", problems)
     eq(c, f"{name}: requests.total", res.total(), 1)
@@ -227,7 +225,7 @@ def test_sse_max_events(c, rl, sse, tmp):
     sse.reset()
     res, recs, problems = run_args(rl, tmp, name, ["-n", "2", "--max-events", "3",
                                                    "--sse", sse.url("/slow")])
-    if run_ok(c, name, res):
+    if check_run_ok(c, name, res):
         check_problems(c, f"{name}: export is valid JSONL", problems)
         eq(c, f"{name}: two streams of 3 events each, ended by max_events",
            [(r.get("status"), without_t(r.get("events")), r.get("stream_end"), "error" in r)
@@ -323,7 +321,7 @@ def test_sse_file_keys(c, rl, sse, tmp):
         {"url": sse.url("/slow"), "proto": "sse", "method": "POST", "body": "q=1",
          "max_events": 2},
         {"url": sse.url("/slow"), "proto": "sse", "stream_timeout": 0.2}])
-    if not run_ok(c, name, res):
+    if not check_run_ok(c, name, res):
         return
     check_problems(c, f"{name}: export is valid JSONL", problems)
     by_line = {r.get("line"): r for r in recs}
@@ -425,7 +423,7 @@ def test_ws_cli_echo(c, rl, ws, tmp):
     res, recs, problems = run_args(rl, tmp, name, [
         "-n", "2", "--ws-message", "a", "--ws-message", "b", "--ws-subprotocol", "chat.v1",
         ws.url("/echo")])
-    if not run_ok(c, name, res):
+    if not check_run_ok(c, name, res):
         return
     check_problems(c, f"{name}: export is valid JSONL", problems)
     # No expect/until/idle_timeout given: expect = the number of messages sent.
@@ -533,7 +531,7 @@ def test_sse_run_end(c, rl, sse, tmp):
     out = os.path.join(tmp, slug(name) + "-export.jsonl")
     res = h.run_ringload(rl, ["--sse", "-c", "2", "-t", "1", "-d", "1s", "--export", out, sse.url("/slow")], timeout=60)
     recs, problems = read_export(out)
-    run_ok(c, name, res)
+    check_run_ok(c, name, res)
     check_problems(c, f"{name}: export", problems)
     eq(c, f"{name}: two export lines, both run_end", sorted(r.get("stream_end") for r in recs), ["run_end"] * 2)
     counts = [len(r.get("events") or []) for r in recs]
@@ -552,14 +550,9 @@ def test_sigint(c, rl, sse, ws, tmp):
         f.write(json.dumps({"url": sse.url("/slow"), "proto": "sse"}) + "\n")
         f.write(json.dumps({"url": ws.url("/echo"), "messages": ["x"], "idle_timeout": 100}) + "\n")
     out, report_path = os.path.join(tmp, "sigint-streams-export.jsonl"), os.path.join(tmp, "sigint-streams.json")
-    proc = h.start_ringload(rl, ["-f", path, "--loop", "-d", "30s", "-c", "1", "--export", out,
-                                 "-o", report_path], json_report=False)
-    time.sleep(1.0)
-    sent_at = time.monotonic()
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    res = h.finish_ringload(proc, timeout=10.0)
-    c.check(f"{name}: exits 130 within 5 s", res.rc == 130 and time.monotonic() - sent_at < 5.0, res.describe())
+    res, after = h.interrupt_ringload(rl, ["-f", path, "--loop", "-d", "30s", "-c", "1", "--export", out,
+                                           "-o", report_path], signal.SIGINT, json_report=False)
+    c.check(f"{name}: exits 130 within 5 s", res.rc == 130 and after < 5.0, res.describe())
     try:
         with open(report_path) as f:
             report = json.load(f)
@@ -700,7 +693,7 @@ def test_random_mix(c, rl, target_bin, tmp):
         res = h.run_ringload(rl, ["-f", path, "--loop", "-d", "3s", "-t", "2", "-c", "16", "--export", out],
                              timeout=60)
         recs, problems = read_export(out)
-        if not run_ok(c, name, res):
+        if not check_run_ok(c, name, res):
             return
         check_problems(c, f"{name}: export", problems)
         h.check_no_errors(c, name, res)
@@ -769,49 +762,33 @@ def test_bad_lines(c, rl, tmp):
                 res.describe())
 
 
-def main():
-    args = h.parse_args()
-    c = h.Checks()
-    tmp = tempfile.mkdtemp(prefix="ringload-streams-")
-    servers = {"sse": StreamServer("sse", keep=args.keep), "ws": StreamServer("ws", keep=args.keep)}
-    try:
-        for s in servers.values():
-            s.start()
-        c.check("SSE and WebSocket servers started", True)
-        rl, sse, ws = args.ringload, servers["sse"], servers["ws"]
-        for name, fn, extra in [
-            ("sse until", test_sse_until, (sse, tmp)),
-            ("sse max events", test_sse_max_events, (sse, tmp)),
-            ("sse stream timeout", test_sse_stream_timeout, (sse, tmp)),
-            ("sse timeouts", test_sse_timeouts, (sse, tmp)),
-            ("sse ends", test_sse_ends, (sse, tmp)),
-            ("sse file keys", test_sse_file_keys, (sse, tmp)),
-            ("ws echo", test_ws_echo, (ws, tmp)),
-            ("ws script", test_ws_script, (ws, tmp)),
-            ("ws cli echo", test_ws_cli_echo, (ws, tmp)),
-            ("ws abrupt", test_ws_abrupt, (ws, tmp)),
-            ("ws subprotocol", test_ws_subprotocol, (ws, tmp)),
-            ("bad lines", test_bad_lines, (tmp,)),
-            ("ws max message", test_ws_max_message, (ws, tmp)),
-            ("sse run end", test_sse_run_end, (sse, tmp)),
-            ("sigint", test_sigint, (sse, ws, tmp)),
-            ("sse not found", test_sse_not_found, (sse, tmp)),
-            ("ws review cases", test_ws_review_cases, (ws, tmp)),
-            ("random mix", test_random_mix, (args.target, tmp)),
-            ("tls streams", test_tls_streams, (tmp,)),
-        ]:
-            h.run_guarded(c, name, fn, rl, *extra)
-    except Exception as e:  # noqa: BLE001
-        c.check("streams harness", False, f"{type(e).__name__}: {e}")
-    finally:
-        for kind, s in servers.items():
-            s.stop()
-            c.check(f"{kind} server exits 0 on SIGTERM", s.exit_code == 0,
-                    f"exit code {s.exit_code}")
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
-    c.finish()
+def tests(env):
+    rl, tmp = env.ringload, env.tmp
+    sse = env.start(StreamServer("sse", keep=env.keep), exit_check="sse server exits 0 on SIGTERM")
+    ws = env.start(StreamServer("ws", keep=env.keep), exit_check="ws server exits 0 on SIGTERM")
+    env.checks.check("SSE and WebSocket servers started", True)
+    return [(name, fn, rl, *extra) for name, fn, extra in [
+        ("sse until", test_sse_until, (sse, tmp)),
+        ("sse max events", test_sse_max_events, (sse, tmp)),
+        ("sse stream timeout", test_sse_stream_timeout, (sse, tmp)),
+        ("sse timeouts", test_sse_timeouts, (sse, tmp)),
+        ("sse ends", test_sse_ends, (sse, tmp)),
+        ("sse file keys", test_sse_file_keys, (sse, tmp)),
+        ("ws echo", test_ws_echo, (ws, tmp)),
+        ("ws script", test_ws_script, (ws, tmp)),
+        ("ws cli echo", test_ws_cli_echo, (ws, tmp)),
+        ("ws abrupt", test_ws_abrupt, (ws, tmp)),
+        ("ws subprotocol", test_ws_subprotocol, (ws, tmp)),
+        ("bad lines", test_bad_lines, (tmp,)),
+        ("ws max message", test_ws_max_message, (ws, tmp)),
+        ("sse run end", test_sse_run_end, (sse, tmp)),
+        ("sigint", test_sigint, (sse, ws, tmp)),
+        ("sse not found", test_sse_not_found, (sse, tmp)),
+        ("ws review cases", test_ws_review_cases, (ws, tmp)),
+        ("random mix", test_random_mix, (env.target, tmp)),
+        ("tls streams", test_tls_streams, (tmp,)),
+    ]]
 
 
 if __name__ == "__main__":
-    main()
+    h.main(tests, title="streams", tmp_prefix="ringload-streams-", description=__doc__)

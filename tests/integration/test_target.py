@@ -12,7 +12,6 @@ on SIGTERM. Standard library only; every wait is bounded.
     /usr/bin/python3 tests/integration/test_target.py --target build/ringload-target
 """
 
-import argparse
 import base64
 import hashlib
 import http.client
@@ -20,13 +19,14 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
 
 ALPHABET = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/"
 TIMEOUT = 5.0
@@ -39,55 +39,39 @@ def pattern(n, offset=0):
     return (ALPHABET * reps)[start:start + n]
 
 
-class Server:
-    """One ringload-target process on 127.0.0.1 with --port 0 and a port file."""
+class Server(h.PortFileServer):
+    """One ringload-target process on 127.0.0.1 with --port 0 and a port file, started at
+    once; stop() returns (exit code, count file text, stderr text)."""
+
+    name = "ringload-target"
+    prefix = "ringload-target-test-"
 
     def __init__(self, binary, *extra):
-        self.dir = tempfile.mkdtemp(prefix="ringload-target-test-")
-        self.port_file = os.path.join(self.dir, "port")
-        self.count_file = os.path.join(self.dir, "count")
-        self.stderr_path = os.path.join(self.dir, "stderr")
-        self.stderr = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(
-            [binary, "--port", "0", "--port-file", self.port_file,
-             "--count-file", self.count_file, *extra],
-            stdout=subprocess.DEVNULL, stderr=self.stderr)
-        deadline = time.monotonic() + TIMEOUT
-        self.port = None
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("server exited with %d" % self.proc.returncode)
-            try:
-                with open(self.port_file) as f:
-                    self.port = int(f.read().strip())
-                break
-            except (FileNotFoundError, ValueError):
-                time.sleep(0.02)
-        if self.port is None:
-            self.kill()
-            raise RuntimeError("no port file after %.0f s" % TIMEOUT)
+        super().__init__()
+        self.binary = binary
+        self.extra = extra
+        self.result = None
+        self.start()
+
+    def command(self, port_file):
+        self.count_file = os.path.join(self.tmp, "count")
+        return [self.binary, "--port", "0", "--port-file", port_file, "--count-file", self.count_file,
+                *self.extra]
 
     def stop(self):
-        """SIGTERM by PID; returns (exit code, count file text, stderr text)."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError("server ignored SIGTERM")
-        self.stderr.close()
-        count = None
-        if os.path.exists(self.count_file):
-            with open(self.count_file) as f:
-                count = f.read()
-        with open(self.stderr_path) as f:
-            err = f.read()
-        return code, count, err
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=TIMEOUT)
+        """SIGTERM by PID (SIGKILL after 5 s); read the count file and stderr, remove the
+        directory. Once: later calls return the same."""
+        if self.proc is not None:
+            self.exit_code = h.stop_process(self.proc)
+            self.proc = None
+            count = None
+            if os.path.exists(self.count_file):
+                with open(self.count_file) as f:
+                    count = f.read()
+            self.stderr.close()
+            self.result = (self.exit_code, count, self.stderr_text())
+        super().stop()
+        return self.result
 
 
 class Response:
@@ -1099,59 +1083,35 @@ def test_body_size(binary):
             s.stop()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--target", required=True, help="path of the ringload-target binary")
-    args, _ = ap.parse_known_args()  # --ringload and others are for other tests
-    passed, failed = 0, 0
+def tests(env):
+    binary = env.target
+    server = env.start(Server(binary, "--threads", "2"))
+    counted = {}
 
-    def run(name, fn, *fn_args):
-        nonlocal passed, failed
-        t0 = time.monotonic()
-        try:
-            result = fn(*fn_args)
-            passed += 1
-            print("PASS %-28s %.2fs" % (name, time.monotonic() - t0), flush=True)
-            return result
-        except Exception as e:  # noqa: BLE001 — a failed check must not stop the others
-            failed += 1
-            print("FAIL %-28s %s: %s" % (name, type(e).__name__, e), flush=True)
-            return None
+    def count_and_reset(s):
+        counted["expected"] = test_count_and_reset(s)
 
-    try:
-        server = Server(args.target, "--threads", "2")
-    except Exception as e:  # noqa: BLE001
-        print("FAIL start: %s" % e)
-        print("0 passed, 1 failed")
-        return 1
-    try:
-        for name, fn in sorted((n, f) for n, f in globals().items() if n.startswith("test_")):
-            if fn.__code__.co_varnames[:1] == ("s",) and name != "test_count_and_reset":
-                run(name, fn, server)
-        expected = run("test_count_and_reset", test_count_and_reset, server)
-    finally:
-        try:
-            code, count, err = server.stop()
-        except Exception as e:  # noqa: BLE001
-            code, count, err = -1, None, str(e)
-
-    def check_exit():
+    def sigterm_count_file():
+        code, count, err = server.stop()
+        expected = counted.get("expected")
         assert code == 0, "exit code %d" % code
         assert expected is not None, "count test failed, nothing to compare"
         assert count is not None and int(count) == expected, (count, expected)
         assert err.strip().splitlines()[-2:] == ["requests: %d" % expected, "rejected: 0"], err
-    run("test_sigterm_count_file", check_exit)
-    run("test_flags", test_flags, args.target)
-    run("test_close_mode", test_close_mode, args.target)
-    run("test_body_size", test_body_size, args.target)
-    run("test_capacity", test_capacity, args.target)
-    run("test_capacity_threads", test_capacity_threads, args.target)
-    run("test_capacity_burst", test_capacity_burst, args.target)
-    run("test_latency", test_latency, args.target)
-    run("test_sse_paced", test_sse_paced, args.target)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+
+    # The tests of the shared server (named for their parameter `s`), its count last.
+    shared = sorted((n, f) for n, f in globals().items()
+                    if n.startswith("test_") and f.__code__.co_varnames[:1] == ("s",)
+                    and n != "test_count_and_reset")
+    table = [(n, h.asserting(f), server) for n, f in shared]
+    table.append(("test_count_and_reset", h.asserting(count_and_reset, "test_count_and_reset"), server))
+    table.append(("test_sigterm_count_file", h.asserting(sigterm_count_file, "test_sigterm_count_file")))
+    for fn in (test_flags, test_close_mode, test_body_size, test_capacity, test_capacity_threads,
+               test_capacity_burst, test_latency, test_sse_paced):
+        table.append((fn.__name__, h.asserting(fn), binary))
+    return table
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    h.main(tests, title="ringload-target", tmp_prefix="ringload-target-test-", need=("target",),
+           description=__doc__.splitlines()[0])

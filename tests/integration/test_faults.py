@@ -343,7 +343,10 @@ def test_signals(c, rl, tmp, bounds, target):
         path = os.path.join(tmp, f"{sig.name}.jsonl")
         proc = h.MeasuredRun(rl, ["-d", "30s", "--qps", str(QPS), "-c", "8", "-t", "2", "--export", path,
                                   target.url("/")])
-        time.sleep(1.0)
+        # The signal lands mid-run: once the target has served some requests (a sanitized
+        # build on a busy machine can take over a second to start), bounded.
+        h.wait_until(lambda: target.count() >= 100, 10.0 * bounds.slow)
+        time.sleep(0.2)
         sent_at = time.monotonic()
         proc.send_signal(sig)
         res = proc.reap((sent_at - proc.t0) + 5.0 * bounds.slow)

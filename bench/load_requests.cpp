@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "engine/requests/request_table.hpp"
 #include "ringload/request_file.hpp"
 
 namespace {
@@ -42,14 +43,15 @@ int main(int argc, char** argv) {
   const long long rss_before = peak_rss_bytes();
 
   const auto start = std::chrono::steady_clock::now();
-  auto table = ringload::load_request_file(path, options, [](const std::string& w) {
+  auto file = ringload::load_request_file(path, options, [](const std::string& w) {
     std::fprintf(stderr, "%s\n", w.c_str());
   });
   const auto stop = std::chrono::steady_clock::now();
-  if (!table) {
-    std::fprintf(stderr, "%s\n", table.error().to_string().c_str());
+  if (!file) {
+    std::fprintf(stderr, "%s\n", file.error().to_string().c_str());
     return 1;
   }
+  const ringload::RequestTable* table = file->table().get();
   const long long rss = peak_rss_bytes();
   const double seconds = std::chrono::duration<double>(stop - start).count();
   const auto lines = table->lines.size();

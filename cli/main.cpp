@@ -95,13 +95,13 @@ int main(int argc, char** argv) {
   if (!options->requests_file.empty()) {
     ringload::RequestFileOptions file_options;
     file_options.allow_https = true;
-    auto table = ringload::load_request_file(options->requests_file, file_options,
+    auto file = ringload::load_request_file(options->requests_file, file_options,
                                              [](const std::string& w) { std::cerr << "warning: " << w << '\n'; });
-    if (!table) return fail(table.error().to_string(), exit_usage);
+    if (!file) return fail(file.error().to_string(), exit_usage);
     // -c against the file's origins: a usage error like any other bad value.
-    if (auto ok = ringload::check_origin_connections(options->config, table->origins.size()); !ok)
+    if (auto ok = ringload::check_origin_connections(options->config, file->origins()); !ok)
       return fail(ringload::cli::flag_message(ok.error(), options->config), exit_usage);
-    options->config.table = std::make_shared<const ringload::RequestTable>(std::move(*table));
+    options->config.file = std::move(*file);
   }
   ringload::Engine engine(options->config);
   if (auto ready = engine.prepare(); !ready) return fail(ready.error(), exit_cannot_start);

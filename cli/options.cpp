@@ -416,15 +416,7 @@ std::expected<void, UsageError> add_message(const Flags& f, RequestSpec& spec) {
 // The request as the engine will render it: a bad header, method or stream setting is a
 // usage error (exit 2), not a failed run.
 std::expected<void, UsageError> probe_request(const RequestSpec& spec) {
-  std::vector<std::pair<std::string_view, std::string_view>> hv(spec.headers.begin(), spec.headers.end());
-  RequestInput in;
-  in.url = spec.url;
-  in.method = spec.method;
-  in.headers = hv;
-  in.body = spec.body;
-  in.stream = spec.stream ? &*spec.stream : nullptr;
-  RequestTableBuilder probe;
-  if (auto ok = probe.add(in); !ok) return usage("the request: " + ok.error());
+  if (auto ok = check_request(spec); !ok) return usage("the request: " + ok.error());
   return {};
 }
 

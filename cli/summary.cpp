@@ -138,9 +138,9 @@ void streams_section(std::string& out, const RunResult& r) {
 
 // The run's request and shape.
 void title_section(std::string& out, const RunConfig& config, const RunResult& result) {
-  if (config.table && !config.table->source.empty()) {
-    appendf(out, "ringload %s: %zu requests from %s\n", RINGLOAD_VERSION, config.table->lines.size(),
-            config.table->source.c_str());
+  if (!config.file.path().empty()) {
+    appendf(out, "ringload %s: %zu requests from %s\n", RINGLOAD_VERSION, config.file.size(),
+            config.file.path().c_str());
   } else {
     appendf(out, "ringload %s: %s %s\n", RINGLOAD_VERSION, report_method(config).c_str(),
             report_url(config).c_str());

@@ -1,6 +1,10 @@
 #include "ringload/config_check.hpp"
 
 #include <cmath>
+#include <utility>
+#include <vector>
+
+#include "engine/requests/request_table.hpp"
 
 namespace ringload {
 namespace {
@@ -84,6 +88,19 @@ std::expected<void, ConfigError> check_origin_connections(const RunConfig& c, st
   if (c.connections_per_origin || c.connections >= origins) return {};
   return bad("connections", "{connections} " + std::to_string(c.connections) + " is fewer than the " +
                                 std::to_string(origins) + " origins");
+}
+
+std::expected<void, std::string> check_request(const RequestSpec& spec) {
+  std::vector<std::pair<std::string_view, std::string_view>> headers(spec.headers.begin(), spec.headers.end());
+  RequestInput in;
+  in.url = spec.url;
+  in.method = spec.method;
+  in.headers = headers;
+  in.body = spec.body;
+  in.name = spec.name;
+  in.stream = spec.stream ? &*spec.stream : nullptr;
+  RequestTableBuilder probe;
+  return probe.add(in);
 }
 
 }  // namespace ringload

@@ -6,7 +6,7 @@
 
 #include "engine/session/http_exchange.hpp"
 #include "engine/transport/transport.hpp"
-#include "ringload/requests.hpp"
+#include "engine/requests/request_table.hpp"
 
 namespace ringload {
 

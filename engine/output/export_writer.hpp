@@ -45,7 +45,7 @@
 #include "engine/output/spill_buffer.hpp"
 #include "proto/http_response.hpp"
 #include "proto/utf8.hpp"
-#include "ringload/requests.hpp"
+#include "engine/requests/request_table.hpp"
 
 namespace ringload {
 

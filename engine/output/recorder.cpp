@@ -1,5 +1,7 @@
 #include "engine/output/recorder.hpp"
 
+#include "engine/requests/request_table.hpp"
+
 #include <algorithm>
 
 namespace ringload {

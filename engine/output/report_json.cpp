@@ -1,5 +1,7 @@
 #include "ringload/report.hpp"
 
+#include "engine/requests/request_table.hpp"
+
 #include <array>
 #include <chrono>
 #include <initializer_list>
@@ -61,7 +63,7 @@ json config_json(const RunConfig& config) {
       {"headers", std::move(headers)},
       {"body_bytes", first != nullptr ? first->body.size() : 0},
       {"success_status", std::move(success)},
-      {"requests_file", config.table ? json(config.table->source) : json(nullptr)},
+      {"requests_file", config.file.empty() ? json(nullptr) : json(config.file.path())},
       {"iterations", config.iterations == 0 ? json(nullptr) : json(config.iterations)},
       {"shuffle", config.shuffle},
       {"seed", config.seed},
@@ -284,8 +286,8 @@ json report(const RunConfig& config, const RunResult& result) {
 }  // namespace
 
 std::string report_url(const RunConfig& config) {
-  if (config.table && !config.table->lines.empty()) {
-    const RequestTable& t = *config.table;
+  if (config.file.size() != 0) {
+    const RequestTable& t = *config.file.table();
     const RequestLine& l = t.lines.front();
     return t.origins[l.origin].origin() + std::string(t.target(l));
   }
@@ -295,7 +297,10 @@ std::string report_url(const RunConfig& config) {
 }
 
 std::string report_method(const RunConfig& config) {
-  if (config.table && !config.table->lines.empty()) return std::string(config.table->method(config.table->lines.front()));
+  if (config.file.size() != 0) {
+    const RequestTable& t = *config.file.table();
+    return std::string(t.method(t.lines.front()));
+  }
   return config.requests.empty() ? std::string() : config.requests.front().method;
 }
 

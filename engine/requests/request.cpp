@@ -11,8 +11,8 @@
 namespace ringload {
 std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config) {
   PreparedRun run;
-  if (config.table) {
-    run.table = config.table;
+  if (!config.file.empty()) {
+    run.table = config.file.table();
   } else {
     RequestTableBuilder builder;
     std::vector<std::pair<std::string_view, std::string_view>> headers;

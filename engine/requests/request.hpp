@@ -9,7 +9,7 @@
 
 #include "ringload/config.hpp"
 #include "engine/transport/tls.hpp"
-#include "ringload/requests.hpp"
+#include "engine/requests/request_table.hpp"
 
 namespace ringload {
 
@@ -27,7 +27,7 @@ struct PreparedRun {
   std::vector<Origin> origins;  // parallel to table->origins
 };
 
-// Renders config.requests into a table unless config.table is set, resolves each origin
+// Renders config.requests into a table unless config.file is set, resolves each origin
 // once. Errors name the request and what is wrong.
 std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config);
 

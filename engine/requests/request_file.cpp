@@ -16,6 +16,7 @@
 
 #include "engine/requests/json_cursor.hpp"
 #include "engine/requests/line_keys.hpp"
+#include "engine/requests/request_table.hpp"
 #include "proto/base64.hpp"
 #include "proto/http_response.hpp"
 #include "proto/token.hpp"
@@ -257,10 +258,12 @@ std::string RequestFileError::to_string() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
 }
 
-std::expected<RequestTable, RequestFileError> load_request_file(
+std::expected<RequestFile, RequestFileError> load_request_file(
     const std::string& path, const RequestFileOptions& options,
     const std::function<void(const std::string&)>& warn) {
-  return Loader(path, options, warn).run();
+  auto table = Loader(path, options, warn).run();
+  if (!table) return std::unexpected(std::move(table.error()));
+  return RequestFile(std::make_shared<const RequestTable>(std::move(*table)));
 }
 
 }  // namespace ringload

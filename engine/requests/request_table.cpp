@@ -3,7 +3,7 @@
 #include "proto/http_response.hpp"
 #include "proto/token.hpp"
 #include "proto/ws_handshake.hpp"
-#include "ringload/requests.hpp"
+#include "engine/requests/request_table.hpp"
 
 namespace ringload {
 namespace {
@@ -204,6 +204,13 @@ RequestTable RequestTableBuilder::finish() && {
   table_.arena.shrink_to_fit();
   table_.lines.shrink_to_fit();
   return std::move(table_);
+}
+
+std::size_t RequestFile::size() const noexcept { return table_ ? table_->lines.size() : 0; }
+std::size_t RequestFile::origins() const noexcept { return table_ ? table_->origins.size() : 0; }
+const std::string& RequestFile::path() const noexcept {
+  static const std::string none;
+  return table_ ? table_->source : none;
 }
 
 }  // namespace ringload

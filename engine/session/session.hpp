@@ -23,7 +23,7 @@
 
 #include "proto/http_response.hpp"
 #include "ringload/config.hpp"
-#include "ringload/requests.hpp"
+#include "engine/requests/request_table.hpp"
 #include "ringload/stats.hpp"
 
 namespace ringload {

@@ -66,8 +66,8 @@ struct TlsConfig {
 };
 
 struct RunConfig {
-  std::vector<RequestSpec> requests;   // the requests, in order (ignored when `table` is set)
-  std::shared_ptr<const RequestTable> table;  // pre-rendered requests (a request file)
+  std::vector<RequestSpec> requests;   // the requests, in order (ignored when `file` is set)
+  RequestFile file;                    // a loaded request file (load_request_file); empty: none
   uint64_t iterations = 0;             // passes over the requests; 0: repeat until -d or -n
   bool shuffle = false;                // a new order for each pass, from `seed`
   uint64_t seed = 1;

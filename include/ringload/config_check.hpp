@@ -35,6 +35,10 @@ std::expected<void, ConfigError> check_load_model(RunConfig& config);
 // (duration, max_requests or iterations), success_status, then check_load_model.
 std::expected<void, ConfigError> check_config(RunConfig& config);
 
+// One request as the engine will render it: method token, header names and values, the
+// head's size, stream settings. The error says what is wrong ("bad header name 'a b'").
+std::expected<void, std::string> check_request(const RequestSpec& request);
+
 // With `connections_per_origin` off, `connections` is shared out over the origins: each
 // needs at least one. `origins`: the distinct origins of the requests (scheme, host, port).
 std::expected<void, ConfigError> check_origin_connections(const RunConfig& config, std::size_t origins);

@@ -45,14 +45,14 @@ struct RequestFileOptions {
   bool allow_https = false;  // false: an https:// line is an error ("https is not supported yet")
 };
 
-// Loads the request file at `path`. Stops at the first error. `warn` (may be empty)
-// receives "FILE:LINE: unknown key 'k' (ignored)" once per distinct unknown key, at the
-// first line that has it. The returned table's `source` is `path`; each line's
-// `source_line` is its line number in the file.
+// Loads and renders the request file at `path`. Stops at the first error. `warn` (may be
+// empty) receives "FILE:LINE: unknown key 'k' (ignored)" once per distinct unknown key, at
+// the first line that has it. Each request remembers its line number in the file (the
+// export's `line`).
 //
 // Memory: the file is read in blocks, never whole; the table is reserved from the file's
 // size, so peak memory stays under about twice the file's size for typical lines.
-std::expected<RequestTable, RequestFileError> load_request_file(
+std::expected<RequestFile, RequestFileError> load_request_file(
     const std::string& path, const RequestFileOptions& options,
     const std::function<void(const std::string&)>& warn);
 

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
+#include "engine/requests/request_table.hpp"
 #include "ringload/request_file.hpp"
 
 using namespace ringload;
@@ -92,11 +93,14 @@ Load load(std::string_view bytes, bool allow_https) {
   static TempFile file;
   const std::string& path = file.write(bytes);
   std::vector<std::string> warnings;
-  auto result = load_request_file(path, RequestFileOptions{allow_https},
+  auto loaded = load_request_file(path, RequestFileOptions{allow_https},
                                   [&](const std::string& w) { warnings.push_back(w); });
-  if (result) FUZZ_ASSERT(result->source == path);
-  else FUZZ_ASSERT(result.error().file == path);
-  return {std::move(result), std::move(warnings)};
+  if (!loaded) {
+    FUZZ_ASSERT(loaded.error().file == path);
+    return {std::unexpected(std::move(loaded.error())), std::move(warnings)};
+  }
+  FUZZ_ASSERT(loaded->path() == path && loaded->table()->source == path);
+  return {*loaded->table(), std::move(warnings)};
 }
 
 void check_head(const RequestTable& t, const RequestLine& l) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/requests/request_table.hpp"
 #include "ringload/request_file.hpp"
 
 using ringload::RequestLine;
@@ -45,7 +46,12 @@ Loaded load(const std::string& file, bool allow_https = false) {
   Loaded out;
   ringload::RequestFileOptions options;
   options.allow_https = allow_https;
-  out.table = ringload::load_request_file(file, options, [&](const std::string& w) { out.warnings.push_back(w); });
+  auto loaded = ringload::load_request_file(file, options, [&](const std::string& w) { out.warnings.push_back(w); });
+  if (loaded) {
+    out.table = *loaded->table();  // a copy: the file's table is shared and read-only
+  } else {
+    out.table = std::unexpected(loaded.error());
+  }
   return out;
 }
 

@@ -6,6 +6,9 @@
 #include "engine/requests/request.hpp"
 #include "engine/run.hpp"
 
+#include <mutex>
+#include <thread>
+
 namespace ringload {
 namespace {
 
@@ -19,14 +22,27 @@ struct Engine::Impl {
   bool prepared_ok = false;
   std::atomic<bool> stop_requested{false};
   std::vector<std::string> notices;  // found while preparing, reported with the result
+  // The run under way: created by start(), its control loop on `control`, finished by
+  // wait(). `mutex` guards `run` and `last` against snapshot() and set_qps().
+  mutable std::mutex mutex;
+  std::unique_ptr<Run> run;
+  std::thread control;
+  std::shared_ptr<const Stats> last;  // the totals of the last run that ended
+  double last_elapsed_s = 0;
 };
 
 Engine::Engine(RunConfig config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
-Engine::~Engine() = default;
+
+Engine::~Engine() {
+  if (impl_->control.joinable()) {
+    stop();
+    (void)wait();
+  }
+}
 
 const RunConfig& Engine::config() const noexcept { return impl_->config; }
 
-void Engine::request_stop() noexcept { impl_->stop_requested.store(true, std::memory_order_relaxed); }
+void Engine::stop() noexcept { impl_->stop_requested.store(true, std::memory_order_relaxed); }
 
 std::expected<void, std::string> Engine::prepare() {
   RunConfig& c = impl_->config;
@@ -60,14 +76,56 @@ std::expected<void, std::string> Engine::prepare() {
   return {};
 }
 
-std::expected<std::unique_ptr<RunResult>, std::string> Engine::run(std::function<void(const Window&)> on_window) {
-  if (!impl_->prepared_ok) {
-    if (auto r = prepare(); !r) return std::unexpected(r.error());
+std::expected<void, std::string> Engine::start(std::function<void(const Window&)> on_window) {
+  Impl& im = *impl_;
+  if (im.control.joinable()) return std::unexpected(std::string("a run is under way: wait() for it first"));
+  if (!im.prepared_ok) {
+    if (auto r = prepare(); !r) return r;
   }
-  Run run(impl_->config, impl_->prepared, impl_->notices);
-  if (auto r = run.start(); !r) return std::unexpected(r.error());
-  run.control(impl_->stop_requested, on_window);
-  return run.finish();
+  im.stop_requested.store(false, std::memory_order_relaxed);
+  auto run = std::make_unique<Run>(im.config, im.prepared, im.notices);
+  if (auto r = run->start(); !r) return r;
+  {
+    std::lock_guard lock(im.mutex);
+    im.run = std::move(run);
+  }
+  im.control = std::thread([&im, on_window = std::move(on_window)] { im.run->control(im.stop_requested, on_window); });
+  return {};
+}
+
+std::expected<std::unique_ptr<RunResult>, std::string> Engine::wait() {
+  Impl& im = *impl_;
+  if (!im.control.joinable()) return std::unexpected(std::string("no run under way: start() one first"));
+  im.control.join();
+  std::lock_guard lock(im.mutex);
+  auto result = im.run->finish();
+  if (result) {
+    im.last = std::make_shared<const Stats>((*result)->stats);
+    im.last_elapsed_s = (*result)->duration_s;
+  }
+  im.run.reset();
+  return result;
+}
+
+std::expected<std::unique_ptr<RunResult>, std::string> Engine::run(std::function<void(const Window&)> on_window) {
+  if (auto r = start(std::move(on_window)); !r) return std::unexpected(r.error());
+  return wait();
+}
+
+Snapshot Engine::snapshot() const {
+  const Impl& im = *impl_;
+  std::lock_guard lock(im.mutex);
+  if (im.run) return im.run->snapshot();
+  Snapshot s;
+  s.totals = im.last;
+  s.elapsed_s = im.last_elapsed_s;
+  return s;
+}
+
+std::expected<void, std::string> Engine::set_qps(double qps) {
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->run) return std::unexpected(std::string("no run under way"));
+  return impl_->run->set_qps(qps);
 }
 
 }  // namespace ringload

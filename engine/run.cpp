@@ -25,7 +25,14 @@ std::expected<void, std::string> Run::start() {
   t0_ = now_ns();
   previous_ns_ = t0_;
   if (config_.adaptive.enabled) adaptive_ = std::make_unique<AdaptiveController>(config_.adaptive, config_.qps);
-  std::vector<ShardPlan> plans = plan_.shards(t0_);
+  std::vector<int> cpus;
+  if (config_.pin_threads) {
+    lease_ = std::make_unique<CpuLease>(config_.threads);
+    cpus = lease_->cpus();
+    if (lease_->overlap())
+      result_->notices.push_back("another engine in this process runs shards on the same CPUs: both runs share them");
+  }
+  std::vector<ShardPlan> plans = plan_.shards(t0_, cpus);
   // Export: one queue per shard, one writer thread; the file is opened before any traffic.
   if (!config_.export_path.empty()) {
     ExportOptions eo;
@@ -87,8 +94,8 @@ void Run::control(const std::atomic<bool>& stop, const std::function<void(const 
   stop_shards();
 }
 
-// Asks every shard for a snapshot, merges them, and closes a window of the timeline.
-void Run::take_window(const std::function<void(const Window&)>& on_window) {
+// Asks every shard for a snapshot and merges them. The caller holds collect_mutex_.
+Run::Collected Run::collect() const {
   const uint64_t epoch = ++epoch_;
   for (auto& c : controls_) c->publish_request.store(epoch, std::memory_order_release);
   // Shards answer within one loop turn (at most their idle tick); a finished shard's
@@ -99,19 +106,72 @@ void Run::take_window(const std::function<void(const Window&)>& on_window) {
            now_ns() < give_up)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  auto current = std::make_unique<Stats>();
-  for (auto& c : controls_) {
+  Collected out{std::make_unique<Stats>()};
+  for (std::size_t k = 0; k < controls_.size(); ++k) {
+    const ShardControl& c = *controls_[k];
     // A shard that stopped answers no more requests: its final figures stand.
-    const bool done = c->finished.load(std::memory_order_acquire);
-    current->merge(done && c->final_stats != nullptr ? *c->final_stats : c->snapshot);
+    const bool done = c.finished.load(std::memory_order_acquire);
+    out.stats->merge(done && c.final_stats != nullptr ? *c.final_stats : c.snapshot);
+    out.in_flight += done ? shards_[k]->in_flight_at_end() : c.snapshot_in_flight;
   }
-  const uint64_t now = now_ns();
-  const Window w = window(*current, now);
-  result_->timeline.push_back(w);
-  adapt(w);
+  return out;
+}
+
+// Closes a window of the timeline.
+void Run::take_window(const std::function<void(const Window&)>& on_window) {
+  Window w;
+  {
+    std::lock_guard lock(collect_mutex_);
+    const Collected current = collect();
+    const uint64_t now = now_ns();
+    w = window(*current.stats, now);
+    result_->timeline.push_back(w);
+    adapt(w);
+    last_window_ = w;
+    *previous_ = *current.stats;
+    previous_ns_ = now;
+  }
   if (on_window) on_window(w);
-  *previous_ = *current;
-  previous_ns_ = now;
+}
+
+Snapshot Run::snapshot() const {
+  std::lock_guard lock(collect_mutex_);
+  Collected current = collect();
+  Snapshot s;
+  s.running = true;
+  s.elapsed_s = static_cast<double>(now_ns() - t0_) / 1e9;
+  s.window = last_window_;
+  s.totals = std::move(current.stats);
+  s.in_flight = current.in_flight;
+  s.target_qps = target_qps(now_ns());
+  return s;
+}
+
+std::expected<void, std::string> Run::set_qps(double qps) {
+  if (!(qps > 0) || qps > 1e12) return std::unexpected(std::string("the rate must be a number above 0"));
+  if (!plan_.open_loop()) return std::unexpected(std::string("set_qps needs an open-loop run (qps > 0)"));
+  if (!config_.stages.empty()) return std::unexpected(std::string("the run's stages set its rate"));
+  if (adaptive_) return std::unexpected(std::string("the adaptive controller sets the run's rate"));
+  std::lock_guard lock(collect_mutex_);
+  fixed_qps_ = qps;
+  set_rate(qps);
+  return {};
+}
+
+// Every shard's share of a new total rate, taken at its next loop turn.
+void Run::set_rate(double total) noexcept {
+  for (auto& c : controls_) {
+    c->rate.store(total / static_cast<double>(controls_.size()), std::memory_order_relaxed);
+    c->rate_version.fetch_add(1, std::memory_order_release);
+  }
+}
+
+// The rate asked for at a moment of the run: the adaptive controller's, set_qps's, or
+// the schedule's.
+double Run::target_qps(uint64_t middle_ns) const {
+  if (adaptive_) return adaptive_->rate();
+  if (fixed_qps_ > 0) return fixed_qps_;
+  return plan_.scheduled_qps(t0_, middle_ns);
 }
 
 // The figures since the last window: `current` minus the previous cumulative snapshot.
@@ -126,19 +186,13 @@ Window Run::window(const Stats& current, uint64_t end_ns) const {
   for (uint64_t e : delta->counters.errors) w.errors += e;
   w.latency_p50_ns = delta->latency.percentile(50);
   w.latency_p99_ns = delta->latency.percentile(99);
-  const uint64_t middle = previous_ns_ + (end_ns - previous_ns_) / 2;
-  w.target_qps = adaptive_ ? adaptive_->rate() : plan_.scheduled_qps(t0_, middle);
+  w.target_qps = target_qps(previous_ns_ + (end_ns - previous_ns_) / 2);
   return w;
 }
 
 // Judges the window just taken and hands every shard its share of the new rate.
 void Run::adapt(const Window& w) {
-  if (!adaptive_) return;
-  const double rate = adaptive_->on_window(w.requests, w.succeeded, w.latency_p99_ns);
-  for (auto& c : controls_) {
-    c->rate.store(rate / static_cast<double>(controls_.size()), std::memory_order_relaxed);
-    c->rate_version.fetch_add(1, std::memory_order_release);
-  }
+  if (adaptive_) set_rate(adaptive_->on_window(w.requests, w.succeeded, w.latency_p99_ns));
 }
 
 std::expected<std::unique_ptr<RunResult>, std::string> Run::finish() {

@@ -6,9 +6,12 @@
 #include <expected>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "engine/core/host.hpp"
 
 #include "engine/core/shard.hpp"
 #include "engine/load/adaptive.hpp"
@@ -16,6 +19,7 @@
 #include "engine/output/export_writer.hpp"
 #include "engine/requests/request.hpp"
 #include "ringload/config.hpp"
+#include "ringload/engine.hpp"
 #include "ringload/stats.hpp"
 
 namespace ringload {
@@ -35,9 +39,21 @@ class Run {
   // Joins the shards, closes the export, merges the figures.
   std::expected<std::unique_ptr<RunResult>, std::string> finish();
 
+  // Any thread, while the Run exists (start() succeeded): the figures as of now.
+  Snapshot snapshot() const;
+  // Any thread: the open loop's fixed rate from now on.
+  std::expected<void, std::string> set_qps(double qps);
+
  private:
+  struct Collected {
+    std::unique_ptr<Stats> stats;  // merged over the shards
+    uint64_t in_flight = 0;
+  };
   bool all_finished() const noexcept;
   void stop_shards() noexcept;
+  Collected collect() const;
+  void set_rate(double total) noexcept;
+  double target_qps(uint64_t middle_ns) const;
   void take_window(const std::function<void(const Window&)>& on_window);
   Window window(const Stats& current, uint64_t end_ns) const;
   void adapt(const Window& w);
@@ -55,10 +71,17 @@ class Run {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::string> errors_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<CpuLease> lease_;   // the CPUs the shards pin themselves to
   std::unique_ptr<RunResult> result_;
   std::unique_ptr<Stats> previous_;   // cumulative figures at the last window's end
   uint64_t previous_ns_ = 0;
-  uint64_t epoch_ = 0;
+  // Asking the shards for snapshots is one conversation at a time (the control thread's
+  // windows, snapshot() from any thread): collect_mutex_ serializes it, and guards what
+  // snapshot() reads besides.
+  mutable std::mutex collect_mutex_;
+  mutable uint64_t epoch_ = 0;
+  Window last_window_;
+  double fixed_qps_ = 0;              // set_qps(): the rate now in force (0: the config's)
 };
 
 }  // namespace ringload

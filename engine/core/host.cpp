@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "engine/core/uring_compat.hpp"
 
@@ -19,6 +21,34 @@ std::vector<int> allowed_cpus() {
       if (CPU_ISSET(i, &set)) cpus.push_back(i);
   }
   return cpus;
+}
+
+namespace {
+
+std::mutex cpu_mutex;
+std::map<int, uint32_t> cpu_use;  // CPU -> shards of running engines pinned there
+
+}  // namespace
+
+CpuLease::CpuLease(uint32_t shards) {
+  const std::vector<int> allowed = allowed_cpus();
+  if (allowed.empty()) return;
+  std::lock_guard lock(cpu_mutex);
+  for (uint32_t k = 0; k < shards; ++k) {
+    int best = allowed.front();
+    for (int cpu : allowed)
+      if (cpu_use[cpu] < cpu_use[best]) best = cpu;
+    // Within one engine, more shards than CPUs wrap around as before; only a CPU another
+    // engine holds is an overlap.
+    if (cpu_use[best] > 0 && k < allowed.size()) overlap_ = true;
+    ++cpu_use[best];
+    cpus_.push_back(best);
+  }
+}
+
+CpuLease::~CpuLease() {
+  std::lock_guard lock(cpu_mutex);
+  for (int cpu : cpus_) --cpu_use[cpu];
 }
 
 std::expected<void, std::string> raise_fd_limit(uint64_t needed) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "engine/core/host.hpp"
 
 namespace ringload {
 
@@ -22,9 +21,8 @@ uint32_t RunPlan::connections() const {
   return total;
 }
 
-std::vector<ShardPlan> RunPlan::shards(uint64_t t0) const {
+std::vector<ShardPlan> RunPlan::shards(uint64_t t0, const std::vector<int>& cpus) const {
   const uint32_t n = config_.threads;
-  const std::vector<int> cpus = allowed_cpus();
   const std::vector<uint32_t> per_origin = connections_per_origin();
   uint64_t limit = UINT64_MAX;
   if (config_.iterations > 0) limit = config_.iterations > UINT64_MAX / lines_ ? UINT64_MAX : config_.iterations * lines_;

@@ -23,8 +23,9 @@ class RunPlan {
   std::vector<uint32_t> connections_per_origin() const;
   uint32_t connections() const;  // over all origins
 
-  // One plan per shard (config.threads of them), for a run starting at t0.
-  std::vector<ShardPlan> shards(uint64_t t0) const;
+  // One plan per shard (config.threads of them), for a run starting at t0; shard k pins
+  // itself to cpus[k] (none: not pinned).
+  std::vector<ShardPlan> shards(uint64_t t0, const std::vector<int>& cpus) const;
 
   // The total rate over time: stages ramp linearly from qps (or 0) to each target.
   std::vector<RateSegment> rate_schedule(uint64_t t0) const;

@@ -11,10 +11,11 @@
 #include <string_view>
 
 #include "ringload/config.hpp"
+#include "ringload/export.hpp"
 
 namespace ringload {
 
-struct ConfigError {
+struct RINGLOAD_API ConfigError {
   // The RunConfig member at fault, as a dotted path: "qps", "stages", "adaptive.qps_min".
   std::string field;
   // One line that names every field it mentions in braces, `field` among them:
@@ -29,18 +30,18 @@ struct ConfigError {
 
 // The load-model values (rate, stages, adaptive bounds). Fills in what they imply: stages
 // set `duration`; adaptive sets `qps` (100 when 0) and `progress_interval` (its window).
-std::expected<void, ConfigError> check_load_model(RunConfig& config);
+RINGLOAD_API std::expected<void, ConfigError> check_load_model(RunConfig& config);
 
 // Everything Engine::prepare() checks before any I/O: connections, an end to the run
 // (duration, max_requests or iterations), success_status, then check_load_model.
-std::expected<void, ConfigError> check_config(RunConfig& config);
+RINGLOAD_API std::expected<void, ConfigError> check_config(RunConfig& config);
 
 // One request as the engine will render it: method token, header names and values, the
 // head's size, stream settings. The error says what is wrong ("bad header name 'a b'").
-std::expected<void, std::string> check_request(const RequestSpec& request);
+RINGLOAD_API std::expected<void, std::string> check_request(const RequestSpec& request);
 
 // With `connections_per_origin` off, `connections` is shared out over the origins: each
 // needs at least one. `origins`: the distinct origins of the requests (scheme, host, port).
-std::expected<void, ConfigError> check_origin_connections(const RunConfig& config, std::size_t origins);
+RINGLOAD_API std::expected<void, ConfigError> check_origin_connections(const RunConfig& config, std::size_t origins);
 
 }  // namespace ringload

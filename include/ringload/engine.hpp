@@ -17,6 +17,7 @@
 
 #include "ringload/config.hpp"
 #include "ringload/config_check.hpp"  // check_config: what prepare() checks before any I/O
+#include "ringload/export.hpp"
 #include "ringload/stats.hpp"
 
 namespace ringload {
@@ -31,7 +32,7 @@ struct Snapshot {
   double target_qps = 0;       // open loop: the rate in force; 0: closed loop
 };
 
-class Engine {
+class RINGLOAD_API Engine {
  public:
   explicit Engine(RunConfig config);
   ~Engine();  // a run still under way is stopped and waited for

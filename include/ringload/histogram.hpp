@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <span>
 
+#include "ringload/export.hpp"
+
 namespace ringload {
 
-class Histogram {
+class RINGLOAD_API Histogram {
  public:
   static constexpr int sub_bucket_bits = 11;
   static constexpr uint64_t sub_bucket_count = uint64_t{1} << sub_bucket_bits;  // 2048

@@ -65,6 +65,7 @@
 #include <string>
 
 #include "ringload/config.hpp"
+#include "ringload/export.hpp"
 #include "ringload/stats.hpp"
 
 namespace ringload {
@@ -72,11 +73,11 @@ namespace ringload {
 // The document above as text: `indent` spaces per level, or one line when negative; no
 // trailing newline. `config` is the engine's (Engine::config(): after prepare() filled in
 // its defaults), `result` what Engine::run() returned.
-std::string report_json(const RunConfig& config, const RunResult& result, int indent = 2);
+RINGLOAD_API std::string report_json(const RunConfig& config, const RunResult& result, int indent = 2);
 
 // What the report calls the run's request: the first request's URL (origin + target) and
 // method, from the request file's table when there is one. Empty without requests.
-std::string report_url(const RunConfig& config);
-std::string report_method(const RunConfig& config);
+RINGLOAD_API std::string report_url(const RunConfig& config);
+RINGLOAD_API std::string report_method(const RunConfig& config);
 
 }  // namespace ringload

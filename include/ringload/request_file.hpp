@@ -27,11 +27,12 @@
 #include <functional>
 #include <string>
 
+#include "ringload/export.hpp"
 #include "ringload/requests.hpp"
 
 namespace ringload {
 
-struct RequestFileError {
+struct RINGLOAD_API RequestFileError {
   std::string file;     // the path as given
   uint32_t line = 0;    // 1-based; 0: the error concerns the whole file (missing, empty ...)
   uint32_t column = 0;  // 1-based byte column of the offending value or token, else 1
@@ -52,7 +53,7 @@ struct RequestFileOptions {
 //
 // Memory: the file is read in blocks, never whole; the table is reserved from the file's
 // size, so peak memory stays under about twice the file's size for typical lines.
-std::expected<RequestFile, RequestFileError> load_request_file(
+RINGLOAD_API std::expected<RequestFile, RequestFileError> load_request_file(
     const std::string& path, const RequestFileOptions& options,
     const std::function<void(const std::string&)>& warn);
 

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "ringload/export.hpp"
 #include "ringload/url.hpp"
 
 namespace ringload {
@@ -49,7 +50,7 @@ class RequestTable;
 
 // A request file loaded and rendered (ringload/request_file.hpp: load_request_file), ready
 // to be run any number of times. Copies share the same read-only table. Empty: none.
-class RequestFile {
+class RINGLOAD_API RequestFile {
  public:
   RequestFile() = default;
   explicit RequestFile(std::shared_ptr<const RequestTable> table) noexcept : table_(std::move(table)) {}

@@ -7,11 +7,13 @@
 #include <string>
 #include <string_view>
 
+#include "ringload/export.hpp"
+
 namespace ringload {
 
 enum class Scheme : uint8_t { http, https, ws, wss };
 
-struct Url {
+struct RINGLOAD_API Url {
   Scheme scheme = Scheme::http;
   std::string host;       // without brackets for IPv6 literals; lower-cased
   uint16_t port = 0;      // explicit or the scheme's default (80 / 443)
@@ -24,7 +26,7 @@ struct Url {
 // Parses an absolute http/https/ws/wss URL. Errors name what is wrong
 // ("missing scheme", "unsupported scheme 'ftp'", "bad port '99999'", "empty host" ...).
 // Userinfo is rejected; percent-encoding and the query are kept as given.
-std::expected<Url, std::string> parse_url(std::string_view text);
+RINGLOAD_API std::expected<Url, std::string> parse_url(std::string_view text);
 
 struct Endpoint {
   sockaddr_storage addr{};
@@ -33,6 +35,6 @@ struct Endpoint {
 };
 
 // Resolves host:port (first usable address, IPv4 preferred). Error: "cannot resolve 'x': ...".
-std::expected<Endpoint, std::string> resolve(const Url& url);
+RINGLOAD_API std::expected<Endpoint, std::string> resolve(const Url& url);
 
 }  // namespace ringload

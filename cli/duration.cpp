@@ -1,5 +1,8 @@
 #include "cli/duration.hpp"
 
+#include <cmath>
+#include <cstdlib>
+
 #include <limits>
 #include <span>
 
@@ -193,6 +196,31 @@ std::expected<std::vector<ringload::StatusRange>, std::string> parse_status_rang
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
+  return out;
+}
+
+// "10s:1000,30s:5000,10s:0" → stages.
+std::expected<std::vector<Stage>, std::string> parse_stages(std::string_view text) {
+  std::vector<Stage> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    if (comma == text.size() - 1) return std::unexpected("a stage is missing after the last ','");
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    const auto colon = item.find(':');
+    if (colon == std::string_view::npos)
+      return std::unexpected("stage '" + std::string(item) + "': expected DURATION:RATE");
+    auto d = parse_duration(item.substr(0, colon));
+    if (!d) return std::unexpected("stage '" + std::string(item) + "': " + d.error());
+    if (d->count() <= 0) return std::unexpected("stage '" + std::string(item) + "': the duration must be above 0");
+    const std::string rate(item.substr(colon + 1));
+    char* end = nullptr;
+    const double r = std::strtod(rate.c_str(), &end);
+    if (rate.empty() || end != rate.c_str() + rate.size() || !(r >= 0) || std::isinf(r))
+      return std::unexpected("stage '" + std::string(item) + "': the rate must be a number >= 0");
+    out.push_back({*d, r});
+  }
+  if (out.empty()) return std::unexpected("no stages");
   return out;
 }
 

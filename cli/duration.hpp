@@ -29,4 +29,8 @@ std::expected<uint64_t, std::string> parse_size(std::string_view text);
 // around items is ignored; an empty list, an empty item or lo > hi is an error.
 std::expected<std::vector<ringload::StatusRange>, std::string> parse_status_ranges(std::string_view text);
 
+// k6-style stages, "DURATION:RATE" separated by commas: "10s:1000,30s:5000,10s:0". Each
+// duration above 0, each rate a number >= 0; no empty item, no trailing comma.
+std::expected<std::vector<ringload::Stage>, std::string> parse_stages(std::string_view text);
+
 }  // namespace ringload::cli

@@ -104,6 +104,8 @@ int main(int argc, char** argv) {
     options->config.file = std::move(*file);
   }
   ringload::Engine engine(options->config);
+  // A plugin that cannot be loaded is a bad flag value; a target that cannot be reached is not.
+  if (auto loaded = engine.load_plugins(); !loaded) return fail(loaded.error(), exit_usage);
   if (auto ready = engine.prepare(); !ready) return fail(ready.error(), exit_cannot_start);
   // A reader that goes away must not kill the run before its report: writes fail with EPIPE.
   std::signal(SIGPIPE, SIG_IGN);

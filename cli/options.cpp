@@ -47,31 +47,6 @@ const CLI::Validator unsigned_number(
     [](std::string& s) { return !s.empty() && s[0] == '-' ? std::string("must not be negative") : std::string(); },
     "", "unsigned");
 
-// "10s:1000,30s:5000,10s:0" → stages.
-std::expected<std::vector<Stage>, std::string> parse_stages(std::string_view text) {
-  std::vector<Stage> out;
-  while (!text.empty()) {
-    const auto comma = text.find(',');
-    const std::string_view item = text.substr(0, comma);
-    if (comma == text.size() - 1) return std::unexpected("a stage is missing after the last ','");
-    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    const auto colon = item.find(':');
-    if (colon == std::string_view::npos)
-      return std::unexpected("stage '" + std::string(item) + "': expected DURATION:RATE");
-    auto d = parse_duration(item.substr(0, colon));
-    if (!d) return std::unexpected("stage '" + std::string(item) + "': " + d.error());
-    if (d->count() <= 0) return std::unexpected("stage '" + std::string(item) + "': the duration must be above 0");
-    const std::string rate(item.substr(colon + 1));
-    char* end = nullptr;
-    const double r = std::strtod(rate.c_str(), &end);
-    if (rate.empty() || end != rate.c_str() + rate.size() || !(r >= 0) || std::isinf(r))
-      return std::unexpected("stage '" + std::string(item) + "': the rate must be a number >= 0");
-    out.push_back({*d, r});
-  }
-  if (out.empty()) return std::unexpected("no stages");
-  return out;
-}
-
 // A rate flag: a positive number.
 const CLI::Validator positive_rate(
     [](std::string& s) {
@@ -130,6 +105,8 @@ struct Flags {
   std::vector<std::string> ws_messages, subprotocols;
   // Report.
   std::string success = "200-399", progress_every;
+  // Plugins, as given: PATH[:ARGS].
+  std::vector<std::string> plugins;
   // Options whose presence matters, not only their value.
   CLI::Option* url_opt = nullptr;
   CLI::Option* file_opt = nullptr;
@@ -284,6 +261,22 @@ void add_ws_flags(CLI::App& app, Flags& f) {
 }
 
 // What counts as success, and where the report goes.
+void add_plugin_flags(CLI::App& app, Flags& f) {
+  app.add_option("--plugin", f.plugins,
+                 "Load a plugin (include/ringload/plugin.h): PATH[:ARGS], repeatable, called in order")
+      ->allow_extra_args(false)->group("Plugins");
+}
+
+// "PATH[:ARGS]": the arguments start after the first ':'.
+std::vector<PluginSpec> plugin_specs(const std::vector<std::string>& given) {
+  std::vector<PluginSpec> out;
+  for (const std::string& g : given) {
+    const std::size_t colon = g.find(':');
+    out.push_back({g.substr(0, colon), colon == std::string::npos ? std::string() : g.substr(colon + 1)});
+  }
+  return out;
+}
+
 void add_report_flags(CLI::App& app, Flags& f) {
   Options& o = f.options;
   app.add_option("--success-status", f.success, "Statuses that count as success: 200-299,404 or 2xx")
@@ -446,6 +439,7 @@ std::expected<Options, UsageError> build_options(const CLI::App& app, Flags& f) 
   auto run = f.file_opt->count() > 0 ? apply_file_run(f) : apply_url_run(app, f);
   if (!run) return std::unexpected(run.error());
   RunConfig& c = f.options.config;
+  c.plugins = plugin_specs(f.plugins);
   if (auto ok = check_config(c); !ok) return usage(flag_message(ok.error(), c));
   return std::move(f.options);
 }
@@ -466,6 +460,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   add_stream_flags(app, f);
   add_ws_flags(app, f);
   add_report_flags(app, f);
+  add_plugin_flags(app, f);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

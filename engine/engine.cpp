@@ -3,6 +3,7 @@
 
 #include "engine/core/host.hpp"
 #include "engine/load/run_plan.hpp"
+#include "engine/plugins/plugin_host.hpp"
 #include "engine/requests/request.hpp"
 #include "engine/run.hpp"
 
@@ -22,6 +23,8 @@ struct Engine::Impl {
   bool prepared_ok = false;
   std::atomic<bool> stop_requested{false};
   std::vector<std::string> notices;  // found while preparing, reported with the result
+  std::unique_ptr<PluginHost> plugins;  // config.plugins, loaded once
+  bool plugins_loaded = false;
   // The run under way: created by start(), its control loop on `control`, finished by
   // wait(). `mutex` guards `run` and `last` against snapshot() and set_qps().
   mutable std::mutex mutex;
@@ -44,9 +47,22 @@ const RunConfig& Engine::config() const noexcept { return impl_->config; }
 
 void Engine::stop() noexcept { impl_->stop_requested.store(true, std::memory_order_relaxed); }
 
+std::expected<void, std::string> Engine::load_plugins() {
+  Impl& im = *impl_;
+  if (im.plugins_loaded) return {};
+  if (!im.config.plugins.empty()) {
+    auto host = PluginHost::load(im.config.plugins);
+    if (!host) return std::unexpected(host.error());
+    im.plugins = std::move(*host);
+  }
+  im.plugins_loaded = true;
+  return {};
+}
+
 std::expected<void, std::string> Engine::prepare() {
   RunConfig& c = impl_->config;
   if (auto r = check_config(c); !r) return std::unexpected(r.error().to_string());
+  if (auto r = load_plugins(); !r) return r;
   if (c.threads == 0) {
     const std::size_t cpus = allowed_cpus().size();
     c.threads = cpus == 0 ? 1 : static_cast<uint32_t>(cpus);
@@ -83,7 +99,7 @@ std::expected<void, std::string> Engine::start(std::function<void(const Window&)
     if (auto r = prepare(); !r) return r;
   }
   im.stop_requested.store(false, std::memory_order_relaxed);
-  auto run = std::make_unique<Run>(im.config, im.prepared, im.notices);
+  auto run = std::make_unique<Run>(im.config, im.prepared, im.notices, im.plugins.get());
   if (auto r = run->start(); !r) return r;
   {
     std::lock_guard lock(im.mutex);

@@ -1,14 +1,17 @@
 #include "engine/run.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/core/clock.hpp"
 
 namespace ringload {
 
-Run::Run(const RunConfig& config, const PreparedRun& prepared, std::vector<std::string> notices)
+Run::Run(const RunConfig& config, const PreparedRun& prepared, std::vector<std::string> notices,
+         PluginHost* plugins)
     : config_(config),
       prepared_(prepared),
+      plugins_(plugins),
       plan_(config, prepared.origins.size(), prepared.table->lines.size()),
       result_(std::make_unique<RunResult>()),
       previous_(std::make_unique<Stats>()) {
@@ -33,6 +36,7 @@ std::expected<void, std::string> Run::start() {
       result_->notices.push_back("another engine in this process runs shards on the same CPUs: both runs share them");
   }
   std::vector<ShardPlan> plans = plan_.shards(t0_, cpus);
+  for (ShardPlan& p : plans) p.plugins = plugins_;
   // Export: one queue per shard, one writer thread; the file is opened before any traffic.
   if (!config_.export_path.empty()) {
     ExportOptions eo;
@@ -207,6 +211,7 @@ std::expected<std::unique_ptr<RunResult>, std::string> Run::finish() {
   for (const std::string& e : errors_)
     if (!e.empty()) return std::unexpected(e);
   for (std::size_t k = 0; k < shards_.size(); ++k) absorb(*shards_[k], k == 0);
+  if (plugins_ != nullptr) r.plugins = plugins_->finish_run();
   // Passes never reached (a looping run stopped by -d) are not reported.
   while (!r.by_iteration.empty() && r.by_iteration.back().requests == 0) r.by_iteration.pop_back();
   const uint64_t end_ns = end_time();
@@ -246,6 +251,14 @@ void Run::absorb(const Shard& s, bool first) {
   for (std::size_t e = 0; e < error_kind_count; ++e)
     if (r.first_error[e].empty()) r.first_error[e] = rec.first_errors()[e];
   for (const std::string& n : s.notices()) r.notices.push_back(n);
+  for (const auto& [label, count] : s.labels()) {
+    auto it = std::find_if(r.labels.begin(), r.labels.end(), [&](const auto& l) { return l.first == label; });
+    if (it == r.labels.end()) {
+      r.labels.emplace_back(label, count);
+    } else {
+      it->second += count;
+    }
+  }
   if (first) {
     r.by_name = rec.by_name();
     r.by_iteration = rec.by_iteration();

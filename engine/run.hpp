@@ -17,6 +17,7 @@
 #include "engine/load/adaptive.hpp"
 #include "engine/load/run_plan.hpp"
 #include "engine/output/export_writer.hpp"
+#include "engine/plugins/plugin_host.hpp"
 #include "engine/requests/request.hpp"
 #include "ringload/config.hpp"
 #include "ringload/engine.hpp"
@@ -26,7 +27,9 @@ namespace ringload {
 
 class Run {
  public:
-  Run(const RunConfig& config, const PreparedRun& prepared, std::vector<std::string> notices);
+  // `plugins`: loaded plugins (null: none); they outlive the Run.
+  Run(const RunConfig& config, const PreparedRun& prepared, std::vector<std::string> notices,
+      PluginHost* plugins = nullptr);
   ~Run();
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;
@@ -62,6 +65,7 @@ class Run {
 
   const RunConfig& config_;
   const PreparedRun& prepared_;
+  PluginHost* plugins_;
   RunPlan plan_;
   uint64_t t0_ = 0;
   std::unique_ptr<AdaptiveController> adaptive_;

@@ -28,6 +28,8 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
   put("\r\n");
   const uint64_t now = now_ns();
   c.request = &req;
+  c.body = table_.body(req);
+  c.seq = issued_++;
   c.stream = table_.stream(req);
   c.session = Sessions::kind_of(c.stream);
   // The pass (0 for a single URL that loops: its requests are not passes).
@@ -36,15 +38,19 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
   c.request_queued = false;
   c.head_len = static_cast<uint32_t>(p - c.scratch);
   c.intended_ns = intended;
-  c.sent_ns = now;
   c.first_byte_ns = 0;
+  c.tap = {plan_.export_queue, c.seq, config_.export_max_body, false};
+  if (!sessions_.start(slot, c, env_, table_, now)) {
+    // A plugin skipped it: the connection waits for the next one.
+    ++recorder_.stats().counters.skipped;
+    slab_.release(slot);
+    return;
+  }
+  c.sent_ns = now;
   recorder_.stats().send_lag.record(now - intended);
   c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry, sessions_.sink(slot, c));
-  if (plan_.export_queue != nullptr) c.tap = {plan_.export_queue, sent_, config_.export_max_body, false};
-  recorder_.stats().counters.bytes_out += c.head_len + req.body_len;
+  recorder_.stats().counters.bytes_out += c.head_len + c.body.size();
   ++in_flight_;
-  ++sent_;
-  sessions_.start(slot, c, env_, now);
   pump_output(slot);
 }
 

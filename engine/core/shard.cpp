@@ -71,6 +71,10 @@ std::string Shard::setup() noexcept {
   if (err.empty()) err = recorder_.setup(table_, config_);
   if (err.empty()) err = sessions_.setup(n, table_, config_);
   if (err.empty()) err = setup_tls();
+  if (err.empty() && plan_.plugins != nullptr) {
+    err = plugins_.setup(*plan_.plugins, plan_.index, n, slab_.scratch_size());
+    env_.plugins = &plugins_;
+  }
   if (!err.empty()) return err;
   try {
     timers_.init(n, now_ns());

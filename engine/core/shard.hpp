@@ -22,6 +22,7 @@
 #include "engine/load/pacer.hpp"
 #include "engine/load/sequence.hpp"
 #include "engine/output/recorder.hpp"
+#include "engine/plugins/plugin_shard.hpp"
 #include "engine/requests/request.hpp"
 #include "engine/session/sessions.hpp"
 #include "engine/transport/tls_transport.hpp"
@@ -41,6 +42,7 @@ struct ShardPlan {
   uint64_t limit = UINT64_MAX;        // positions below it are sent (sequence.hpp); UINT64_MAX: no end
   uint64_t deadline_ns = UINT64_MAX;  // stop sending and end the loop at this time
   ExportQueue* export_queue = nullptr;  // where finished requests go with --export; null: off
+  PluginHost* plugins = nullptr;      // loaded plugins; null: none
   bool open_loop = false;             // send at intended times (pacer) instead of when free
   std::vector<RateSegment> rate;      // this shard's share of the rate schedule
   double phase = 0;                   // this shard's offset in the even schedule
@@ -85,6 +87,7 @@ class Shard {
   const std::vector<std::string>& notices() const noexcept { return notices_; }
   const char* tls_version() const noexcept { return tls_.version; }
   const char* tls_cipher() const noexcept { return tls_.cipher; }
+  const std::vector<std::pair<std::string, uint64_t>>& labels() const noexcept { return plugins_.labels(); }
 
  private:
   // The thread, the ring loop, the stop (shard.cpp).
@@ -139,6 +142,7 @@ class Shard {
   TimerWheel timers_;
   Sessions sessions_;
   TlsShared tls_;
+  PluginShard plugins_;               // used when plan_.plugins is set
   Recorder recorder_;
   Sequence sequence_;
   Pacer pacer_;
@@ -148,7 +152,7 @@ class Shard {
   bool waiting_counted_ = false;      // the due request was counted as waiting for a connection
   bool stopping_ = false;             // the loop ended: no new connects
   uint64_t unsent_at_end_ = 0;
-  uint64_t sent_ = 0;                 // requests sent: also the next export id
+  uint64_t issued_ = 0;               // requests issued, sent or skipped: the next request's seq
   uint64_t in_flight_ = 0;
   uint64_t in_flight_at_end_ = 0;
   uint64_t end_ns_ = 0;

@@ -41,6 +41,7 @@ std::string Slab::setup(std::span<const uint32_t> per_origin, std::size_t carry,
       Conn& c = conns_[slot];
       char* base = arena_ + static_cast<std::size_t>(slot) * per_conn;
       c.origin = o;
+      c.slot = slot;
       c.carry = {base, static_cast<uint32_t>(carry), 0};
       c.scratch = base + carry;
     }

@@ -242,6 +242,27 @@ json throughput_json(const RunResult& result) {
           {"bytes_out_per_s", per_second(c.bytes_out, result.duration_s)}};
 }
 
+// Plugins' verdict labels, counted; null: no plugin loaded.
+json labels_json(const RunConfig& config, const RunResult& result) {
+  if (config.plugins.empty()) return nullptr;
+  json out = json::object();
+  for (const auto& [label, count] : result.labels) out[label] = count;
+  return out;
+}
+
+// What each plugin reported from its finish; null: no plugin loaded.
+json plugins_json(const RunConfig& config, const RunResult& result) {
+  if (config.plugins.empty()) return nullptr;
+  json out = json::array();
+  for (std::size_t i = 0; i < result.plugins.size(); ++i) {
+    json numbers = json::object();
+    for (const auto& [key, value] : result.plugins[i].numbers) numbers[key] = value;
+    const std::string args = i < config.plugins.size() ? config.plugins[i].args : std::string();
+    out.push_back({{"path", result.plugins[i].path}, {"args", args}, {"report", std::move(numbers)}});
+  }
+  return out;
+}
+
 json report(const RunConfig& config, const RunResult& result) {
   const Counters& c = result.stats.counters;
   auto [errors, first_errors] = errors_json(result);
@@ -254,7 +275,7 @@ json report(const RunConfig& config, const RunResult& result) {
       {"threads", result.threads},
       {"interrupted", result.interrupted},
       {"requests", {{"total", c.requests}, {"succeeded", c.succeeded}, {"failed", c.failed},
-                    {"in_flight_at_end", result.in_flight_at_end}}},
+                    {"in_flight_at_end", result.in_flight_at_end}, {"skipped", c.skipped}}},
       {"status_codes", status_codes_json(c)},
       {"errors", std::move(errors)},
       {"first_errors", std::move(first_errors)},
@@ -279,6 +300,8 @@ json report(const RunConfig& config, const RunResult& result) {
       {"by_iteration", by_iteration_json(result.by_iteration)},
       {"notices", result.notices},
       {"export", export_json(config, result)},
+      {"labels", labels_json(config, result)},
+      {"plugins", plugins_json(config, result)},
       {"config", config_json(config)},
   };
 }

@@ -30,6 +30,7 @@ void Counters::merge(const Counters& o) noexcept {
   closes_by_client += o.closes_by_client;
   tls_handshakes += o.tls_handshakes;
   tls_resumed += o.tls_resumed;
+  skipped += o.skipped;
 }
 
 namespace {
@@ -55,6 +56,7 @@ void Counters::subtract(const Counters& older) noexcept {
   closes_by_client = minus(closes_by_client, older.closes_by_client);
   tls_handshakes = minus(tls_handshakes, older.tls_handshakes);
   tls_resumed = minus(tls_resumed, older.tls_resumed);
+  skipped = minus(skipped, older.skipped);
 }
 
 const char* to_string(StreamEnd e) noexcept {

@@ -15,6 +15,21 @@ ExchangeEvent failure(const char* message) noexcept {
   return {ExchangeEvent::Kind::error, proto::ParseError::none, message};
 }
 
+// Decoded body bytes to the export and to the plugins' capture, each up to its bound.
+void copy_body(ResponseTap& tap, std::span<const char> data) noexcept {
+  if (tap.queue != nullptr) {
+    const std::size_t keep = data.size() < tap.body_left ? data.size() : tap.body_left;
+    if (keep != 0) tap.queue->body(tap.id, data.first(keep));
+    tap.body_left -= keep;
+    if (keep < data.size()) tap.truncated = true;
+  }
+  if (tap.capture != nullptr && tap.capture_left != 0) {
+    const std::size_t keep = data.size() < tap.capture_left ? data.size() : tap.capture_left;
+    tap.capture->body.append(data.data(), keep);  // its capacity stays across responses
+    tap.capture_left -= keep;
+  }
+}
+
 }  // namespace
 
 void HttpExchange::start(bool head_request, CarryBuffer& carry, StreamSink* sink) noexcept {
@@ -30,7 +45,7 @@ void HttpExchange::start(bool head_request, CarryBuffer& carry, StreamSink* sink
 }
 
 ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry,
-                                    std::span<proto::Header> headers, ExportTap* tap) noexcept {
+                                    std::span<proto::Header> headers, ResponseTap* tap) noexcept {
   if (state_ == ExchangeState::complete || state_ == ExchangeState::failed)
     return failure("data received with no request in flight");
   received_any_ = true;
@@ -50,10 +65,7 @@ ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry
       if (streaming_) {
         if (!r.data.empty() && !sink_->on_stream_data(r.data)) return stop();
       } else if (tap != nullptr && !r.data.empty()) {
-        std::size_t keep = r.data.size() < tap->body_left ? r.data.size() : tap->body_left;
-        if (keep != 0) tap->queue->body(tap->id, r.data.first(keep));
-        tap->body_left -= keep;
-        if (keep < r.data.size()) tap->truncated = true;
+        copy_body(*tap, r.data);
       }
       if (r.status == proto::Status::error) {
         state_ = ExchangeState::failed;
@@ -75,7 +87,7 @@ ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry
 // head in one read), else from the carry buffer. On success `in` is left holding the
 // bytes after the head (body bytes, or the next interim response's head).
 ExchangeEvent HttpExchange::feed_head(std::span<const char>& in, CarryBuffer& carry,
-                                      std::span<proto::Header> headers, ExportTap* tap) noexcept {
+                                      std::span<proto::Header> headers, ResponseTap* tap) noexcept {
   std::span<const char> buf = in;
   std::size_t last_len = 0;
   if (carry.len != 0) {
@@ -110,7 +122,10 @@ ExchangeEvent HttpExchange::feed_head(std::span<const char>& in, CarryBuffer& ca
   // Done. The carried bytes before this call were exactly the `last_len` already
   // scanned, so the head ends at in[consumed - last_len] in either case.
   const bool interim = head_.status >= 100 && head_.status < 200 && head_.status != 101;
-  if (tap != nullptr && !interim) tap->queue->head(tap->id, buf.first(r.consumed));
+  if (tap != nullptr && !interim) {
+    if (tap->queue != nullptr) tap->queue->head(tap->id, buf.first(r.consumed));
+    if (tap->capture != nullptr) tap->capture->head.assign(buf.data(), r.consumed);
+  }
   in = in.subspan(r.consumed - last_len);
   carry.len = 0;
   scanned_ = 0;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "proto/body.hpp"
 #include "proto/http_response.hpp"
@@ -40,14 +41,25 @@ class StreamSink {
   ~StreamSink() = default;
 };
 
-// Where an exchange copies what it parsed when responses are exported: the final head
-// as received and the decoded body, up to `body_left` bytes.
+// What a response keeps for plugins (engine/plugins): its final head and body as read.
+struct ResponseCapture {
+  std::string head;  // the final head as received
+  std::string body;  // the decoded body, up to the tap's capture_left bytes
+};
+
+// Where an exchange copies what it parsed: to the export (the final head as received and
+// the decoded body, up to `body_left` bytes), and for plugins (the head, and the body up to
+// `capture_left` bytes). Both off: the exchange copies nothing.
 class ExportQueue;
-struct ExportTap {
-  ExportQueue* queue = nullptr;
+struct ResponseTap {
+  ExportQueue* queue = nullptr;        // --export; null: off
   uint64_t id = 0;
   uint64_t body_left = 0;
   bool truncated = false;
+  ResponseCapture* capture = nullptr;  // plugins; null: off
+  uint64_t capture_left = 0;
+
+  bool active() const noexcept { return queue != nullptr || capture != nullptr; }
 };
 
 struct ExchangeEvent {
@@ -65,7 +77,7 @@ class HttpExchange {
   // Bytes from the connection. `headers` is scratch for the head parser (per shard).
   // Bytes beyond the end of the response are an error (one request is in flight).
   ExchangeEvent on_data(std::span<const char> in, CarryBuffer& carry,
-                        std::span<proto::Header> headers, ExportTap* tap = nullptr) noexcept;
+                        std::span<proto::Header> headers, ResponseTap* tap = nullptr) noexcept;
 
   // The server closed the connection.
   ExchangeEvent on_eof() noexcept;
@@ -80,7 +92,7 @@ class HttpExchange {
 
  private:
   ExchangeEvent feed_head(std::span<const char>& in, CarryBuffer& carry,
-                          std::span<proto::Header> headers, ExportTap* tap) noexcept;
+                          std::span<proto::Header> headers, ResponseTap* tap) noexcept;
   ExchangeEvent stop() noexcept;
 
   proto::ResponseHead head_;

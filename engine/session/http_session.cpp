@@ -4,10 +4,9 @@
 
 namespace ringload {
 
-Output HttpSession::request(Conn& c, const RequestTable& table) noexcept {
+Output HttpSession::request(Conn& c, const RequestTable&) noexcept {
   c.request_queued = true;
-  const std::string_view body = table.body(*c.request);
-  return {{c.scratch, c.head_len}, {body.data(), body.size()}};
+  return {{c.scratch, c.head_len}, c.body};
 }
 
 Step HttpSession::produce(Conn& c, SessionEnv&, const RequestTable& table, Output& out) noexcept {
@@ -21,7 +20,7 @@ Step HttpSession::complete(const Conn& c, const SessionEnv& env) noexcept {
 }
 
 Step HttpSession::on_read(Conn& c, SessionEnv& env, std::span<const char> data) noexcept {
-  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, env.exports != nullptr ? &c.tap : nullptr);
+  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, c.tap.active() ? &c.tap : nullptr);
   switch (ev.kind) {
     case ExchangeEvent::Kind::complete: return complete(c, env);
     case ExchangeEvent::Kind::error:

@@ -29,6 +29,7 @@
 namespace ringload {
 
 class ExportQueue;
+class PluginShard;
 
 struct Step {
   enum class Kind : uint8_t { more, done, failed };
@@ -77,6 +78,7 @@ struct SessionEnv {
   const RunConfig& config;
   std::span<proto::Header> headers;   // scratch for the response head parser
   std::size_t scratch_size = 0;       // bytes of each connection's scratch
+  PluginShard* plugins = nullptr;     // null: no plugins loaded
   Random random;
   uint64_t rx_ns = 0;                 // when the bytes being handled arrived
 

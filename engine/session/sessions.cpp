@@ -1,5 +1,8 @@
 #include "engine/session/sessions.hpp"
 
+#include "engine/core/clock.hpp"
+#include "engine/plugins/plugin_shard.hpp"
+
 namespace ringload {
 
 std::string Sessions::setup(uint32_t slots, const RequestTable& table, const RunConfig& config) noexcept {
@@ -14,22 +17,33 @@ std::string Sessions::setup(uint32_t slots, const RequestTable& table, const Run
   return {};
 }
 
+bool Sessions::before_send(Conn& c, SessionEnv& env, const RequestTable& table) noexcept {
+  return env.plugins->before_send(c, table, c.seq);
+}
+
+Step Sessions::judged(Conn& c, SessionEnv& env, Step step) noexcept {
+  if (step.kind == Step::Kind::done) env.plugins->judge(c, step.ok, now_ns());
+  return step;
+}
+
 Step Sessions::on_eof(uint32_t slot, Conn& c, SessionEnv& env) noexcept {
+  Step step = Step::more();
   switch (c.session) {
-    case SessionKind::http: return HttpSession::on_eof(c, env);
-    case SessionKind::sse: return sse_[slot].on_eof(c, env);
-    case SessionKind::ws: return ws_[slot].on_eof(c, env);
+    case SessionKind::http: step = HttpSession::on_eof(c, env); break;
+    case SessionKind::sse: step = sse_[slot].on_eof(c, env); break;
+    case SessionKind::ws: step = ws_[slot].on_eof(c, env); break;
   }
-  return Step::more();
+  return env.plugins == nullptr ? step : judged(c, env, step);
 }
 
 Step Sessions::on_timer(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept {
+  Step step = Step::more();
   switch (c.session) {
-    case SessionKind::http: return HttpSession::on_timer(c, env, now);
-    case SessionKind::sse: return sse_[slot].on_timer(c, env, now);
-    case SessionKind::ws: return ws_[slot].on_timer(c, env, now);
+    case SessionKind::http: step = HttpSession::on_timer(c, env, now); break;
+    case SessionKind::sse: step = sse_[slot].on_timer(c, env, now); break;
+    case SessionKind::ws: step = ws_[slot].on_timer(c, env, now); break;
   }
-  return Step::more();
+  return env.plugins == nullptr ? step : judged(c, env, step);
 }
 
 uint64_t Sessions::deadline(uint32_t slot, const Conn& c, const SessionEnv& env) const noexcept {
@@ -42,12 +56,13 @@ uint64_t Sessions::deadline(uint32_t slot, const Conn& c, const SessionEnv& env)
 }
 
 Step Sessions::on_stop(uint32_t slot, Conn& c, SessionEnv& env) noexcept {
+  Step step = Step::more();
   switch (c.session) {
-    case SessionKind::http: return HttpSession::on_stop(c, env);
-    case SessionKind::sse: return sse_[slot].on_stop(c, env);
-    case SessionKind::ws: return ws_[slot].on_stop(c, env);
+    case SessionKind::http: step = HttpSession::on_stop(c, env); break;
+    case SessionKind::sse: step = sse_[slot].on_stop(c, env); break;
+    case SessionKind::ws: step = ws_[slot].on_stop(c, env); break;
   }
-  return Step::more();
+  return env.plugins == nullptr ? step : judged(c, env, step);
 }
 
 int Sessions::finish(uint32_t slot, Conn& c, SessionEnv& env, bool ok, uint64_t now) noexcept {

@@ -37,24 +37,29 @@ class Sessions {
     return nullptr;
   }
 
-  void start(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept {
+  // The request is assembled: the session sets up, then the plugins may change the
+  // request. false: a plugin skipped it (nothing is sent).
+  bool start(uint32_t slot, Conn& c, SessionEnv& env, const RequestTable& table, uint64_t now) noexcept {
     switch (c.session) {
-      case SessionKind::http: return HttpSession::start(c, env, now);
-      case SessionKind::sse: return sse_[slot].start(c, env, now);
-      case SessionKind::ws: return ws_[slot].start(c, env, now);
+      case SessionKind::http: HttpSession::start(c, env, now); break;
+      case SessionKind::sse: sse_[slot].start(c, env, now); break;
+      case SessionKind::ws: ws_[slot].start(c, env, now); break;
     }
+    return env.plugins == nullptr || before_send(c, env, table);
   }
   Step produce(uint32_t slot, Conn& c, SessionEnv& env, const RequestTable& table, Output& out) noexcept {
-    if (c.session == SessionKind::ws) return ws_[slot].produce(c, env, table, out);
-    return HttpSession::produce(c, env, table, out);  // SSE sends its request like HTTP
+    if (c.session != SessionKind::ws) return HttpSession::produce(c, env, table, out);  // SSE sends like HTTP
+    const Step step = ws_[slot].produce(c, env, table, out);
+    return env.plugins == nullptr ? step : judged(c, env, step);
   }
   Step on_read(uint32_t slot, Conn& c, SessionEnv& env, std::span<const char> data) noexcept {
+    Step step = Step::more();
     switch (c.session) {
-      case SessionKind::http: return HttpSession::on_read(c, env, data);
-      case SessionKind::sse: return sse_[slot].on_read(c, env, data);
-      case SessionKind::ws: return ws_[slot].on_read(c, env, data);
+      case SessionKind::http: step = HttpSession::on_read(c, env, data); break;
+      case SessionKind::sse: step = sse_[slot].on_read(c, env, data); break;
+      case SessionKind::ws: step = ws_[slot].on_read(c, env, data); break;
     }
-    return Step::more();
+    return env.plugins == nullptr ? step : judged(c, env, step);
   }
   Step on_eof(uint32_t slot, Conn& c, SessionEnv& env) noexcept;
   Step on_timer(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept;
@@ -64,6 +69,10 @@ class Sessions {
   std::span<const char> farewell(uint32_t slot, Conn& c, SessionEnv& env) noexcept;
 
  private:
+  static bool before_send(Conn& c, SessionEnv& env, const RequestTable& table) noexcept;
+  // A response or stream that ended well goes to the plugins' on_response: their verdict.
+  static Step judged(Conn& c, SessionEnv& env, Step step) noexcept;
+
   std::vector<SseSession> sse_;  // one per slot when the run has SSE lines
   std::vector<WsSession> ws_;    // one per slot when the run has WebSocket lines
 };

@@ -1,6 +1,7 @@
 #include "engine/session/sse_session.hpp"
 
 #include "engine/output/export_queue.hpp"
+#include "engine/plugins/plugin_shard.hpp"
 #include "engine/session/http_session.hpp"
 #include "proto/token.hpp"
 
@@ -20,7 +21,7 @@ Step SseSession::on_read(Conn& c, SessionEnv& env, std::span<const char> data) n
   c_ = &c;
   env_ = &env;
   step_ = Step::more();
-  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, env.exports != nullptr ? &c.tap : nullptr);
+  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, c.tap.active() ? &c.tap : nullptr);
   switch (ev.kind) {
     case ExchangeEvent::Kind::stopped: return step_;
     // The server ended the stream with its last chunk: the connection carries on.
@@ -82,6 +83,7 @@ bool SseSession::on_stream_data(std::span<const char> in) noexcept {
       env.exports->item(c.tap.id, item);
       env.exports->item_data(c.tap.id, ev.data);
     }
+    if (env.plugins != nullptr) env.plugins->message(c, RINGLOAD_MESSAGE_SSE_EVENT, ev.type, ev.data);
     if (spec.has_until && ev.data == spec.until) {
       step_ = end_by_client(StreamEnd::until);
       return false;

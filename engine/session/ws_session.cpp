@@ -9,6 +9,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/output/export_queue.hpp"
+#include "engine/plugins/plugin_shard.hpp"
 #include "engine/session/http_session.hpp"
 #include "proto/base64.hpp"
 #include "proto/ws_close.hpp"
@@ -82,7 +83,7 @@ Step WsSession::on_read(Conn& c, SessionEnv& env, std::span<const char> data) no
   c_ = &c;
   env_ = &env;
   step_ = Step::more();
-  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, env.exports != nullptr ? &c.tap : nullptr);
+  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, c.tap.active() ? &c.tap : nullptr);
   if (ev.kind == ExchangeEvent::Kind::error && !step_.terminal())
     return Step::fail(ErrorKind::protocol, ev.message != nullptr ? ev.message : proto::to_string(ev.error));
   return step_;
@@ -127,6 +128,7 @@ bool WsSession::on_stream_data(std::span<const char> in) noexcept {
         ctrl_op_ = r.opcode;
       } else {
         data_len_ = 0;
+        binary_ = r.opcode == ws::Opcode::binary;
         until_match_ = spec.has_until && r.opcode == ws::Opcode::text;
         if (env.exports != nullptr) {
           ExportItem item;
@@ -144,6 +146,9 @@ bool WsSession::on_stream_data(std::span<const char> in) noexcept {
         ctrl_len_ = static_cast<uint8_t>(ctrl_len_ + r.data.size());
       } else {
         if (env.exports != nullptr) env.exports->item_data(c.tap.id, r.data);
+        if (env.plugins != nullptr)
+          env.plugins->message(c, binary_ ? RINGLOAD_MESSAGE_WS_BINARY : RINGLOAD_MESSAGE_WS_TEXT, {},
+                               {r.data.data(), r.data.size()});
         if (until_match_) {
           const std::string_view got(r.data.data(), r.data.size());
           until_match_ = data_len_ + got.size() <= spec.until.size() && spec.until.compare(data_len_, got.size(), got) == 0;

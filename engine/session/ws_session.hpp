@@ -65,6 +65,7 @@ class WsSession final : public StreamSink {
   bool server_error_close_ = false;  // the server's close code says something failed (1002-1015)
   bool pong_queued_ = false;
   bool until_match_ = false;      // the message so far equals the start of `until`
+  bool binary_ = false;           // the arriving message is binary
   uint8_t pong_len_ = 0;
   uint8_t ctrl_len_ = 0;
   proto::ws::Opcode ctrl_op_ = proto::ws::Opcode::close;

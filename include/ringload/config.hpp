@@ -27,6 +27,13 @@ struct RequestSpec {
   std::optional<StreamSpec> stream;    // an SSE stream or WebSocket session; none: HTTP
 };
 
+// A plugin to load (include/ringload/plugin.h): a shared object and the argument string
+// its ringload_plugin_init receives ("" when none).
+struct PluginSpec {
+  std::string path;
+  std::string args;
+};
+
 struct StatusRange {
   int lo = 200;  // inclusive
   int hi = 399;  // inclusive
@@ -96,6 +103,7 @@ struct RunConfig {
   std::string export_path;             // every finished request as a JSON line; "-": stdout; "": off
   uint64_t export_max_body = UINT64_MAX;  // body bytes kept per exported request
   bool export_errors_only = false;     // export only failed requests
+  std::vector<PluginSpec> plugins;     // loaded by Engine::load_plugins(), called in this order
 };
 
 // Whether a response status counts as a success for this run (RunConfig::success_status).

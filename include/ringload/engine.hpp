@@ -39,6 +39,11 @@ class RINGLOAD_API Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
+  // Loads and initialises config.plugins (plugin.h), once; prepare() does it too. A front
+  // end calls it first to tell a bad plugin (a missing file or symbol, an ABI mismatch, an
+  // init that refused: the error names the plugin) from a target that cannot be reached.
+  std::expected<void, std::string> load_plugins();
+
   // Checks the config, resolves every origin, renders the requests and opens one
   // connection to each origin, so a bad host or a refused port fails here, before any
   // load, with a one-line message. Also raises RLIMIT_NOFILE as far as needed. Runs once;

@@ -12,7 +12,8 @@
 //   "duration_s": 10.0,                 the run's length (a timed run: exactly its duration)
 //   "connections": 64, "threads": 2,    as run (RunResult), over all origins
 //   "interrupted": false,               stopped early (Engine::request_stop: Ctrl-C)
-//   "requests": {"total", "succeeded", "failed", "in_flight_at_end"},
+//   "requests": {"total", "succeeded", "failed", "in_flight_at_end", "skipped"},
+//                                       skipped: requests a plugin chose not to send (not in total)
 //   "status_codes": {"200": n, ...},    complete responses by status (non-zero only)
 //   "errors": {"connect", "read", "write", "timeout", "protocol", "tls"},   every kind, zeros included
 //   "first_errors": {"kind": "message"},  the first message of each kind that occurred
@@ -51,6 +52,10 @@
 //   "export": {"path", "lines", "waits", "error"} | null,
 //                                       lines: whole lines in the file; error: why the export
 //                                       failed and stopped the run, else null; null: no export
+//   "labels": {"label": n, ...} | null, plugins' verdict labels, counted; null: no plugin
+//   "plugins": [{"path", "args", "report": {"key": f, ...}}] | null,
+//                                       each plugin in load order, with what its finish
+//                                       reported; null: no plugin
 //   "config": {"connections", "threads",          as configured (threads 0: one per CPU)
 //              "duration_s" | null,               null: no time limit
 //              "max_requests" | null,             null: no request limit

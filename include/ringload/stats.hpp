@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "ringload/export.hpp"
 #include "ringload/histogram.hpp"
 
 namespace ringload {
@@ -22,9 +23,9 @@ enum class ErrorKind : uint8_t {
   count_,
 };
 inline constexpr std::size_t error_kind_count = static_cast<std::size_t>(ErrorKind::count_);
-const char* to_string(ErrorKind k) noexcept;
+RINGLOAD_API const char* to_string(ErrorKind k) noexcept;
 
-struct Counters {
+struct RINGLOAD_API Counters {
   uint64_t requests = 0;     // finished: a complete response, or an error after the send
   uint64_t succeeded = 0;    // complete responses with a success status
   uint64_t failed = 0;       // requests - succeeded
@@ -39,6 +40,7 @@ struct Counters {
   uint64_t closes_by_client = 0;  // --tls-handshake-each: closed after each response
   uint64_t tls_handshakes = 0;    // completed
   uint64_t tls_resumed = 0;       // of which resumed a session
+  uint64_t skipped = 0;           // requests a plugin chose not to send (not in `requests`)
 
   void merge(const Counters& o) noexcept;
   void subtract(const Counters& older) noexcept;
@@ -49,10 +51,10 @@ struct Counters {
 // with what it received, since a stream may never end by itself.
 enum class StreamEnd : uint8_t { server, max_events, until, stream_timeout, expect, idle_timeout, error, run_end, count_ };
 inline constexpr std::size_t stream_end_count = static_cast<std::size_t>(StreamEnd::count_);
-const char* to_string(StreamEnd e) noexcept;
+RINGLOAD_API const char* to_string(StreamEnd e) noexcept;
 
 // WebSocket close codes seen: 1000-1015 counted directly, others in a few (code, count) slots.
-struct CloseCodes {
+struct RINGLOAD_API CloseCodes {
   std::array<uint64_t, 16> standard{};                        // 1000 + i
   std::array<std::pair<uint16_t, uint64_t>, 16> other{};      // code 0: free slot
   uint64_t overflow = 0;                                      // codes that found no slot
@@ -62,7 +64,7 @@ struct CloseCodes {
   void subtract(const CloseCodes& older) noexcept;
 };
 
-struct StreamCounters {
+struct RINGLOAD_API StreamCounters {
   uint64_t sse_streams = 0;     // finished SSE streams (as in requests: success or not)
   uint64_t sse_events = 0;      // events dispatched
   uint64_t sse_bytes = 0;       // body bytes of the streams (the event stream as sent)
@@ -84,7 +86,7 @@ struct StreamCounters {
   void subtract(const StreamCounters& older) noexcept;
 };
 
-struct Stats {
+struct RINGLOAD_API Stats {
   Counters counters;
   StreamCounters streams;
   Histogram latency;  // completion - intended send time (closed loop: the send)
@@ -134,6 +136,12 @@ struct Window {
   double target_qps = 0;   // open loop: the rate asked for during the window (0: closed loop)
 };
 
+// What a plugin added to the report from its finish (plugin.h: report_number).
+struct PluginReport {
+  std::string path;
+  std::vector<std::pair<std::string, double>> numbers;  // in the order reported
+};
+
 struct RunResult {
   Stats stats;                   // merged over all shards
   double duration_s = 0;         // from the first send to the stop
@@ -151,6 +159,8 @@ struct RunResult {
   uint64_t export_lines = 0;     // whole lines in the --export file (== requests, unless it failed)
   std::string export_error;      // why the export failed ("" : it did not); the run stopped there
   uint64_t export_waits = 0;     // times a shard waited for the export writer (backpressure)
+  std::vector<std::pair<std::string, uint64_t>> labels;  // plugins' verdict labels, counted
+  std::vector<PluginReport> plugins;  // one per plugin loaded, in load order
   std::string tls_version;       // of the first TLS handshake ("TLSv1.3"); "" without TLS
   std::string tls_cipher;
 };

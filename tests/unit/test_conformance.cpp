@@ -138,7 +138,7 @@ class Driver {
   };
   struct Snapshot {
     HttpExchange exchange;
-    ExportTap tap;
+    ResponseTap tap;
     std::string carried;
   };
 
@@ -234,7 +234,7 @@ class Driver {
   bool open_ = false;  // the current exchange's head arrived: messages.back() is its message
   HttpExchange exchange_;
   UpgradeSink upgrade_;
-  ExportTap tap_{nullptr, 0, UINT64_MAX, false};
+  ResponseTap tap_{nullptr, 0, UINT64_MAX, false, nullptr, 0};
   std::vector<char> carry_bytes_;
   CarryBuffer carry_;
   std::array<proto::Header, 64> headers_;

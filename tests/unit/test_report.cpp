@@ -103,7 +103,7 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
                                             "threads", "interrupted", "requests", "status_codes", "errors",
                                             "first_errors", "latency_us", "service_time_us", "ttfb_us",
                                             "throughput", "bytes", "connections_opened", "closes_by_server",
-                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline", "tls", "tls_handshake_us", "closes_by_client", "sse", "ws"});
+                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline", "tls", "tls_handshake_us", "closes_by_client", "sse", "ws", "labels", "plugins"});
   CHECK(j["ringload_version"] == RINGLOAD_VERSION);
   CHECK(j["url"] == "http://127.0.0.1:8080/index.html?x=1");
   CHECK(j["method"] == "POST");
@@ -111,7 +111,7 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
   CHECK(j["connections"] == 10);
   CHECK(j["threads"] == 2);
   CHECK(j["interrupted"] == true);
-  CHECK(j["requests"] == json{{"total", 1000}, {"succeeded", 990}, {"failed", 10}, {"in_flight_at_end", 3}});
+  CHECK(j["requests"] == json{{"total", 1000}, {"succeeded", 990}, {"failed", 10}, {"in_flight_at_end", 3}, {"skipped", 0}});
   CHECK(j["status_codes"] == json{{"200", 990}, {"503", 5}});
   CHECK(j["errors"] == json{{"connect", 2}, {"read", 0}, {"write", 0}, {"timeout", 3}, {"protocol", 0}, {"tls", 0}});
   CHECK(j["first_errors"] ==

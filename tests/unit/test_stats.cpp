@@ -46,6 +46,7 @@ const Field<Counters> counter_fields[] = {
     {"closes_by_client", [](Counters& c) { return one(c.closes_by_client); }},
     {"tls_handshakes", [](Counters& c) { return one(c.tls_handshakes); }},
     {"tls_resumed", [](Counters& c) { return one(c.tls_resumed); }},
+    {"skipped", [](Counters& c) { return one(c.skipped); }},
 };
 
 // Every field but close_codes (tested on its own below).

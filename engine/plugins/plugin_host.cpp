@@ -1,0 +1,180 @@
+#include "engine/plugins/plugin_host.hpp"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "engine/plugins/plugin_objects.hpp"
+#include "proto/token.hpp"
+
+namespace ringload {
+namespace {
+
+// What the api's init-only and finish-only calls act on: set by the host around those
+// calls (they run on the Engine's controlling thread, one at a time).
+std::size_t* body_limit_target = nullptr;
+PluginReport* reporting = nullptr;
+
+ringload_str str(std::string_view s) noexcept { return {s.data(), s.size()}; }
+std::string_view view(const char* p, std::size_t n) noexcept { return n == 0 ? std::string_view{} : std::string_view(p, n); }
+
+// --- requests ----------------------------------------------------------------------
+
+int set_method(ringload_request* r, const char* p, std::size_t n) { return r->head.set_method(view(p, n)) ? 0 : -1; }
+int set_target(ringload_request* r, const char* p, std::size_t n) { return r->head.set_target(view(p, n)) ? 0 : -1; }
+int set_header(ringload_request* r, const char* n, std::size_t nl, const char* v, std::size_t vl) {
+  return r->head.set_header(view(n, nl), view(v, vl)) ? 0 : -1;
+}
+int remove_header(ringload_request* r, const char* n, std::size_t nl) {
+  r->head.remove_header(view(n, nl));
+  return 0;
+}
+
+// The new body goes into the slot's store; Content-Length follows it (a body-less request
+// that gets none stays without the field).
+int set_body(ringload_request* r, const void* p, std::size_t n) {
+  const bool had_length = r->head.header("content-length").data() != nullptr;
+  if (n != 0 || had_length) {
+    char digits[24];
+    const int len = std::snprintf(digits, sizeof digits, "%zu", n);
+    if (!r->head.set_header("Content-Length", {digits, static_cast<std::size_t>(len)})) return -1;
+  }
+  r->body_store->assign(static_cast<const char*>(p), n);
+  r->conn->body = {r->body_store->data(), r->body_store->size()};
+  return 0;
+}
+
+ringload_str request_header(const ringload_request* r, const char* n, std::size_t nl) {
+  return str(r->head.header(view(n, nl)));
+}
+uint64_t request_seq(const ringload_request* r) { return r->seq; }
+unsigned request_conn(const ringload_request* r) { return r->conn->slot; }
+ringload_str request_method(const ringload_request* r) { return str(r->head.method()); }
+ringload_str request_target(const ringload_request* r) { return str(r->head.target()); }
+ringload_str request_body(const ringload_request* r) { return {r->conn->body.data(), r->conn->body.size()}; }
+uint32_t request_line(const ringload_request* r) { return r->conn->request->source_line; }
+unsigned request_shard(const ringload_request* r) { return r->shard; }
+// The stats bucket's name: the line's `name`, else method + path ("(other)" past the cap).
+ringload_str request_name(const ringload_request* r) { return str(r->table->names[r->conn->request->name]); }
+
+// --- responses ---------------------------------------------------------------------
+
+int response_status(const ringload_response* r) { return r->status; }
+
+ringload_str response_header(const ringload_response* r, const char* n, std::size_t nl) {
+  std::vector<proto::Header>& fields = *r->header_scratch;
+  if (r->headers == SIZE_MAX) {
+    // The head was whole when kept: it parses.
+    const std::string& head = r->capture->head;
+    if (fields.size() < head.size() / 4 + 1) fields.resize(head.size() / 4 + 1);
+    proto::ResponseHead rh;
+    const proto::HeadResult res = proto::parse_response_head(head, 0, rh, fields, false);
+    r->headers = res.status == proto::Status::done ? rh.num_headers : 0;
+  }
+  const std::string_view name = view(n, nl);
+  for (std::size_t i = 0; i < r->headers; ++i)
+    if (proto::iequals(fields[i].name, name)) return str(fields[i].value);
+  return {};
+}
+
+ringload_str response_body(const ringload_response* r) { return str(r->capture->body); }
+const ringload_request* response_request(const ringload_response* r) { return r->request; }
+int64_t response_latency_ns(const ringload_response* r) { return r->latency_ns; }
+int64_t response_ttfb_ns(const ringload_response* r) { return r->ttfb_ns; }
+
+// --- verdicts, init and finish -------------------------------------------------------
+
+void verdict_set(ringload_verdict* v, int ok, const char* label) {
+  v->ok = ok != 0;
+  if (label != nullptr) v->label_store->assign(label, strnlen(label, 256));
+}
+int verdict_ok(const ringload_verdict* v) { return v->ok ? 1 : 0; }
+
+void want_bodies(std::size_t max_bytes) {
+  if (body_limit_target != nullptr) *body_limit_target = std::max(*body_limit_target, max_bytes);
+}
+
+void report_number(const char* key, std::size_t key_len, double value) {
+  if (reporting != nullptr && key != nullptr) reporting->numbers.emplace_back(std::string(key, key_len), value);
+}
+
+const ringload_api api_table = {
+    RINGLOAD_PLUGIN_ABI, set_method,   set_target,      set_header,     remove_header,  set_body,
+    request_header,      request_seq,  request_conn,    response_status, response_header, response_body,
+    verdict_set,         want_bodies,  request_method,  request_target, request_body,   request_name,
+    request_line,        request_shard, response_request, response_latency_ns, response_ttfb_ns, verdict_ok,
+    report_number,
+};
+
+template <typename Fn>
+Fn symbol(void* handle, const char* name) {
+  return reinterpret_cast<Fn>(dlsym(handle, name));
+}
+
+}  // namespace
+
+const ringload_api& PluginHost::api() noexcept { return api_table; }
+
+std::expected<std::unique_ptr<PluginHost>, std::string> PluginHost::load(const std::vector<PluginSpec>& specs) {
+  std::unique_ptr<PluginHost> host(new PluginHost());
+  for (const PluginSpec& spec : specs)
+    if (auto ok = host->load_one(spec); !ok) return std::unexpected(ok.error());
+  return host;
+}
+
+std::expected<void, std::string> PluginHost::load_one(const PluginSpec& spec) {
+  const std::string named = "plugin '" + spec.path + "': ";
+  // A bare name would be searched on the library path: a plugin is a file.
+  const std::string file = spec.path.find('/') == std::string::npos ? "./" + spec.path : spec.path;
+  void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    // dlerror() says "FILE: why": the path is named already.
+    std::string why = dlerror();
+    if (why.starts_with(file + ": ")) why.erase(0, file.size() + 2);
+    return std::unexpected(named + why);
+  }
+  LoadedPlugin p{spec.path, spec.args, handle};
+  plugins_.push_back(p);  // dlclosed by the destructor whatever happens next
+  auto abi = symbol<uint32_t (*)()>(handle, "ringload_plugin_abi");
+  auto init = symbol<void* (*)(const ringload_api*, const char*)>(handle, "ringload_plugin_init");
+  if (abi == nullptr) return std::unexpected(named + "missing symbol ringload_plugin_abi");
+  if (init == nullptr) return std::unexpected(named + "missing symbol ringload_plugin_init");
+  if (abi() != RINGLOAD_PLUGIN_ABI)
+    return std::unexpected(named + "built for plugin ABI " + std::to_string(abi()) + ", this ringload speaks " +
+                           std::to_string(RINGLOAD_PLUGIN_ABI));
+  LoadedPlugin& lp = plugins_.back();
+  lp.shard_init = symbol<decltype(lp.shard_init)>(handle, "ringload_plugin_shard_init");
+  lp.on_request = symbol<decltype(lp.on_request)>(handle, "ringload_on_request");
+  lp.on_response = symbol<decltype(lp.on_response)>(handle, "ringload_on_response");
+  lp.on_message = symbol<decltype(lp.on_message)>(handle, "ringload_on_message");
+  lp.finish = symbol<decltype(lp.finish)>(handle, "ringload_plugin_finish");
+  if (lp.on_request == nullptr && lp.on_response == nullptr && lp.on_message == nullptr)
+    return std::unexpected(named + "exports no hook (ringload_on_request, ringload_on_response or ringload_on_message)");
+  body_limit_target = &body_limit_;
+  lp.state = init(&api_table, spec.args.c_str());
+  body_limit_target = nullptr;
+  if (lp.state == nullptr) return std::unexpected(named + "refused to run (ringload_plugin_init returned NULL)");
+  wants_requests_ = wants_requests_ || lp.on_request != nullptr;
+  return {};
+}
+
+PluginHost::~PluginHost() {
+  for (LoadedPlugin& p : plugins_)
+    if (p.handle != nullptr) dlclose(p.handle);
+}
+
+std::vector<PluginReport> PluginHost::finish_run() {
+  std::vector<PluginReport> out;
+  for (LoadedPlugin& p : plugins_) {
+    out.push_back({p.path, {}});
+    if (p.finish == nullptr || p.state == nullptr) continue;
+    reporting = &out.back();
+    p.finish(p.state);
+    reporting = nullptr;
+  }
+  return out;
+}
+
+}  // namespace ringload

@@ -77,10 +77,6 @@ class Shard {
 
   // Valid after run() returned.
   const Recorder& recorder() const noexcept { return recorder_; }
-  const Stats& stats() const noexcept { return recorder_.stats(); }
-  const std::vector<NameStats>& by_name() const noexcept { return recorder_.by_name(); }
-  const std::vector<IterationStats>& by_iteration() const noexcept { return recorder_.by_iteration(); }
-  const std::array<std::string, error_kind_count>& first_errors() const noexcept { return recorder_.first_errors(); }
   uint64_t in_flight_at_end() const noexcept { return in_flight_at_end_; }
   uint64_t unsent_at_end() const noexcept { return unsent_at_end_; }
   uint64_t end_ns() const noexcept { return end_ns_; }

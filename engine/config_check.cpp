@@ -91,16 +91,9 @@ std::expected<void, ConfigError> check_origin_connections(const RunConfig& c, st
 }
 
 std::expected<void, std::string> check_request(const RequestSpec& spec) {
-  std::vector<std::pair<std::string_view, std::string_view>> headers(spec.headers.begin(), spec.headers.end());
-  RequestInput in;
-  in.url = spec.url;
-  in.method = spec.method;
-  in.headers = headers;
-  in.body = spec.body;
-  in.name = spec.name;
-  in.stream = spec.stream ? &*spec.stream : nullptr;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
   RequestTableBuilder probe;
-  return probe.add(in);
+  return probe.add(to_input(spec, headers));
 }
 
 }  // namespace ringload

@@ -279,24 +279,33 @@ void ExportWriter::write_line(const ExportEnd& e, std::string_view message, Pend
 void ExportWriter::write_data(Pending& p, std::string_view text_key, std::string_view base64_key, bool binary) {
   const bool text = !binary && p.utf8.at_boundary();
   out_ += text ? text_key : base64_key;
+  append_data(out_, p, text, [this] {
+    if (out_.size() >= out_buffer) flush();
+  });
+  out_ += '"';
+}
+
+// p.data as the inside of a JSON string (escaped text, or Base64), appended to `o` piece by
+// piece; `grown()` after each piece may take the output away.
+template <typename Grown>
+void ExportWriter::append_data(std::string& o, Pending& p, bool text, Grown&& grown) {
   proto::Base64Encoder encoder;
   std::string why;
   const bool ok = p.data.for_each(area_, read_scratch_, why, [&](std::span<const char> piece) {
     if (text) {
-      append_escaped(out_, {piece.data(), piece.size()}, BadUtf8::pass);
+      append_escaped(o, {piece.data(), piece.size()}, BadUtf8::pass);
     } else {
-      const std::size_t at = out_.size();
-      out_.resize(at + proto::Base64Encoder::max_output(piece.size()));
-      out_.resize(at + encoder.feed(piece, out_.data() + at));
+      const std::size_t at = o.size();
+      o.resize(at + proto::Base64Encoder::max_output(piece.size()));
+      o.resize(at + encoder.feed(piece, o.data() + at));
     }
-    if (out_.size() >= out_buffer) flush();
+    grown();
   });
   if (!ok) fail("export: " + why);
   if (!text) {
     char tail[4];
-    out_.append(tail, encoder.finish(tail));
+    o.append(tail, encoder.finish(tail));
   }
-  out_ += '"';
 }
 
 // Ends the open stream item: its JSON goes to `items` with its data (text when it is
@@ -310,26 +319,13 @@ void ExportWriter::close_item(Pending& p) {
   t += p.item_head;
   const bool text = !p.item_binary && p.utf8.at_boundary();
   t += text ? ",\"data\":\"" : ",\"data_base64\":\"";
-  proto::Base64Encoder encoder;
   auto move_out = [&] {
     if (!p.items.append(area_, {t.data(), t.size()}, why)) fail("export: " + why);
     t.clear();
   };
-  const bool ok = p.data.for_each(area_, read_scratch_, why, [&](std::span<const char> piece) {
-    if (text) {
-      append_escaped(t, {piece.data(), piece.size()}, BadUtf8::pass);
-    } else {
-      const std::size_t at = t.size();
-      t.resize(at + proto::Base64Encoder::max_output(piece.size()));
-      t.resize(at + encoder.feed(piece, t.data() + at));
-    }
+  append_data(t, p, text, [&] {
     if (t.size() >= 64 * 1024) move_out();
   });
-  if (!ok) fail("export: " + why);
-  if (!text) {
-    char tail[4];
-    t.append(tail, encoder.finish(tail));
-  }
   t += "\"}";
   move_out();
   p.item_head.clear();

@@ -118,6 +118,8 @@ class ExportWriter {
   void write_request(const RequestLine* line, uint32_t iteration);
   void write_headers(std::string_view raw_head, bool head_request);
   void write_data(Pending& p, std::string_view text_key, std::string_view base64_key, bool binary);
+  template <typename Grown>
+  void append_data(std::string& o, Pending& p, bool text, Grown&& grown);
   void close_item(Pending& p);
   void write_stream(const RequestLine& line, const ExportEnd& e, Pending* p);
   void flush();

@@ -17,17 +17,7 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
     RequestTableBuilder builder;
     std::vector<std::pair<std::string_view, std::string_view>> headers;
     for (std::size_t i = 0; i < config.requests.size(); ++i) {
-      const RequestSpec& spec = config.requests[i];
-      headers.clear();
-      for (const auto& [n, v] : spec.headers) headers.emplace_back(n, v);
-      RequestInput in;
-      in.url = spec.url;
-      in.method = spec.method;
-      in.headers = headers;
-      in.body = spec.body;
-      in.name = spec.name;
-      in.timeout = spec.timeout;
-      in.stream = spec.stream ? &*spec.stream : nullptr;
+      const RequestInput in = to_input(config.requests[i], headers);
       if (auto r = builder.add(in); !r)
         return std::unexpected("request " + std::to_string(i + 1) + ": " + r.error());
     }

@@ -213,4 +213,17 @@ const std::string& RequestFile::path() const noexcept {
   return table_ ? table_->source : none;
 }
 
+RequestInput to_input(const RequestSpec& spec, std::vector<std::pair<std::string_view, std::string_view>>& headers) {
+  headers.assign(spec.headers.begin(), spec.headers.end());
+  RequestInput in;
+  in.url = spec.url;
+  in.method = spec.method;
+  in.headers = headers;
+  in.body = spec.body;
+  in.name = spec.name;
+  in.timeout = spec.timeout;
+  in.stream = spec.stream ? &*spec.stream : nullptr;
+  return in;
+}
+
 }  // namespace ringload

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "ringload/config.hpp"
 #include "ringload/requests.hpp"
 #include "ringload/url.hpp"
 
@@ -94,5 +95,8 @@ class RequestTableBuilder {
   std::unordered_map<std::string, uint32_t> name_index_;
   uint32_t other_name_ = UINT32_MAX;
 };
+
+// A RequestSpec as the builder's input; `headers` holds the views of its headers.
+RequestInput to_input(const RequestSpec& spec, std::vector<std::pair<std::string_view, std::string_view>>& headers);
 
 }  // namespace ringload

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <span>
 
+#include "engine/core/conn.hpp"
 #include "proto/http_response.hpp"
 #include "ringload/config.hpp"
 #include "engine/requests/request_table.hpp"
@@ -88,5 +89,17 @@ struct SessionEnv {
   }
   bool success(int status) const noexcept { return success_status(config, status); }
 };
+
+// Before a stream starts (no head yet, or an error page's body): the wait is bounded by
+// the request's timeout from the last bytes received and, while no head has come, by the
+// stream's stream_timeout from the send. A failed Step when one passed, else more.
+inline Step before_stream_timer(const Conn& c, const SessionEnv& env, uint64_t last_rx_ns, uint64_t now) noexcept {
+  const uint64_t timeout = env.request_timeout(*c.request);
+  const bool head = c.exchange.state() == ExchangeState::head;
+  const uint64_t cut = c.stream->stream_timeout_ns;
+  if ((head && cut != 0 && now >= c.sent_ns + cut) || (timeout != 0 && now >= last_rx_ns + timeout))
+    return Step::fail(ErrorKind::timeout, head ? "no response head in time" : "request timed out");
+  return Step::more();
+}
 
 }  // namespace ringload

@@ -110,15 +110,7 @@ Step SseSession::on_eof(Conn& c, SessionEnv& env) noexcept {
 Step SseSession::on_timer(Conn& c, SessionEnv& env, uint64_t now) noexcept {
   const uint64_t timeout = env.request_timeout(*c.request);
   const StreamSpec& spec = *c.stream;
-  if (!c.exchange.streaming()) {
-    // Before the head, stream_timeout cuts the wait too; an error page (no stream) only
-    // has the gap bound.
-    const bool head = c.exchange.state() == ExchangeState::head;
-    const bool cut = head && spec.stream_timeout_ns != 0 && now >= c.sent_ns + spec.stream_timeout_ns;
-    if (cut || (timeout != 0 && now >= last_rx_ns_ + timeout))
-      return Step::fail(ErrorKind::timeout, head ? "no response head in time" : "request timed out");
-    return Step::more();
-  }
+  if (!c.exchange.streaming()) return before_stream_timer(c, env, last_rx_ns_, now);
   if (spec.stream_timeout_ns != 0 && now >= c.sent_ns + spec.stream_timeout_ns) {
     env_ = &env;
     c_ = &c;

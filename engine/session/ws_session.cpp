@@ -325,14 +325,7 @@ Step WsSession::on_timer(Conn& c, SessionEnv& env, uint64_t now) noexcept {
   env_ = &env;
   const uint64_t timeout = env.request_timeout(*c.request);
   const StreamSpec& spec = *c.stream;
-  if (!c.exchange.streaming()) {
-    // Before the 101, stream_timeout cuts the wait too.
-    const bool head = c.exchange.state() == ExchangeState::head;
-    const bool cut = head && spec.stream_timeout_ns != 0 && now >= c.sent_ns + spec.stream_timeout_ns;
-    if (cut || (timeout != 0 && now >= last_rx_ns_ + timeout))
-      return Step::fail(ErrorKind::timeout, head ? "no response head in time" : "request timed out");
-    return Step::more();
-  }
+  if (!c.exchange.streaming()) return before_stream_timer(c, env, last_rx_ns_, now);
   // A paced message that is due goes out when the shard pumps after this step, unless
   // the checks below end the session first.
   if (phase_ == Phase::open && spec.stream_timeout_ns != 0 && now >= c.sent_ns + spec.stream_timeout_ns) {

@@ -1,4 +1,6 @@
-# Defines ringload::wolfssl.
+# Defines ringload::wolfssl, and for the package (cmake/package.cmake):
+#   RINGLOAD_WOLFSSL_ARCHIVE  the fast build's static archive, bundled into libringload
+#   RINGLOAD_WOLFSSL_SYSTEM   ON: the system library (pkg-config wolfssl), linked instead
 #
 # Debian's libwolfssl is portable C (AES-128-GCM ~130 MB/s here): tools/build_wolfssl.sh
 # rebuilds the same source package with AES-NI into third_party/wolfssl-install (GB/s).
@@ -19,6 +21,8 @@ else()
 endif()
 
 add_library(ringload::wolfssl INTERFACE IMPORTED)
+set(RINGLOAD_WOLFSSL_ARCHIVE "")
+set(RINGLOAD_WOLFSSL_SYSTEM OFF)
 
 set(_wolfssl_static "${_wolfssl_prefix}/lib/libwolfssl.a")
 set(_wolfssl_shared "${_wolfssl_prefix}/lib/libwolfssl.so")
@@ -29,6 +33,7 @@ if(NOT RINGLOAD_SYSTEM_WOLFSSL AND EXISTS "${_wolfssl_options}"
   # gets an rpath so it is found without LD_LIBRARY_PATH.
   if(EXISTS "${_wolfssl_static}")
     set(_wolfssl_lib "${_wolfssl_static}")
+    set(RINGLOAD_WOLFSSL_ARCHIVE "${_wolfssl_static}")
     # What the archive itself needs (libwolfssl.la's dependency_libs: -lm, pthreads).
     set(_wolfssl_deps m Threads::Threads)
   else()
@@ -44,6 +49,7 @@ if(NOT RINGLOAD_SYSTEM_WOLFSSL AND EXISTS "${_wolfssl_options}"
   message(STATUS "wolfSSL: fast build (AES-NI) ${_wolfssl_lib}")
 else()
   pkg_check_modules(WOLFSSL REQUIRED IMPORTED_TARGET wolfssl)
+  set(RINGLOAD_WOLFSSL_SYSTEM ON)
   target_link_libraries(ringload::wolfssl INTERFACE PkgConfig::WOLFSSL)
   target_compile_definitions(ringload::wolfssl INTERFACE RINGLOAD_WOLFSSL_SLOW=1)
   if(RINGLOAD_SYSTEM_WOLFSSL)

@@ -22,7 +22,8 @@ force=0
 # CA store, SHA-1 and Base64 for the WebSocket accept key (RFC 6455 section 4.2.2), IP
 # subjectAltNames (https://127.0.0.1 verified; distro gets them from OPENSSL_ALL), plus
 # the assembly. --with-pic: Debian's g++ links position-independent executables, and the
-# static archive goes into them.
+# static archive goes into them and into libringload.so (cmake/package.cmake). The stamp
+# holds these flags, so an install made without one of them is rebuilt.
 configure_flags=(
   --enable-aesni --enable-intelasm --enable-sp-asm --enable-sp
   --enable-tls13 --enable-sni --enable-alpn --enable-session-ticket
@@ -144,6 +145,14 @@ make install >install.log 2>&1 || { tail -n 20 install.log >&2; exit 1; }
 # layouts).
 grep -q 'WOLFSSL_AESNI' "$prefix/include/wolfssl/options.h" ||
   { echo "build_wolfssl: installed options.h lacks WOLFSSL_AESNI" >&2; exit 1; }
+# Position-independent throughout, the assembly included: an absolute 32-bit relocation
+# in code or data (debug sections have them legitimately) would fail the link of
+# libringload.so.
+if ! readelf -rW "$prefix/lib/libwolfssl.a" |
+   awk '/^Relocation section/ { debug = ($3 ~ /debug/) } !debug && / R_X86_64_32S? / { n++ } END { exit n > 0 }'; then
+  echo "build_wolfssl: $prefix/lib/libwolfssl.a has absolute relocations (not PIC)" >&2
+  exit 1
+fi
 t2=$(date +%s)
 echo "build_wolfssl: built and installed into $prefix in $((t2 - t1)) s"
 

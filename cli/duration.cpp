@@ -63,15 +63,13 @@ bool scale_decimal(const Decimal& d, uint64_t scale, uint64_t limit, uint64_t& o
   u128 value = 0;
   for (char c : whole) value = value * 10 + static_cast<unsigned>(c - '0');
   value *= scale;  // < 10^20 * 2^40 (TiB): fits in 128 bits
-  // 19 fraction digits resolve 10^-19 of a unit: far below one ns or byte at any scale here.
-  const std::string_view frac = d.fraction.substr(0, 19);
-  u128 num = 0;
-  u128 den = 1;
-  for (char c : frac) {
-    num = num * 10 + static_cast<unsigned>(c - '0');
-    den *= 10;
-  }
-  value += num * scale / den;
+  // floor(0.f1..fn * scale), exactly, for any n: from the last digit to the first,
+  // v = floor((fk * scale + v) / 10), since floor((a + x) / 10) = floor((a + floor(x)) / 10)
+  // for an integer a. v stays below scale, so nothing overflows.
+  uint64_t part = 0;
+  for (auto c = d.fraction.rbegin(); c != d.fraction.rend(); ++c)
+    part = (static_cast<uint64_t>(*c - '0') * scale + part) / 10;
+  value += part;
   if (value > limit) return false;
   out = static_cast<uint64_t>(value);
   return true;

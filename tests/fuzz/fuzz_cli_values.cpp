@@ -48,8 +48,35 @@ struct Unit {
   uint64_t scale;
 };
 
+// a + b, both decimal digit strings (most significant first).
+std::string add_decimal(const std::string& a, const std::string& b) {
+  std::string sum;
+  unsigned carry = 0;
+  for (std::size_t i = 0; i < a.size() || i < b.size() || carry != 0; ++i) {
+    const unsigned x = i < a.size() ? static_cast<unsigned>(a[a.size() - 1 - i] - '0') : 0;
+    const unsigned y = i < b.size() ? static_cast<unsigned>(b[b.size() - 1 - i] - '0') : 0;
+    sum.push_back(static_cast<char>('0' + (x + y + carry) % 10));
+    carry = (x + y + carry) / 10;
+  }
+  return {sum.rbegin(), sum.rend()};
+}
+
+// floor(0.<fraction> * scale), exactly: the fraction's digits as an integer F, times scale
+// by doubling and adding decimal strings, then divided by 10^n by dropping n digits.
+uint64_t scaled_fraction(std::string_view fraction, uint64_t scale) {
+  std::string product = "0";
+  std::string power(fraction);  // F * 2^bit
+  if (power.empty()) power = "0";
+  for (uint64_t s = scale; s != 0; s >>= 1) {
+    if (s & 1) product = add_decimal(product, power);
+    power = add_decimal(power, power);
+  }
+  if (product.size() <= fraction.size()) return 0;
+  return std::stoull(product.substr(0, product.size() - fraction.size()));
+}
+
 // "<digits>[.<digits>]<unit>" (at least one digit), blanks around it ignored; the value
-// is whole * scale + the fraction's first 19 digits * scale, truncated; nullopt when the
+// is (whole + fraction) * scale, truncated, however long the fraction; nullopt when the
 // grammar does not match or the value exceeds `limit`.
 std::optional<uint64_t> reference_scaled(std::string_view text, const std::vector<Unit>& units, uint64_t limit,
                                          bool fold_case) {
@@ -75,12 +102,7 @@ std::optional<uint64_t> reference_scaled(std::string_view text, const std::vecto
     if (value > limit) return std::nullopt;  // a digit more only grows it
   }
   value *= unit->scale;
-  unsigned __int128 num = 0, den = 1;
-  for (char c : fraction.substr(0, 19)) {
-    num = num * 10 + static_cast<unsigned>(c - '0');
-    den *= 10;
-  }
-  value += num * unit->scale / den;
+  value += scaled_fraction(fraction, unit->scale);
   if (value > limit) return std::nullopt;
   return static_cast<uint64_t>(value);
 }

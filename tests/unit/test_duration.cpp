@@ -47,6 +47,42 @@ TEST_CASE("parse_duration accepts units and fractions", "[duration]") {
   }
 }
 
+// The fraction is scaled exactly however many digits it has: a digit past the 19th can
+// carry into the last ns or byte, and never rounds the value up.
+TEST_CASE("parse_duration and parse_size truncate long fractions exactly", "[duration]") {
+  const std::string nines(600, '9');
+  struct Case {
+    std::string text;
+    uint64_t value;  // ns or bytes
+  };
+  const std::vector<Case> durations = {
+      {"0.00000000000027777777777777777777778h", 1},  // 1.000000000000000000000008 ns
+      {"0.00000000000027777777777777777777777h", 0},  // 0.99999999999999999999997 ns
+      {"2.99999999999999999999999999999999999999999m", 179'999'999'999},
+      {"1." + nines + "s", 1'999'999'999},
+      {"0." + std::string(40, '0') + "1h", 0},
+      {"9223372036.854775807" + nines + "s", INT64_MAX},
+  };
+  for (const Case& c : durations) {
+    INFO(c.text);
+    auto d = parse_duration(c.text);
+    REQUIRE(d.has_value());
+    CHECK(static_cast<uint64_t>(d->count()) == c.value);
+  }
+  const std::vector<Case> sizes = {
+      {"0.0000000000009094947017729282379150390625TiB", 1},  // exactly 2^-40 TiB
+      {"0.0000000000009094947017729282379150390624TiB", 0},
+      {"0.5" + std::string(30, '0') + "1KiB", 512},
+      {"1." + nines + "k", 1999},
+  };
+  for (const Case& c : sizes) {
+    INFO(c.text);
+    auto s = parse_size(c.text);
+    REQUIRE(s.has_value());
+    CHECK(*s == c.value);
+  }
+}
+
 TEST_CASE("parse_duration rejects bad input with a reason", "[duration]") {
   struct Case {
     const char* text;

@@ -114,6 +114,16 @@ const std::vector<GoodLine> good_lines = {
      "http://h:80", "HEAD /", 0},
     {"unknown keys are ignored", R"({"url":"http://h/","extra":{"x":[1,2]}})", "GET / HTTP/1.1\r\n", "", 0,
      "http://h:80", "GET /", 0},
+    {"surrogate pair escape", R"({"url":"http://h/","name":"a\ud83d\uDE00"})", "GET / HTTP/1.1\r\n", "",
+     RequestLine::flag_named, "http://h:80", "a\xF0\x9F\x98\x80", 0},
+    // The largest numbers simdjson takes: 64-bit integers, the largest double, underflow to 0.
+    {"numbers at simdjson's limits",
+     R"({"url":"http://h/","extra":[18446744073709551615,-9223372036854775808,1.7976931348623157e308,)"
+     R"(-179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017977587)"
+     R"(2070963302864166928879109465555478519404026306574886715058206819089020007083836762738548458177115)"
+     R"(3176447573027006985557136695962284291481986083493647529271907416844436551070434271155969950809304)"
+     R"(2880177904174497791.999,0.01e310,1e-400,0e99999999999999999999]})",
+     "GET / HTTP/1.1\r\n", "", 0, "http://h:80", "GET /", 0},
 };
 
 struct BadLine {
@@ -136,6 +146,23 @@ const std::vector<BadLine> bad_lines = {
     {"control character in a string", "{\"url\":\"http://h/\t\"}", 1, 18, "control character"},
     {"invalid UTF-8", "{\"url\":\"http://h/\xff\"}", 1, 18, "invalid UTF-8"},
     {"bad escape", R"({"url":"http://h/\q"})", 1, 18, "bad escape"},
+    // Valid by RFC 8259's grammar, refused by simdjson: located here all the same.
+    {"lone high surrogate", R"({"url":"http://a/","name":"\ud83d"})", 1, 28, "lone surrogate in \\u escape"},
+    {"lone low surrogate", R"({"url":"http://h/","name":"a\uDC00b"})", 1, 29, "lone surrogate"},
+    {"high surrogate before a letter", R"({"url":"http://h/","name":"\ud83d\u0041"})", 1, 28, "lone surrogate"},
+    {"two high surrogates", R"({"url":"http://h/","name":"\ud83d\ud83d\ude00"})", 1, 28, "lone surrogate"},
+    {"integer over 64 bits", R"({"url":"http://a/","timeout":18446744073709551616})", 1, 30,
+     "integer out of range"},
+    {"negative integer over 64 bits", R"({"url":"http://h/","timeout":-9223372036854775809})", 1, 30,
+     "integer out of range"},
+    {"exponent overflow", R"({"url":"http://a/","timeout":1e400})", 1, 30, "number out of range"},
+    {"overflow in a nested value", R"({"url":"http://h/","x":[1,2,-0.0018e311]})", 1, 29, "number out of range"},
+    {"halfway past the largest double",
+     R"({"url":"http://h/","x":179769313486231580793728971405303415079934132710037826936173778980444968)"
+     R"(2927647509466490179775872070963302864166928879109465555478519404026306574886715058206819089020007)"
+     R"(0838367627385484581771153176447573027006985557136695962284291481986083493647529271907416844436551)"
+     R"(0704342711559699508093042880177904174497792.0})",
+     1, 24, "number out of range"},
     {"error on a later line", "{\"url\":\"http://h/\"}\n\n  {\"url\":\"http://h/\",,}\n", 3, 22, "not valid JSON"},
     {"not an object", "[1,2]", 1, 1, "must be a JSON object, not an array"},
     {"a string, indented", "   \"x\"", 1, 4, "must be a JSON object, not a string"},

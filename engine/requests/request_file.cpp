@@ -51,7 +51,7 @@ class Loader {
   Status add_line(const char* data, std::size_t len);
   Result apply_keys(dom::object obj);
   Result add_request();
-  Fault builder_fault(std::string message, const Url& url) const;
+  Fault builder_fault(std::string message, const RequestFault& where) const;
   std::unexpected<RequestFileError> error(uint32_t line, uint32_t column, std::string message) const {
     return std::unexpected(RequestFileError{path_, line, column, std::move(message)});
   }
@@ -99,25 +99,18 @@ Result Loader::apply_keys(dom::object obj) {
   return {};
 }
 
-// The builder names no position: find the culprit by adding the line's parts one by one.
-Fault Loader::builder_fault(std::string message, const Url& url) const {
-  RequestTableBuilder probe;
-  RequestInput in;
-  in.url = url;
-  in.method = fields_.method;
-  if (given(fields_, "method") && !probe.add(in)) return fault(std::move(message), {fields_.method_field}).error();
-  in.method = "GET";
-  const uint32_t field = fields_.headers_field;
-  for (uint32_t j = 0; j < fields_.headers.size() && given(fields_, "headers"); ++j) {
-    const Header name_only{fields_.headers[j].first, ""};
-    in.headers = {&name_only, 1};
-    const bool bad_name = !probe.add(in);
-    in.headers = {&fields_.headers[j], 1};
-    if (!bad_name && probe.add(in)) continue;
-    if (fields_.headers_as_pairs) return fault(std::move(message), {field, j, bad_name ? 0u : 1u}).error();
-    return fault(std::move(message), {field, j}, bad_name).error();
-  }
-  return Fault{std::move(message)};
+// The part of the line the builder refused: the method's value, a header's name or value
+// (the member's key or value, or the pair's element), else the line.
+Fault Loader::builder_fault(std::string message, const RequestFault& where) const {
+  using Part = RequestFault::Part;
+  const LineFields& f = fields_;
+  if (where.part == Part::method && given(f, "method")) return fault(std::move(message), {f.method_field}).error();
+  const bool header = where.part == Part::header_name || where.part == Part::header_value;
+  // Past the line's own headers: one ringload added (a JSON body's Content-Type).
+  if (!header || !given(f, "headers") || where.header >= f.headers.size()) return Fault{std::move(message)};
+  const bool name = where.part == Part::header_name;
+  if (f.headers_as_pairs) return fault(std::move(message), {f.headers_field, where.header, name ? 0u : 1u}).error();
+  return fault(std::move(message), {f.headers_field, where.header}, name).error();
 }
 
 Result Loader::add_request() {
@@ -167,7 +160,7 @@ Result Loader::add_request() {
   if (proto != "http") in.stream = &f.stream;
   if (auto added = builder_.add(in); !added) {
     f.headers.resize(own_headers);
-    return std::unexpected(builder_fault(added.error(), in.url));
+    return std::unexpected(builder_fault(added.error(), builder_.fault()));
   }
   return {};
 }

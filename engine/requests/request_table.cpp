@@ -60,7 +60,8 @@ constexpr std::string_view placeholder_key = "AAAAAAAAAAAAAAAAAAAAAA==";
 // A WebSocket line: the opening handshake rendered by proto/, without its final CRLF
 // (the shard adds User-Agent unless given, then the blank line).
 std::expected<void, std::string> RequestTableBuilder::add_ws(const RequestInput& in, RequestLine& line) {
-  if (in.method != "GET") return std::unexpected("a WebSocket session starts with GET, not " + std::string(in.method));
+  if (in.method != "GET")
+    return refuse({RequestFault::Part::method}, "a WebSocket session starts with GET, not " + std::string(in.method));
   if (!in.body.empty()) return std::unexpected("a WebSocket line cannot have a body (use 'messages')");
   std::vector<proto::Header> extra;
   for (const auto& [n, v] : in.headers) {
@@ -79,10 +80,13 @@ std::expected<void, std::string> RequestTableBuilder::add_ws(const RequestInput&
   if (n == 0) {
     for (const std::string& p : in.stream->subprotocols)
       if (!proto::is_token(p)) return std::unexpected("subprotocol '" + p + "' is not a token");
-    for (const auto& [name, v] : in.headers)
+    for (uint32_t i = 0; i < in.headers.size(); ++i) {
+      const std::string_view name = in.headers[i].first;
       if (proto::iequals(name, "host") || proto::iequals(name, "upgrade") || proto::iequals(name, "connection") ||
           proto::iequals(name.substr(0, 14), "sec-websocket-"))
-        return std::unexpected("header '" + std::string(name) + "' is set by the WebSocket handshake itself");
+        return refuse({RequestFault::Part::header_name, i},
+                      "header '" + std::string(name) + "' is set by the WebSocket handshake itself");
+    }
     return std::unexpected("the WebSocket handshake cannot be rendered (bad target, header name or value)");
   }
   head.resize(n - 2);  // the blank line comes from the shard
@@ -113,47 +117,70 @@ std::expected<void, std::string> RequestTableBuilder::add_ws(const RequestInput&
   return {};
 }
 
+std::unexpected<std::string> RequestTableBuilder::refuse(RequestFault where, std::string message) {
+  fault_ = where;
+  return std::unexpected(std::move(message));
+}
+
+// Each header in order, so the first wrong one is the one reported.
+std::expected<void, std::string> RequestTableBuilder::check_headers(const RequestInput& in, bool body_expected,
+                                                                    RequestLine& line) {
+  using Part = RequestFault::Part;
+  const std::string body_size = std::to_string(in.body.size());
+  bool has_length = false;
+  for (uint32_t i = 0; i < in.headers.size(); ++i) {
+    const std::string_view n = in.headers[i].first;
+    const std::string_view v = in.headers[i].second;
+    const auto header = [&](std::string_view what) { return "header '" + std::string(n) + "' " + std::string(what); };
+    if (!proto::is_token(n)) return refuse({Part::header_name, i}, "bad header name '" + std::string(n) + "'");
+    if (!is_field_value(v)) return refuse({Part::header_value, i}, header("has CR, LF or NUL in its value"));
+    if (proto::iequals(n, "host")) {
+      // RFC 9110 §5.3: not a list, so one field line; RFC 9112 §3.2: two get a 400.
+      if (line.flags & RequestLine::flag_has_host) return refuse({Part::header_name, i}, header("given twice"));
+      line.flags |= RequestLine::flag_has_host;
+    }
+    if (proto::iequals(n, "user-agent")) line.flags |= RequestLine::flag_has_user_agent;
+    if (proto::iequals(n, "accept")) line.flags |= RequestLine::flag_has_accept;
+    if (proto::iequals(n, "transfer-encoding"))
+      return refuse({Part::header_name, i},
+                    "Transfer-Encoding is not supported in requests: ringload sends the body with Content-Length");
+    if (!proto::iequals(n, "content-length")) continue;
+    // The body is sent as given, with its length: a header that says otherwise would
+    // desynchronise the connection (the server reads the rest as the next request).
+    if (body_expected)
+      return refuse({Part::header_name, i},
+                    header("is set by ringload from the body (" + body_size + " bytes): leave it out"));
+    if (has_length) return refuse({Part::header_name, i}, header("given twice"));
+    if (v != body_size)
+      return refuse({Part::header_value, i},
+                    "Content-Length '" + std::string(v) + "' does not match the body's " + body_size + " bytes");
+    has_length = true;
+  }
+  return {};
+}
+
 std::expected<void, std::string> RequestTableBuilder::add(const RequestInput& in) {
-  if (!proto::is_token(in.method)) return std::unexpected("bad method '" + std::string(in.method) + "'");
-  if (in.method.size() > 255) return std::unexpected("method longer than 255 bytes");
+  using Part = RequestFault::Part;
+  fault_ = {};
+  if (!proto::is_token(in.method)) return refuse({Part::method}, "bad method '" + std::string(in.method) + "'");
+  if (in.method.size() > 255) return refuse({Part::method}, "method longer than 255 bytes");
   if (origin_index_.size() >= UINT16_MAX && !origin_index_.contains(in.url.origin()))
     return std::unexpected("more than 65535 origins");
   RequestLine line;
   const bool ws = in.stream != nullptr && in.stream->proto == StreamProto::ws;
-  for (const auto& [n, v] : in.headers) {
-    if (ws) break;
-    if (!proto::is_token(n)) return std::unexpected("bad header name '" + std::string(n) + "'");
-    if (!is_field_value(v))
-      return std::unexpected("header '" + std::string(n) + "' has CR, LF or NUL in its value");
-    if (proto::iequals(n, "host")) line.flags |= RequestLine::flag_has_host;
-    if (proto::iequals(n, "user-agent")) line.flags |= RequestLine::flag_has_user_agent;
-    if (proto::iequals(n, "accept")) line.flags |= RequestLine::flag_has_accept;
-  }
-  // The body is sent as given, with its length: a header that says otherwise would
-  // desynchronise the connection (the server reads the rest as the next request).
-  bool has_length = false;
-  for (const auto& [n, v] : in.headers) {
-    if (proto::iequals(n, "transfer-encoding"))
-      return std::unexpected("Transfer-Encoding is not supported in requests: ringload sends the body with Content-Length");
-    if (proto::iequals(n, "content-length")) {
-      if (v != std::to_string(in.body.size()))
-        return std::unexpected("Content-Length '" + std::string(v) + "' does not match the body's " +
-                               std::to_string(in.body.size()) + " bytes");
-      has_length = true;
-    }
-  }
+  const bool body_expected =
+      !in.body.empty() || in.method == "POST" || in.method == "PUT" || in.method == "PATCH";
+  if (auto r = check_headers(in, body_expected, line); !r) return r;
   if (ws) {
     if (auto r = add_ws(in, line); !r) return r;
     return add_line(in, line);
   }
-  const bool body_expected =
-      !in.body.empty() || in.method == "POST" || in.method == "PUT" || in.method == "PATCH";
 
   std::string& a = table_.arena;
   line.offset = a.size();
   a.append(in.method).append(" ").append(in.url.target).append(" HTTP/1.1\r\n");
   for (const auto& [n, v] : in.headers) a.append(n).append(": ").append(v).append("\r\n");
-  if (body_expected && !has_length) a.append("Content-Length: ").append(std::to_string(in.body.size())).append("\r\n");
+  if (body_expected) a.append("Content-Length: ").append(std::to_string(in.body.size())).append("\r\n");
   if (in.stream != nullptr && !(line.flags & RequestLine::flag_has_accept)) {
     a.append("Accept: text/event-stream\r\n");
     line.flags |= RequestLine::flag_has_accept;

@@ -73,23 +73,38 @@ struct RequestInput {
   const StreamSpec* stream = nullptr;   // null: plain HTTP; copied into the table
 };
 
+// What a refused request was refused for, so that a caller can point at it (a request
+// file's line and column).
+struct RequestFault {
+  enum class Part : uint8_t { request, method, header_name, header_value };
+  Part part = Part::request;  // request: the whole of it (head size, stream settings ...)
+  uint32_t header = 0;        // index into RequestInput::headers, for header_name / header_value
+};
+
 // Appends requests to a table: validates (method token, header names, no CR/LF/NUL in
 // values, head size), adds Content-Length when a body is sent, interns origins and names.
-// Streams: an SSE line gets "Accept: text/event-stream" unless it sets Accept; a WebSocket
-// line (GET, no body) is rendered as its opening handshake with a placeholder key that
-// each connection overwrites with a fresh one.
+// Host and Content-Length may appear once (RFC 9110 §5.3: neither is a list); a request
+// with a body, or whose method expects one (POST, PUT, PATCH), gets Content-Length from
+// the body and may not set it. Streams: an SSE line gets "Accept: text/event-stream"
+// unless it sets Accept; a WebSocket line (GET, no body) is rendered as its opening
+// handshake with a placeholder key that each connection overwrites with a fresh one.
 class RequestTableBuilder {
  public:
   std::expected<void, std::string> add(const RequestInput& in);
+  // After add() refused a request: which part of it was wrong.
+  const RequestFault& fault() const noexcept { return fault_; }
   RequestTable finish() &&;
   std::size_t size() const noexcept { return table_.lines.size(); }
   void reserve(std::size_t lines, std::size_t arena_bytes);
 
  private:
+  std::expected<void, std::string> check_headers(const RequestInput& in, bool body_expected, RequestLine& line);
   std::expected<void, std::string> add_ws(const RequestInput& in, RequestLine& line);
   std::expected<void, std::string> add_line(const RequestInput& in, RequestLine& line);
+  std::unexpected<std::string> refuse(RequestFault where, std::string message);
   uint16_t intern_origin(const Url& url);
   uint32_t intern_name(std::string_view name);
+  RequestFault fault_;
   RequestTable table_;
   std::unordered_map<std::string, uint16_t> origin_index_;
   std::unordered_map<std::string, uint32_t> name_index_;

@@ -6,10 +6,9 @@
 // - success: one table line per non-blank line (LF or CRLF, a UTF-8 BOM on line 1), in
 //   order, each with its line number; every line's head, body, origin, name and stream
 //   lie inside the table; heads are well-formed HTTP/1.1 (every CR is a CRLF, no NUL, the
-//   request line first, each Content-Length equal to the body's size, one at least when
-//   there is a body); a WebSocket line's key
-//   placeholder sits where key_offset says; and without allow_https the first https or
-//   wss line is refused;
+//   request line first, at most one Host and one Content-Length, which equals the body's
+//   size and is there when there is a body); a WebSocket line's key placeholder sits where
+//   key_offset says; and without allow_https the first https or wss line is refused;
 // - error: the line and column lie within the input (line 0 only when no line is
 //   non-blank), the line itself is non-blank, the lines before it load by themselves, and
 //   the same line alone fails with the same column and message: lines are independent;
@@ -118,14 +117,18 @@ void check_head(const RequestTable& t, const RequestLine& l) {
   // Each field ends with CRLF; the blank line that ends the head comes from the shard.
   FUZZ_ASSERT(head.ends_with("\r\n") && !head.ends_with("\r\n\r\n"));
   std::size_t lengths = 0;
+  std::size_t hosts = 0;
   for (std::size_t at = head.find("\r\n"); at != std::string_view::npos; at = head.find("\r\n", at + 2)) {
     const std::string_view field = head.substr(at + 2, head.find("\r\n", at + 2) - at - 2);
-    if (field.size() < 16 || !iequal(field.substr(0, 16), "content-length: ")) continue;
-    FUZZ_ASSERT(field.substr(16) == std::to_string(l.body_len));
+    const std::string_view name = field.substr(0, field.find(':'));
+    hosts += iequal(name, "host");
+    if (!iequal(name, "content-length")) continue;
+    FUZZ_ASSERT(field.substr(name.size()) == ": " + std::to_string(l.body_len));
     ++lengths;
   }
-  // A line may repeat Content-Length (with the right value): not refused today.
-  if (l.body_len > 0) FUZZ_ASSERT(lengths >= 1);
+  // RFC 9110 §5.3: neither field is a list; RFC 9112 §3.2: a second Host gets a 400.
+  FUZZ_ASSERT(lengths <= 1 && hosts <= 1);
+  if (l.body_len > 0) FUZZ_ASSERT(lengths == 1);
   if (ws) {
     const StreamSpec& s = t.streams[l.stream - 1];
     FUZZ_ASSERT(method == "GET" && l.body_len == 0);

@@ -64,6 +64,14 @@ def test_usage(c, rl, port):
     expect_usage_error(c, rl, ["--ws-repeat", "0", "--ws-message", "a", "-n", "1", f"ws://127.0.0.1:{port}/"],
                        ["repeated without end"], label="endless --ws-repeat")
     expect_usage_error(c, rl, ["-H", "a b: c", "-n", "1", url], ["a b"], label="bad header name")
+    # RFC 9110 §5.3: one Host and one Content-Length at most; with -b ringload sets
+    # Content-Length itself (nginx answers 400 to either sent twice).
+    expect_usage_error(c, rl, ["-H", "Host: a", "-H", "host: b", "-n", "1", url],
+                       ["header 'host' given twice"], label="Host twice")
+    expect_usage_error(c, rl, ["-H", "Content-Length: 0", "-H", "content-length: 0", "-n", "1", url],
+                       ["header 'content-length' given twice"], label="Content-Length twice")
+    expect_usage_error(c, rl, ["-m", "POST", "-b", "abc", "-H", "Content-Length: 3", "-n", "1", url],
+                       ["header 'Content-Length' is set by ringload from the body"], label="Content-Length with -b")
     expect_usage_error(c, rl, ["--until", "x", "-n", "1", url], ["--until"])
     expect_usage_error(c, rl, ["--sse", "-n", "1", f"ws://127.0.0.1:{port}/"], ["--sse"], label="--sse with ws://")
     expect_usage_error(c, rl, ["--sse", "--ws", "-n", "1", url], ["--sse", "--ws"])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: the release build's unit, integration and fuzz-regression tests, then
-# the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and one
-# integration test against the sanitized binaries.
+# Runs every test: the release build's unit, integration and fuzz-regression tests, the
+# installed package (tools/test_package.sh), then the unit tests again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and one integration test against the
+# sanitized binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -11,6 +12,8 @@ echo "== release build"
 tools/build.sh -DRINGLOAD_WERROR=ON
 echo "== tests (release)"
 ctest --test-dir build --output-on-failure -j1
+echo "== package (install, the example harness with CMake and pkg-config, add_subdirectory)"
+tools/test_package.sh build
 
 echo "== sanitizer build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRINGLOAD_SANITIZE=ON -DRINGLOAD_WERROR=ON >/dev/null

@@ -8,9 +8,12 @@
   --export) carries a unique X-Request-Id and an X-Signature that is the HMAC-SHA256 of what
   was sent, recomputed here.
 - json_ok: against a server answering "ok": true / false bodies in a known ratio, the
-  report's labels, requests.succeeded / failed and the plugin's report numbers all agree.
+  report's labels, requests.succeeded / failed and the plugin's report numbers all agree;
+  with a 10-byte body limit it sees only that much.
 - login_token at -t 8 -c 16: a server that issues a token per connection login and checks
-  Authorization on that connection's later requests counts no bad token.
+  Authorization on that connection's later requests counts no bad token; nor when it
+  closes connections (Connection: close) and each new one logs in again; a login answer
+  without a token fails.
 - A plugin that skips every other request: requests.skipped is that count, the server saw
   the rest.
 - Two plugins are called in load order, on requests and on responses.
@@ -132,12 +135,18 @@ JSON_BODIES = [
 ]
 
 
+# /api-close closes a connection after this many of its requests.
+CLOSE_EVERY = 5
+
+
 class PluginServer(h.Service):
     """HTTP/1.1 keep-alive server, one thread per connection:
     POST /login   a new token for this connection: in an X-Token header on odd connections,
                   in a {"token": ...} body on even ones
     /api          200 {"ok": true} when Authorization is "Bearer <this connection's token>"
                   (counted good), else 401 (counted bad)
+    /api-close    the same, and every CLOSE_EVERY-th on a connection says Connection: close
+                  and closes it
     /json         the next of JSON_BODIES (the last one chunked)
     It counts connections, logins, good and bad tokens, /json answers."""
 
@@ -170,7 +179,7 @@ class PluginServer(h.Service):
         with self.lock:
             self.connections += 1
             index = self.connections
-        token, buf = None, b""
+        token, buf, served = None, b"", 0
         while not stop.is_set():
             req, buf = read_message(conn, buf)
             if req is None:
@@ -184,10 +193,14 @@ class PluginServer(h.Service):
                     respond(conn, 200, b'{"welcome": true}', [("X-Token", token)])
                 else:
                     respond(conn, 200, json.dumps({"user": "u", "token": token}).encode())
-            elif path == "/api":
+            elif path in ("/api", "/api-close"):
                 good = token is not None and headers.get("authorization") == f"Bearer {token}"
                 self.add(good=int(good), bad=int(not good))
-                respond(conn, 200 if good else 401, b'{"ok": true}')
+                served += 1
+                closing = path == "/api-close" and served % CLOSE_EVERY == 0
+                respond(conn, 200 if good else 401, b'{"ok": true}', [("Connection", "close")] if closing else [])
+                if closing:
+                    return
             elif path == "/json":
                 with self.lock:
                     k = self.json_served
@@ -303,6 +316,13 @@ def test_json_ok(c, rl, plugins, srv):
          {"ok_true": n - false, "ok_false": false, "no_member": absent})
     h.check_no_errors(c, name, res)
 
+    # Bodies are kept up to the size asked: 10 bytes hold no whole "ok": false.
+    name = "json_ok:10 (bodies cut to 10 bytes)"
+    res = run(rl, [plugins["json_ok"] + ":10"], ["-n", "80", "-c", "2", "-t", "1", srv.url("/json")])
+    if h.check_run_ok(c, name, res):
+        c.eq(f"{name}: labels", res.get("labels"), {"ok:true": 80})
+        c.eq(f"{name}: plugin report", res.get("plugins")[0]["report"], {"ok_true": 80, "ok_false": 0, "no_member": 80})
+
 
 def test_login_token(c, rl, plugins, srv):
     n, conns = 4000, 16
@@ -325,6 +345,25 @@ def test_login_token(c, rl, plugins, srv):
     c.eq(f"{name}: labels", res.get("labels"), {"login": conns})
     c.eq(f"{name}: plugin report", res.get("plugins")[0]["report"],
          {"logins": conns, "logins_without_token": 0, "authorized": n - conns})
+
+
+def test_login_after_close(c, rl, plugins, srv):
+    # A response saying Connection: close logs its connection out: the new connection in
+    # that slot logs in again.
+    name = f"login_token, the server closing every {CLOSE_EVERY}th request's connection"
+    srv.reset()
+    res = run(rl, [f"{plugins['login_token']}:/login"], ["-t", "2", "-c", "4", "-n", "400", srv.url("/api-close")])
+    if not h.check_run_ok(c, name, res):
+        return
+    opened = res.get("connections_opened")
+    c.check(f"{name}: connections reopened", opened > 40, f"connections_opened={opened}")
+    c.eq(f"{name}: server: requests with a bad or no token", srv.bad, 0)
+    c.eq(f"{name}: server: no connection logged in twice", srv.relogins, 0)
+    c.eq(f"{name}: server: one login per connection opened", srv.settled("logins", opened), opened)
+    c.eq(f"{name}: labels", res.get("labels"), {"login": opened})
+    c.eq(f"{name}: requests.failed", res.get("requests", "failed"), 0)
+    c.eq(f"{name}: plugin report", res.get("plugins")[0]["report"],
+         {"logins": opened, "logins_without_token": 0, "authorized": 400 - opened})
 
 
 def test_login_without_token(c, rl, plugins, srv):
@@ -413,6 +452,7 @@ def tests(env):
         ("sign", test_sign, rl, plugins, tgt, env.tmp),
         ("json_ok", test_json_ok, rl, plugins, srv),
         ("login_token", test_login_token, rl, plugins, srv),
+        ("login after close", test_login_after_close, rl, plugins, srv),
         ("login without token", test_login_without_token, rl, plugins, srv),
         ("skip", test_skip, rl, plugins, tgt),
         ("chain", test_chain, rl, plugins, tgt, env.tmp),

@@ -41,6 +41,14 @@ def die(msg):
     sys.exit(1)
 
 
+def require_time_and_ringload():
+    """Ends the benchmark unless /usr/bin/time and the RINGLOAD binary are there."""
+    if not os.access(TIME_BIN, os.X_OK):
+        die(f"{TIME_BIN} missing: apt-get install time")
+    if not os.access(RINGLOAD, os.X_OK):
+        die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
+
+
 def seconds(dur):
     m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", dur)
     if not m:

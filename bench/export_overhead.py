@@ -37,9 +37,9 @@ import tempfile
 
 # PYTHONSAFEPATH (or -P) leaves the script's directory off sys.path; benchlib.py is there.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, TIME_BIN, die, env,  # noqa: E402
-                      keep_output, make_out_dir, median_row, run_timed, seconds, start_target, stop,
-                      time_usage, write_summary)
+from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, die, env, keep_output,  # noqa: E402
+                      make_out_dir, median_row, require_time_and_ringload, run_timed, seconds,
+                      start_target, stop, time_usage, write_summary)
 
 C = int(env("C", "64"))
 D = env("D", "10s")
@@ -105,10 +105,7 @@ def row(mode, r):
 
 
 def main():
-    if not os.access(TIME_BIN, os.X_OK):
-        die(f"{TIME_BIN} missing: apt-get install time")
-    if not os.access(RINGLOAD, os.X_OK):
-        die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
+    require_time_and_ringload()
     out_dir = make_out_dir("ringload-export-bench-")
     tmp = tempfile.mkdtemp(prefix="ringload-export-bench-srv-")
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, C={C}, D={D}, rounds={ROUNDS}, "

@@ -32,9 +32,9 @@ import tempfile
 
 # PYTHONSAFEPATH (or -P) leaves the script's directory off sys.path; benchlib.py is there.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, TIME_BIN, alternated, cpu_stall_us,  # noqa: E402
-                      die, env, keep_output, make_out_dir, median_row, repo_path, run_timed,
-                      seconds, start_target, stop, time_usage, write_summary)
+from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, alternated, cpu_stall_us, die, env,  # noqa: E402
+                      keep_output, make_out_dir, median_row, repo_path, require_time_and_ringload,
+                      run_timed, seconds, start_target, stop, time_usage, write_summary)
 
 C = int(env("C", "64"))
 D = env("D", "5s")
@@ -87,10 +87,7 @@ def verdict(rps_ratio, cpu_ratio):
 
 
 def main():
-    if not os.access(TIME_BIN, os.X_OK):
-        die(f"{TIME_BIN} missing: apt-get install time")
-    if not os.access(RINGLOAD, os.X_OK):
-        die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
+    require_time_and_ringload()
     if not os.path.exists(PLUGIN_FILE):
         die(f"plugin not found at {PLUGIN_FILE} (build examples/plugins, or set PLUGIN)")
     out_dir = make_out_dir("ringload-plugin-bench-")

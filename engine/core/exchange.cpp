@@ -46,8 +46,9 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
     slab_.release(slot);
     return;
   }
-  c.sent_ns = now;
-  recorder_.stats().send_lag.record(now - intended);
+  // Time the plugins' on_request took is send lag, not service time.
+  c.sent_ns = env_.plugins != nullptr ? now_ns() : now;
+  recorder_.stats().send_lag.record(c.sent_ns - intended);
   c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry, sessions_.sink(slot, c));
   recorder_.stats().counters.bytes_out += c.head_len + c.body.size();
   ++in_flight_;

@@ -13,9 +13,9 @@ namespace ringload {
 namespace {
 
 // What the api's init-only and finish-only calls act on: set by the host around those
-// calls (they run on the Engine's controlling thread, one at a time).
-std::size_t* body_limit_target = nullptr;
-PluginReport* reporting = nullptr;
+// calls, on the thread that makes them (engines in other threads have their own).
+thread_local std::size_t* body_limit_target = nullptr;
+thread_local PluginReport* reporting = nullptr;
 
 ringload_str str(std::string_view s) noexcept { return {s.data(), s.size()}; }
 std::string_view view(const char* p, std::size_t n) noexcept { return n == 0 ? std::string_view{} : std::string_view(p, n); }
@@ -82,6 +82,7 @@ ringload_str response_header(const ringload_response* r, const char* n, std::siz
 ringload_str response_body(const ringload_response* r) { return str(r->capture->body); }
 const ringload_request* response_request(const ringload_response* r) { return r->request; }
 int64_t response_latency_ns(const ringload_response* r) { return r->latency_ns; }
+uint32_t request_conn_gen(const ringload_request* r) { return r->conn->gen; }
 int64_t response_ttfb_ns(const ringload_response* r) { return r->ttfb_ns; }
 
 // --- verdicts, init and finish -------------------------------------------------------
@@ -105,7 +106,7 @@ const ringload_api api_table = {
     request_header,      request_seq,  request_conn,    response_status, response_header, response_body,
     verdict_set,         want_bodies,  request_method,  request_target, request_body,   request_name,
     request_line,        request_shard, response_request, response_latency_ns, response_ttfb_ns, verdict_ok,
-    report_number,
+    report_number,       request_conn_gen,
 };
 
 template <typename Fn>
@@ -150,6 +151,7 @@ std::expected<void, std::string> PluginHost::load_one(const PluginSpec& spec) {
   lp.on_response = symbol<decltype(lp.on_response)>(handle, "ringload_on_response");
   lp.on_message = symbol<decltype(lp.on_message)>(handle, "ringload_on_message");
   lp.finish = symbol<decltype(lp.finish)>(handle, "ringload_plugin_finish");
+  lp.free = symbol<decltype(lp.free)>(handle, "ringload_plugin_free");
   if (lp.on_request == nullptr && lp.on_response == nullptr && lp.on_message == nullptr)
     return std::unexpected(named + "exports no hook (ringload_on_request, ringload_on_response or ringload_on_message)");
   body_limit_target = &body_limit_;
@@ -157,12 +159,15 @@ std::expected<void, std::string> PluginHost::load_one(const PluginSpec& spec) {
   body_limit_target = nullptr;
   if (lp.state == nullptr) return std::unexpected(named + "refused to run (ringload_plugin_init returned NULL)");
   wants_requests_ = wants_requests_ || lp.on_request != nullptr;
+  wants_responses_ = wants_responses_ || lp.on_response != nullptr || lp.on_message != nullptr;
   return {};
 }
 
 PluginHost::~PluginHost() {
-  for (LoadedPlugin& p : plugins_)
+  for (LoadedPlugin& p : plugins_) {
+    if (p.free != nullptr && p.state != nullptr) p.free(p.state);
     if (p.handle != nullptr) dlclose(p.handle);
+  }
 }
 
 std::vector<PluginReport> PluginHost::finish_run() {

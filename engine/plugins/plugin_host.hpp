@@ -27,6 +27,7 @@ struct LoadedPlugin {
   void (*on_response)(void*, const ringload_response*, ringload_verdict*) = nullptr;
   void (*on_message)(void*, const ringload_response*, int, ringload_str, ringload_str) = nullptr;
   void (*finish)(void*) = nullptr;
+  void (*free)(void*) = nullptr;
 };
 
 class PluginHost {
@@ -42,6 +43,8 @@ class PluginHost {
   // The most body bytes a response keeps for plugins (want_bodies); 0: none.
   std::size_t body_limit() const noexcept { return body_limit_; }
   bool wants_requests() const noexcept { return wants_requests_; }
+  // Some plugin looks at responses (on_response or on_message): the tap keeps their heads.
+  bool wants_responses() const noexcept { return wants_responses_; }
 
   // After every shard of a run stopped: each plugin's finish, and what it reported.
   std::vector<PluginReport> finish_run();
@@ -55,6 +58,7 @@ class PluginHost {
   std::vector<LoadedPlugin> plugins_;
   std::size_t body_limit_ = 0;
   bool wants_requests_ = false;
+  bool wants_responses_ = false;
 };
 
 }  // namespace ringload

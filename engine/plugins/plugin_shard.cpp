@@ -28,10 +28,12 @@ std::string PluginShard::setup(PluginHost& host, unsigned shard, uint32_t slots,
 bool PluginShard::before_send(Conn& c, const RequestTable& table, uint64_t seq) noexcept {
   table_ = &table;
   Slot& s = slots_[c.slot];
-  c.tap.capture = &s.capture;
-  c.tap.capture_left = host_->body_limit();
-  s.capture.head.clear();
-  s.capture.body.clear();
+  if (host_->wants_responses()) {
+    c.tap.capture = &s.capture;
+    c.tap.capture_left = host_->body_limit();
+    s.capture.head.clear();
+    s.capture.body.clear();
+  }
   if (!host_->wants_requests()) return true;
   ringload_request req{&c, &table, RequestHead(c.scratch, c.head_len, scratch_size_), &s.body, seq, shard_};
   const std::vector<LoadedPlugin>& plugins = host_->plugins();

@@ -142,3 +142,8 @@ void ringload_plugin_finish(void *plugin)
     p->api->report_number("ok_false", 8, (double)ok_false);
     p->api->report_number("no_member", 9, (double)no_member);
 }
+
+void ringload_plugin_free(void *plugin)
+{
+    free(plugin);
+}

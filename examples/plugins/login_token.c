@@ -32,6 +32,7 @@ enum { TOKEN_MAX = 1024, LOGIN_BODY_BYTES = 16384 };
 enum conn_state { LOGGED_OUT = 0, LOGGING_IN, LOGGED_IN };
 
 typedef struct {
+    uint32_t gen;        /* the socket the state belongs to (api->request_conn_gen) */
     unsigned char state; /* enum conn_state */
     unsigned short token_len;
     char token[TOKEN_MAX];
@@ -111,6 +112,12 @@ int ringload_on_request(void *state, ringload_request *req)
     conn_auth *c = conn_of(s, api->request_conn(req));
     if (c == NULL)
         return 1;
+    /* A new socket in the slot (the server closed the last one, or it failed): log in again. */
+    const uint32_t gen = api->request_conn_gen(req);
+    if (c->gen != gen) {
+        c->gen = gen;
+        c->state = LOGGED_OUT;
+    }
     if (c->state == LOGGED_IN) {
         char value[7 + TOKEN_MAX];
         memcpy(value, "Bearer ", 7);
@@ -224,4 +231,11 @@ void ringload_plugin_finish(void *plugin)
     p->api->report_number("logins", 6, (double)logins);
     p->api->report_number("logins_without_token", 20, (double)no_token);
     p->api->report_number("authorized", 10, (double)authorized);
+}
+
+void ringload_plugin_free(void *plugin)
+{
+    login_plugin *p = plugin;
+    free(p->login_path);
+    free(p);
 }

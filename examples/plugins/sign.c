@@ -143,3 +143,10 @@ void ringload_plugin_finish(void *plugin)
     p->api->report_number("signed", 6, (double)signed_count);
     p->api->report_number("skipped", 7, (double)skipped);
 }
+
+void ringload_plugin_free(void *plugin)
+{
+    sign_plugin *p = plugin;
+    free(p->key);
+    free(p);
+}

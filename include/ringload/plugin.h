@@ -10,15 +10,18 @@
  *   ringload_plugin_abi()                   checked first: must return RINGLOAD_PLUGIN_ABI
  *   ringload_plugin_init(api, args)         once, before any traffic; NULL: refuse to run
  *                                           (ringload exits 2 with the plugin's path)
- *   ringload_plugin_shard_init(p, shard)    optional: once per shard, on the shard's thread;
- *                                           its result is the shard_state of the hooks
- *                                           (absent: the hooks get the plugin pointer)
+ *   ringload_plugin_shard_init(p, shard)    optional: once per shard and run, on the shard's
+ *                                           thread; its result (NULL too) is the shard_state
+ *                                           the hooks get (absent: the plugin pointer)
  *   ringload_on_request / ringload_on_response / ringload_on_message, on shard threads
  *   ringload_plugin_finish(p)               optional: once per run, after every shard
  *                                           stopped; may add numbers to the report
  *                                           (api->report_number). The plugin stays loaded
  *                                           and its state valid: a next run on the same
  *                                           engine calls shard_init and the hooks again
+ *   ringload_plugin_free(p)                 optional: once, when the engine unloads the
+ *                                           plugin (its destruction, or a later plugin
+ *                                           failing to load): free what init allocated
  *
  * Threads. Hooks run on the shard's thread, the only thread allowed to drive its ring:
  * each shard has its own shard_state, so a plugin needs no locks for per-shard data. Time
@@ -40,7 +43,8 @@
  * Responses. ringload_on_response sees every complete response (and every stream that
  * ended well), with its status and headers; its body only when a plugin asked for bodies
  * at init (api->want_bodies), up to the size asked. It may set the verdict: success or
- * failure, overriding the status rule, and a label the report counts (labels).
+ * failure, overriding the status rule, and a label the report counts (labels). With several
+ * plugins each sees the verdict the ones before it left; the last label set is counted.
  * Failures without a response (timeouts, resets) are counted, not shown to plugins.
  */
 #ifndef RINGLOAD_PLUGIN_H
@@ -54,6 +58,13 @@ extern "C" {
 #endif
 
 #define RINGLOAD_PLUGIN_ABI 1
+
+/* Marks a plugin's exported functions visible when it is built with -fvisibility=hidden. */
+#if defined(__GNUC__)
+#define RINGLOAD_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define RINGLOAD_PLUGIN_EXPORT
+#endif
 
 typedef struct ringload_request ringload_request;   /* opaque: the request about to be sent */
 typedef struct ringload_response ringload_response; /* opaque: a finished response */
@@ -84,8 +95,9 @@ typedef struct ringload_api {
     int (*request_remove_header)(ringload_request *, const char *, size_t);
     int (*request_set_body)(ringload_request *, const void *, size_t); /* Content-Length follows */
     ringload_str (*request_header)(const ringload_request *, const char *, size_t);
-    uint64_t (*request_seq)(const ringload_request *);   /* 0, 1, 2 ... per shard: the export id */
-    unsigned (*request_conn)(const ringload_request *);  /* connection slot, unique in its shard */
+    uint64_t (*request_seq)(const ringload_request *);   /* 0, 1, 2 ... per shard, skipped ones too */
+    unsigned (*request_conn)(const ringload_request *);  /* connection slot, unique in its shard;
+                                                            see request_conn_gen */
 
     int (*response_status)(const ringload_response *);
     ringload_str (*response_header)(const ringload_response *, const char *, size_t);
@@ -111,10 +123,15 @@ typedef struct ringload_api {
     int (*verdict_ok)(const ringload_verdict *);               /* the verdict so far */
     /* In ringload_plugin_finish only: a number for the report, under plugins[i].report. */
     void (*report_number)(const char *key, size_t key_len, double value);
+    /* Changes whenever the connection slot gets a new socket (a reconnect after a close, an
+     * error or a timeout): per-connection state keyed by request_conn is stale when this
+     * differs from the value it was kept with. */
+    uint32_t (*request_conn_gen)(const ringload_request *);
 } ringload_api;
 
-/* Exported by the plugin. ringload_plugin_abi and ringload_plugin_init are required, and
- * at least one of the three hooks; the rest are optional. */
+/* Exported by the plugin (mark them RINGLOAD_PLUGIN_EXPORT when building with hidden
+ * visibility). ringload_plugin_abi and ringload_plugin_init are required, and at least one
+ * of the three hooks; the rest are optional. */
 uint32_t ringload_plugin_abi(void);
 void *ringload_plugin_init(const ringload_api *api, const char *args); /* args: "" when none */
 void *ringload_plugin_shard_init(void *plugin, unsigned shard);         /* optional */
@@ -124,6 +141,7 @@ void ringload_on_response(void *shard_state, const ringload_response *res,
 void ringload_on_message(void *shard_state, const ringload_response *res, int kind,
                          ringload_str name, ringload_str data);
 void ringload_plugin_finish(void *plugin);                              /* optional */
+void ringload_plugin_free(void *plugin);                                /* optional */
 
 #ifdef __cplusplus
 }

@@ -59,3 +59,8 @@ void ringload_on_response(void *state, const ringload_response *res, ringload_ve
     strcpy(label + p->name_len, ok ? ":ok" : ":failed");
     p->api->verdict_set(verdict, p->fail ? 0 : ok, label);
 }
+
+void ringload_plugin_free(void *plugin)
+{
+    free(plugin);
+}

@@ -39,3 +39,8 @@ void ringload_plugin_finish(void *plugin)
     p->api->report_number("skipped", 7, (double)atomic_load(&p->skipped));
     p->api->report_number("sent", 4, (double)atomic_load(&p->sent));
 }
+
+void ringload_plugin_free(void *plugin)
+{
+    free(plugin);
+}

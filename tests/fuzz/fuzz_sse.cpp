@@ -2,12 +2,13 @@
 //
 // Input: byte 0 picks where reads are split; byte 1 with its top bit set gives a tiny
 // size limit (its low 7 bits), else the default limit applies; the rest is the stream.
-// The stream is parsed whole, in two reads, byte by byte and in varying read sizes:
-// all four must agree exactly (events, where an error falls, counters, finish()). With
-// the default limit they must also agree with a plain reference implementation of the
-// WHATWG algorithm written over the whole stream. Each read lives in an allocation of
-// exactly its size that is freed after the call, so ASan catches a read past the input
-// or a view kept past the call that lent it.
+// The stream is parsed whole, in two reads, byte by byte (the unit tests' cuts,
+// tests/support/cuts.hpp) and in varying read sizes: all four must agree exactly (events,
+// where an error falls, counters, finish()). With the default limit they must also agree
+// with a plain reference implementation of the WHATWG algorithm written over the whole
+// stream. Each read is copied by the guard page (tests/support/guard_page.hpp): under ASan
+// an allocation of exactly its size that is freed after the call, so ASan catches a read
+// past the input or a view kept past the call that lent it.
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -18,8 +19,11 @@
 
 #include "fuzz_check.hpp"
 #include "proto/sse.hpp"
+#include "tests/support/cuts.hpp"
 
 using namespace ringload::proto;
+using ringload::test::Cut;
+using ringload::test::GuardPage;
 
 namespace {
 
@@ -49,12 +53,12 @@ bool has_line_end(std::string_view s) {
   return s.find('\r') != std::string_view::npos || s.find('\n') != std::string_view::npos;
 }
 
-void feed_piece(SseParser& p, std::span<const char> piece, Outcome& o) {
-  if (o.status == Status::error) return;
-  const std::vector<char> copy(piece.begin(), piece.end());
-  std::span<const char> in(copy.data(), copy.size());
+// One read, copied by the guard page; false once the parser failed (no more reads).
+bool feed_piece(SseParser& p, std::span<const char> in, Outcome& o) {
+  if (o.status == Status::error) return false;
+  const std::size_t size = in.size();
   for (std::size_t calls = 0;; ++calls) {
-    FUZZ_ASSERT(calls <= copy.size() + 1);
+    FUZZ_ASSERT(calls <= size + 1);
     SseEvent ev;
     const SseResult r = p.feed(in, ev);
     FUZZ_ASSERT(r.consumed <= in.size());
@@ -63,12 +67,12 @@ void feed_piece(SseParser& p, std::span<const char> piece, Outcome& o) {
     o.error = r.error;
     if (r.status == Status::error) {
       FUZZ_ASSERT(r.error == ParseError::sse_event_too_large);
-      return;
+      return false;
     }
     FUZZ_ASSERT(r.error == ParseError::none);
     if (r.status == Status::need_more) {
       FUZZ_ASSERT(r.consumed == in.size());
-      return;
+      return true;
     }
     FUZZ_ASSERT(r.consumed > 0);
     FUZZ_ASSERT(!has_line_end(ev.type) && !has_line_end(ev.id));
@@ -82,7 +86,7 @@ void feed_piece(SseParser& p, std::span<const char> piece, Outcome& o) {
     in = in.subspan(r.consumed);
     if (in.empty()) {
       o.status = Status::need_more;
-      return;
+      return true;
     }
   }
 }
@@ -161,47 +165,49 @@ Outcome reference(std::string_view s) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
-  if (size < 2) return 0;
+  static GuardPage guard(1 << 24);
+  if (size < 2 || size - 2 > guard.capacity()) return 0;
   const unsigned split_seed = bytes[0];
   const bool tiny = (bytes[1] & 0x80) != 0;
   const std::size_t max = tiny ? (bytes[1] & 0x7f) : limits::max_sse_event_bytes;
-  const std::span<const char> stream(reinterpret_cast<const char*>(bytes + 2), size - 2);
+  const std::string_view stream(reinterpret_cast<const char*>(bytes + 2), size - 2);
 
+  // Whole, in two reads, byte by byte: each agrees exactly with the whole.
+  const std::size_t n = stream.size();
+  const Cut cuts[] = {{n, n}, {split_seed % (n + 1), n}, {1, 1}};
   SseParser p(max);
   Outcome whole;
-  feed_piece(p, stream, whole);
-  finish_run(p, whole);
-  if (whole.status != Status::error) FUZZ_ASSERT(whole.consumed == stream.size());
-
-  p.reset();
-  const std::size_t split = split_seed % (stream.size() + 1);
-  Outcome two;
-  feed_piece(p, stream.first(split), two);
-  feed_piece(p, stream.subspan(split), two);
-  finish_run(p, two);
-  FUZZ_ASSERT(two == whole);
-
-  p.reset();
-  Outcome slow;
-  for (std::size_t i = 0; i < stream.size(); ++i) feed_piece(p, stream.subspan(i, 1), slow);
-  finish_run(p, slow);
-  FUZZ_ASSERT(slow == whole);
+  for (const Cut& cut : cuts) {
+    p.reset();
+    Outcome o;
+    ringload::test::feed_guarded(stream, cut, guard,
+                                 [&](std::span<const char> read, std::size_t) { return feed_piece(p, read, o); });
+    finish_run(p, o);
+    if (&cut == &cuts[0]) {
+      if (o.status != Status::error) FUZZ_ASSERT(o.consumed == n);
+      whole = o;
+    } else {
+      FUZZ_ASSERT(o == whole);
+    }
+  }
 
   // Read sizes 1..k cycling, k from the seed: splits land on every kind of boundary.
   p.reset();
   Outcome varied;
   const std::size_t k = split_seed % 13 + 2;
-  std::size_t n = 1;
-  for (std::size_t pos = 0; pos < stream.size(); pos += n, n = n % k + 1) {
-    n = std::min(n, stream.size() - pos);
-    feed_piece(p, stream.subspan(pos, n), varied);
+  std::size_t step = 1;
+  for (std::size_t pos = 0; pos < n; pos += step, step = step % k + 1) {
+    step = std::min(step, n - pos);
+    const bool more = feed_piece(p, guard.place(stream.substr(pos, step)), varied);
+    guard.release();
+    if (!more) break;
   }
   finish_run(p, varied);
   FUZZ_ASSERT(varied == whole);
 
   if (!tiny) {
-    Outcome ref = reference(std::string_view(stream.data(), stream.size()));
-    ref.consumed = stream.size();
+    Outcome ref = reference(stream);
+    ref.consumed = n;
     ref.status = Status::need_more;
     FUZZ_ASSERT(ref == whole);
   }

@@ -5,8 +5,9 @@
 // consumed never exceeds the input, non-empty input makes progress unless an error,
 // data spans stay inside the input, text messages and close reasons that pass are valid
 // UTF-8, messages respect the limit, and a feed split in two, in small pieces or byte by
-// byte agrees exactly with a feed of the whole input. Close payloads and frame headers
-// found on the way go through the encoder and back.
+// byte (the unit tests' cuts, tests/support/cuts.hpp) agrees exactly with a feed of the
+// whole input. Close payloads and frame headers found on the way go through the encoder
+// and back.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -20,9 +21,12 @@
 #include "proto/ws_encode.hpp"
 #include "proto/ws_frame.hpp"
 #include "proto/ws_message.hpp"
+#include "tests/support/cuts.hpp"
 
 using namespace ringload::proto;
 using namespace ringload::proto::ws;
+using ringload::test::Cut;
+using ringload::test::GuardPage;
 
 namespace {
 
@@ -67,13 +71,13 @@ void check_message(Opcode op, const std::string& payload, uint64_t max) {
   }
 }
 
-// One read, copied to an allocation of exactly its size so ASan sees any overread.
-void feed(MessageAssembler& a, std::span<const char> chunk, uint64_t max, Run& run) {
-  if (run.stopped) return;
-  std::vector<char> copy(chunk.begin(), chunk.end());
-  std::span<const char> in(copy.data(), copy.size());
+// One read, copied by the guard page (under ASan: an allocation of exactly its size, freed
+// after the call), so ASan sees any overread; false once the run stopped (no more reads).
+bool feed(MessageAssembler& a, std::span<const char> in, uint64_t max, Run& run) {
+  if (run.stopped) return false;
+  const std::size_t size = in.size();
   for (std::size_t calls = 0;; ++calls) {
-    FUZZ_ASSERT(calls <= copy.size() + 1);
+    FUZZ_ASSERT(calls <= size + 1);
     const MessageResult r = a.feed(in);
     FUZZ_ASSERT(r.consumed <= in.size());
     FUZZ_ASSERT(r.data.empty() || (r.data.data() >= in.data() &&
@@ -90,17 +94,17 @@ void feed(MessageAssembler& a, std::span<const char> chunk, uint64_t max, Run& r
     if (r.status == Status::error) {
       run.error = r.error;
       run.stopped = true;
-      return;
+      return false;
     }
     if (r.status == Status::done) {
       check_message(r.opcode, buf, max);
       run.messages.push_back(static_cast<char>(r.opcode) + buf);
       if (a.closed()) {
         run.stopped = true;
-        return;
+        return false;
       }
     }
-    if (in.empty()) return;
+    if (in.empty()) return true;
   }
 }
 
@@ -130,37 +134,33 @@ void check_frames(std::span<const char> stream) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 2) return 0;
+  static GuardPage guard(1 << 24);
+  if (size < 2 || size - 2 > guard.capacity()) return 0;
   const uint64_t max = max_sizes[data[0] % max_sizes.size()];
   const unsigned split_seed = data[1];
   const std::span<const char> stream(reinterpret_cast<const char*>(data + 2), size - 2);
 
+  // Whole, in two reads, in reads of 1..16 bytes, byte by byte: each agrees exactly with
+  // the whole.
+  const std::size_t n = stream.size();
+  const std::size_t step = 1 + split_seed % 16;
+  const Cut cuts[] = {{n, n}, {split_seed % (n + 1), n}, {step, step}, {1, 1}};
   MessageAssembler a(max);
   Run whole;
-  feed(a, stream, max, whole);
-  if (!whole.stopped) FUZZ_ASSERT(whole.consumed == stream.size());
-  const Status eof = a.finish();
-  if (whole.error != ParseError::none) FUZZ_ASSERT(eof == Status::error);
-
-  a.reset();
-  Run two;
-  const std::size_t split = split_seed % (stream.size() + 1);
-  feed(a, stream.first(split), max, two);
-  feed(a, stream.subspan(split), max, two);
-  FUZZ_ASSERT(two == whole);
-
-  a.reset();
-  Run pieces;  // reads of 1..16 bytes
-  const std::size_t step = 1 + split_seed % 16;
-  for (std::size_t i = 0; i < stream.size(); i += step) {
-    feed(a, stream.subspan(i, std::min(step, stream.size() - i)), max, pieces);
+  for (const Cut& cut : cuts) {
+    a.reset();
+    Run run;
+    ringload::test::feed_guarded(std::string_view(stream.data(), n), cut, guard,
+                                 [&](std::span<const char> read, std::size_t) { return feed(a, read, max, run); });
+    if (&cut != &cuts[0]) {
+      FUZZ_ASSERT(run == whole);
+      continue;
+    }
+    whole = run;
+    if (!whole.stopped) FUZZ_ASSERT(whole.consumed == n);
+    const Status eof = a.finish();
+    if (whole.error != ParseError::none) FUZZ_ASSERT(eof == Status::error);
   }
-  FUZZ_ASSERT(pieces == whole);
-
-  a.reset();
-  Run slow;
-  for (std::size_t i = 0; i < stream.size(); ++i) feed(a, stream.subspan(i, 1), max, slow);
-  FUZZ_ASSERT(slow == whole);
 
   check_frames(stream);
   return 0;

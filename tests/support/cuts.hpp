@@ -1,10 +1,11 @@
-// The shared driver of the parser tests: every vector is fed whole, as two reads cut at
-// every offset, and byte by byte (picohttpparser's tests do the same), each read copied to
-// end flush against a PROT_NONE page (guard_page.hpp) and overwritten by the next one, so a
-// parser that reads past its input, or keeps a view of an earlier read, faults or reads
-// the wrong bytes.
+// The shared driver of the parser tests and fuzz targets: every input is fed whole, as two
+// reads cut at every offset (or one, the fuzz targets' pick), and byte by byte
+// (picohttpparser's tests do the same), each read copied by the guard page
+// (guard_page.hpp) and released after the call, so a parser that reads past its input, or
+// keeps a view of a read past the call that lent it, faults, is reported or reads garbage.
 //
-// No test framework here: what to check after each read and at the end stays with the test.
+// No test framework here (and no std::expected: the fuzz targets build with clang 14):
+// what to check after each read and at the end stays with the caller.
 //   for (const Cut& cut : cuts(bytes.size())) {
 //     INFO(cut.label(bytes.size()));
 //     Parser p;
@@ -14,19 +15,21 @@
 //     CHECK(result(p) == want);
 //   }
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "tests/support/guard_page.hpp"
 
 namespace ringload::test {
 
-// One way to cut an input into reads: a first read of `first` bytes, then reads of `step`
-// bytes (the last one shorter).
+// One way to cut an input into reads: a first read of `first` bytes (0: an empty read),
+// then reads of `step` bytes (the last one shorter).
 struct Cut {
   std::size_t first = 0;
   std::size_t step = 0;
@@ -65,25 +68,46 @@ inline std::vector<Cut> cuts(std::size_t n, const CutPlan& plan = {}) {
   return out;
 }
 
-// Calls read(piece, end) for each read of `bytes` under `cut`: `piece` is a view into
-// `bytes`, `end` the offset just past it.
+namespace detail {
+
+// read(piece, end); false when it returned false (a callback may return void).
 template <class Read>
-void feed_reads(std::string_view bytes, const Cut& cut, Read&& read) {
-  std::size_t at = 0;
-  for (std::size_t len = cut.first; at < bytes.size(); len = cut.step) {
-    const std::size_t n = len == 0 ? 1 : (len < bytes.size() - at ? len : bytes.size() - at);
-    read(std::span<const char>(bytes.data() + at, n), at + n);
-    at += n;
+bool keep_feeding(Read& read, std::span<const char> piece, std::size_t end) {
+  if constexpr (std::is_void_v<std::invoke_result_t<Read&, std::span<const char>, std::size_t>>) {
+    read(piece, end);
+    return true;
+  } else {
+    return static_cast<bool>(read(piece, end));
   }
-  if (bytes.empty()) read(std::span<const char>(), std::size_t{0});
 }
 
-// The same, with each piece copied to end flush against `guard`'s PROT_NONE page; it is
-// valid until the next read.
+}  // namespace detail
+
+// Calls read(piece, end) for each read of `bytes` under `cut`: `piece` is a view into
+// `bytes`, `end` the offset just past it; an empty input gets one empty read, whatever the
+// cut. `read` may return false to stop (the parser is done or failed).
+template <class Read>
+void feed_reads(std::string_view bytes, const Cut& cut, Read&& read) {
+  std::size_t len = cut.first;
+  if (len == 0 || bytes.empty()) {
+    if (!detail::keep_feeding(read, std::span<const char>(bytes.data(), 0), 0)) return;
+    len = cut.step;
+  }
+  for (std::size_t at = 0; at < bytes.size(); len = cut.step) {
+    const std::size_t n = std::min(std::max<std::size_t>(len, 1), bytes.size() - at);
+    if (!detail::keep_feeding(read, std::span<const char>(bytes.data() + at, n), at + n)) return;
+    at += n;
+  }
+}
+
+// The same, with each piece copied by `guard` (guard_page.hpp) and released once `read`
+// returns: the copy is valid during the call only.
 template <class Read>
 void feed_guarded(std::string_view bytes, const Cut& cut, GuardPage& guard, Read&& read) {
   feed_reads(bytes, cut, [&](std::span<const char> piece, std::size_t end) {
-    read(guard.place(std::string_view(piece.data(), piece.size())), end);
+    const bool more = detail::keep_feeding(read, guard.place(std::string_view(piece.data(), piece.size())), end);
+    guard.release();
+    return more;
   });
 }
 

@@ -4,7 +4,8 @@
 // start; 2 a usage error (flag, value, URL, request file, an output path that cannot be
 // written); 3 an output could not be written (the export, the -o file or standard
 // output): the results are incomplete; 130 / 143 the run was interrupted by SIGINT /
-// SIGTERM (its report is complete up to the stop).
+// SIGTERM (its report is complete up to the stop); 4 a plugin's hook failed and
+// --plugin-errors fatal stopped the run.
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -23,6 +24,7 @@ namespace {
 constexpr int exit_cannot_start = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_output_failed = 3;
+constexpr int exit_plugin_stopped = 4;
 
 ringload::Engine* g_engine = nullptr;
 volatile std::sig_atomic_t g_signal = 0;
@@ -65,6 +67,11 @@ int write_outputs(const ringload::cli::Options& o, const ringload::RunConfig& co
       json_on_stdout = true;
       status = exit_output_failed;
     }
+  }
+  if (result.plugin_stopped) {
+    std::cerr << "error: a plugin's hook failed and --plugin-errors fatal stopped the run: "
+              << result.first_error[static_cast<std::size_t>(ringload::ErrorKind::plugin)] << '\n';
+    status = exit_plugin_stopped;
   }
   if (!result.export_error.empty()) {
     std::cerr << "error: the export failed and stopped the run: " << result.export_error << " ("

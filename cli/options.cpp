@@ -107,6 +107,7 @@ struct Flags {
   std::string success = "200-399", progress_every;
   // Plugins, as given: PATH[:ARGS].
   std::vector<std::string> plugins;
+  std::string plugin_errors = "count";
   // Options whose presence matters, not only their value.
   CLI::Option* url_opt = nullptr;
   CLI::Option* file_opt = nullptr;
@@ -263,8 +264,10 @@ void add_ws_flags(CLI::App& app, Flags& f) {
 // What counts as success, and where the report goes.
 void add_plugin_flags(CLI::App& app, Flags& f) {
   app.add_option("--plugin", f.plugins,
-                 "Load a plugin (include/ringload/plugin.h): PATH[:ARGS], repeatable, called in order")
+                 "Load a plugin: a .so (include/ringload/plugin.h) or a .py of hooks; PATH[:ARGS], repeatable")
       ->allow_extra_args(false)->group("Plugins");
+  app.add_option("--plugin-errors", f.plugin_errors, "A hook's error: count it and go on, or stop the run")
+      ->capture_default_str()->check(CLI::IsMember({"count", "fatal"}))->group("Plugins");
 }
 
 // "PATH[:ARGS]": the arguments start after the first ':'.
@@ -440,6 +443,7 @@ std::expected<Options, UsageError> build_options(const CLI::App& app, Flags& f) 
   if (!run) return std::unexpected(run.error());
   RunConfig& c = f.options.config;
   c.plugins = plugin_specs(f.plugins);
+  c.plugin_errors_fatal = f.plugin_errors == "fatal";
   if (auto ok = check_config(c); !ok) return usage(flag_message(ok.error(), c));
   return std::move(f.options);
 }

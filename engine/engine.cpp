@@ -54,6 +54,7 @@ std::expected<void, std::string> Engine::load_plugins() {
     auto host = PluginHost::load(im.config.plugins);
     if (!host) return std::unexpected(host.error());
     im.plugins = std::move(*host);
+    im.plugins->set_fatal(im.config.plugin_errors_fatal);
   }
   im.plugins_loaded = true;
   return {};

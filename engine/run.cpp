@@ -37,6 +37,7 @@ std::expected<void, std::string> Run::start() {
   }
   std::vector<ShardPlan> plans = plan_.shards(t0_, cpus);
   for (ShardPlan& p : plans) p.plugins = plugins_;
+  if (plugins_ != nullptr) plugins_->start_run();
   // Export: one queue per shard, one writer thread; the file is opened before any traffic.
   if (!config_.export_path.empty()) {
     ExportOptions eo;
@@ -88,6 +89,10 @@ void Run::control(const std::atomic<bool>& stop, const std::function<void(const 
     }
     // A run whose export cannot be written stops: its results would be lost.
     if (writer_ && writer_->failed()) break;
+    if (plugins_ != nullptr && plugins_->failed()) {
+      result_->plugin_stopped = true;
+      break;
+    }
     if (now_ns() >= next_window) {
       take_window(on_window);
       next_window += interval;

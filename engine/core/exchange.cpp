@@ -40,16 +40,26 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
   c.intended_ns = intended;
   c.first_byte_ns = 0;
   c.tap = {plan_.export_queue, c.seq, config_.export_max_body, false};
-  if (!sessions_.start(slot, c, env_, table_, now)) {
-    // A plugin skipped it: the connection waits for the next one.
-    ++recorder_.stats().counters.skipped;
+  c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry, sessions_.sink(slot, c));
+  const Sessions::Start start = sessions_.start(slot, c, env_, table_, now);
+  if (start != Sessions::Start::send) {
+    // A plugin skipped it, or its hook failed (a failed request, never sent): the
+    // connection waits for the next one.
+    if (start == Sessions::Start::skip) {
+      ++recorder_.stats().counters.skipped;
+    } else {
+      const char* why = Sessions::failure_message(env_);
+      recorder_.error(ErrorKind::plugin, why);
+      ++in_flight_;
+      c.sent_ns = now;
+      finish_request(slot, false, now, static_cast<int>(ErrorKind::plugin), why);
+    }
     slab_.release(slot);
     return;
   }
   // Time the plugins' on_request took is send lag, not service time.
   c.sent_ns = env_.plugins != nullptr ? now_ns() : now;
   recorder_.stats().send_lag.record(c.sent_ns - intended);
-  c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry, sessions_.sink(slot, c));
   recorder_.stats().counters.bytes_out += c.head_len + c.body.size();
   ++in_flight_;
   pump_output(slot);
@@ -109,9 +119,11 @@ bool Shard::apply(uint32_t slot, const Step& step, uint64_t now) noexcept {
     fail(slot, step.error, step.message);
     return false;
   }
-  // Done: a complete response, or a stream that ended well.
+  // Done: a complete response, or a stream that ended well (a plugin's hook may have
+  // failed on it: then it is an error of that kind).
   timers_.cancel(slot);
-  finish_request(slot, step.ok, now, -1, nullptr);
+  if (step.message != nullptr) recorder_.error(step.error, step.message);
+  finish_request(slot, step.ok, now, step.message != nullptr ? static_cast<int>(step.error) : -1, step.message);
   recorder_.response(c.exchange.status(), now - c.intended_ns, now - c.sent_ns,
                      (c.first_byte_ns != 0 ? c.first_byte_ns : now) - c.sent_ns);
   Step::Then then = step.then;

@@ -10,6 +10,7 @@ const char* to_string(ErrorKind k) noexcept {
     case ErrorKind::timeout: return "timeout";
     case ErrorKind::protocol: return "protocol";
     case ErrorKind::tls: return "tls";
+    case ErrorKind::plugin: return "plugin";
     case ErrorKind::count_: break;
   }
   return "unknown";

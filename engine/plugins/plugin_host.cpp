@@ -1,9 +1,11 @@
 #include "engine/plugins/plugin_host.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "engine/plugins/plugin_objects.hpp"
@@ -16,6 +18,8 @@ namespace {
 // calls, on the thread that makes them (engines in other threads have their own).
 thread_local std::size_t* body_limit_target = nullptr;
 thread_local PluginReport* reporting = nullptr;
+thread_local std::string* init_message = nullptr;
+thread_local HookError* hook_error_target = nullptr;
 
 ringload_str str(std::string_view s) noexcept { return {s.data(), s.size()}; }
 std::string_view view(const char* p, std::size_t n) noexcept { return n == 0 ? std::string_view{} : std::string_view(p, n); }
@@ -97,6 +101,17 @@ void want_bodies(std::size_t max_bytes) {
   if (body_limit_target != nullptr) *body_limit_target = std::max(*body_limit_target, max_bytes);
 }
 
+void hook_error(const char* message) {
+  if (hook_error_target == nullptr) return;
+  hook_error_target->failed = true;
+  hook_error_target->message.assign(message != nullptr ? message : "plugin hook error",
+                                    message != nullptr ? strnlen(message, 4096) : 17);
+}
+
+void init_error(const char* message) {
+  if (init_message != nullptr && message != nullptr) init_message->assign(message, strnlen(message, 4096));
+}
+
 void report_number(const char* key, std::size_t key_len, double value) {
   if (reporting != nullptr && key != nullptr) reporting->numbers.emplace_back(std::string(key, key_len), value);
 }
@@ -106,7 +121,7 @@ const ringload_api api_table = {
     request_header,      request_seq,  request_conn,    response_status, response_header, response_body,
     verdict_set,         want_bodies,  request_method,  request_target, request_body,   request_name,
     request_line,        request_shard, response_request, response_latency_ns, response_ttfb_ns, verdict_ok,
-    report_number,       request_conn_gen,
+    report_number,       request_conn_gen, hook_error,     init_error,
 };
 
 template <typename Fn>
@@ -118,6 +133,15 @@ Fn symbol(void* handle, const char* name) {
 
 const ringload_api& PluginHost::api() noexcept { return api_table; }
 
+void set_hook_error_target(HookError* target) noexcept { hook_error_target = target; }
+
+std::string python_plugin_path() {
+  if (const char* env = std::getenv("RINGLOAD_PYTHON_PLUGIN"); env != nullptr && env[0] != '\0') return env;
+  for (const char* candidate : {RINGLOAD_PYTHON_PLUGIN_BUILD, RINGLOAD_PYTHON_PLUGIN_INSTALL})
+    if (candidate[0] != '\0' && access(candidate, R_OK) == 0) return candidate;
+  return {};
+}
+
 std::expected<std::unique_ptr<PluginHost>, std::string> PluginHost::load(const std::vector<PluginSpec>& specs) {
   std::unique_ptr<PluginHost> host(new PluginHost());
   for (const PluginSpec& spec : specs)
@@ -125,10 +149,19 @@ std::expected<std::unique_ptr<PluginHost>, std::string> PluginHost::load(const s
   return host;
 }
 
-std::expected<void, std::string> PluginHost::load_one(const PluginSpec& spec) {
+// The entry points of a plugin file (dlopen), or of a Python module of hooks (the Python
+// plugin's file, the module as its argument).
+std::expected<ringload_plugin_entry, std::string> PluginHost::open(const PluginSpec& spec, std::string& args) {
   const std::string named = "plugin '" + spec.path + "': ";
+  std::string path = spec.path;
+  if (path.ends_with(".py")) {
+    path = python_plugin_path();
+    if (path.empty())
+      return std::unexpected(named + "ringload's Python plugin is not built (it needs python3-dev and pybind11-dev)");
+    args = spec.args.empty() ? spec.path : spec.path + ":" + spec.args;
+  }
   // A bare name would be searched on the library path: a plugin is a file.
-  const std::string file = spec.path.find('/') == std::string::npos ? "./" + spec.path : spec.path;
+  const std::string file = path.find('/') == std::string::npos ? "./" + path : path;
   void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     // dlerror() says "FILE: why": the path is named already.
@@ -136,38 +169,62 @@ std::expected<void, std::string> PluginHost::load_one(const PluginSpec& spec) {
     if (why.starts_with(file + ": ")) why.erase(0, file.size() + 2);
     return std::unexpected(named + why);
   }
-  LoadedPlugin p{spec.path, spec.args, handle};
-  plugins_.push_back(p);  // dlclosed by the destructor whatever happens next
-  auto abi = symbol<uint32_t (*)()>(handle, "ringload_plugin_abi");
-  auto init = symbol<void* (*)(const ringload_api*, const char*)>(handle, "ringload_plugin_init");
-  if (abi == nullptr) return std::unexpected(named + "missing symbol ringload_plugin_abi");
-  if (init == nullptr) return std::unexpected(named + "missing symbol ringload_plugin_init");
-  if (abi() != RINGLOAD_PLUGIN_ABI)
-    return std::unexpected(named + "built for plugin ABI " + std::to_string(abi()) + ", this ringload speaks " +
+  handles_.push_back(handle);  // dlclosed by the destructor whatever happens next
+  ringload_plugin_entry e{};
+  e.abi = symbol<decltype(e.abi)>(handle, "ringload_plugin_abi");
+  e.init = symbol<decltype(e.init)>(handle, "ringload_plugin_init");
+  e.shard_init = symbol<decltype(e.shard_init)>(handle, "ringload_plugin_shard_init");
+  e.on_request = symbol<decltype(e.on_request)>(handle, "ringload_on_request");
+  e.on_response = symbol<decltype(e.on_response)>(handle, "ringload_on_response");
+  e.on_message = symbol<decltype(e.on_message)>(handle, "ringload_on_message");
+  e.finish = symbol<decltype(e.finish)>(handle, "ringload_plugin_finish");
+  e.free = symbol<decltype(e.free)>(handle, "ringload_plugin_free");
+  return e;
+}
+
+std::expected<void, std::string> PluginHost::load_one(const PluginSpec& spec) {
+  const std::string named = "plugin '" + spec.path + "': ";
+  std::string args = spec.args;
+  ringload_plugin_entry e{};
+  if (spec.entry != nullptr) {
+    e = *spec.entry;
+  } else {
+    auto opened = open(spec, args);
+    if (!opened) return std::unexpected(opened.error());
+    e = *opened;
+  }
+  if (e.abi == nullptr) return std::unexpected(named + "missing symbol ringload_plugin_abi");
+  if (e.init == nullptr) return std::unexpected(named + "missing symbol ringload_plugin_init");
+  if (e.abi() != RINGLOAD_PLUGIN_ABI)
+    return std::unexpected(named + "built for plugin ABI " + std::to_string(e.abi()) + ", this ringload speaks " +
                            std::to_string(RINGLOAD_PLUGIN_ABI));
-  LoadedPlugin& lp = plugins_.back();
-  lp.shard_init = symbol<decltype(lp.shard_init)>(handle, "ringload_plugin_shard_init");
-  lp.on_request = symbol<decltype(lp.on_request)>(handle, "ringload_on_request");
-  lp.on_response = symbol<decltype(lp.on_response)>(handle, "ringload_on_response");
-  lp.on_message = symbol<decltype(lp.on_message)>(handle, "ringload_on_message");
-  lp.finish = symbol<decltype(lp.finish)>(handle, "ringload_plugin_finish");
-  lp.free = symbol<decltype(lp.free)>(handle, "ringload_plugin_free");
-  if (lp.on_request == nullptr && lp.on_response == nullptr && lp.on_message == nullptr)
+  if (e.on_request == nullptr && e.on_response == nullptr && e.on_message == nullptr)
     return std::unexpected(named + "exports no hook (ringload_on_request, ringload_on_response or ringload_on_message)");
+  plugins_.push_back({spec.path, spec.args});
+  LoadedPlugin& lp = plugins_.back();
+  lp.shard_init = e.shard_init;
+  lp.on_request = e.on_request;
+  lp.on_response = e.on_response;
+  lp.on_message = e.on_message;
+  lp.finish = e.finish;
+  lp.free = e.free;
+  std::string why;
   body_limit_target = &body_limit_;
-  lp.state = init(&api_table, spec.args.c_str());
+  init_message = &why;
+  lp.state = e.init(&api_table, args.c_str());
+  init_message = nullptr;
   body_limit_target = nullptr;
-  if (lp.state == nullptr) return std::unexpected(named + "refused to run (ringload_plugin_init returned NULL)");
+  if (lp.state == nullptr)
+    return std::unexpected(named + (why.empty() ? "refused to run (ringload_plugin_init returned NULL)" : why));
   wants_requests_ = wants_requests_ || lp.on_request != nullptr;
   wants_responses_ = wants_responses_ || lp.on_response != nullptr || lp.on_message != nullptr;
   return {};
 }
 
 PluginHost::~PluginHost() {
-  for (LoadedPlugin& p : plugins_) {
+  for (LoadedPlugin& p : plugins_)
     if (p.free != nullptr && p.state != nullptr) p.free(p.state);
-    if (p.handle != nullptr) dlclose(p.handle);
-  }
+  for (void* handle : handles_) dlclose(handle);
 }
 
 std::vector<PluginReport> PluginHost::finish_run() {

@@ -2,6 +2,8 @@
 
 #include "engine/plugins/plugin_objects.hpp"
 
+#include <utility>
+
 namespace ringload {
 namespace {
 
@@ -25,22 +27,30 @@ std::string PluginShard::setup(PluginHost& host, unsigned shard, uint32_t slots,
   return {};
 }
 
-bool PluginShard::before_send(Conn& c, const RequestTable& table, uint64_t seq) noexcept {
+PluginShard::Send PluginShard::before_send(Conn& c, const RequestTable& table, uint64_t seq) noexcept {
   table_ = &table;
   Slot& s = slots_[c.slot];
+  s.stream_error.failed = false;
   if (host_->wants_responses()) {
     c.tap.capture = &s.capture;
     c.tap.capture_left = host_->body_limit();
     s.capture.head.clear();
     s.capture.body.clear();
   }
-  if (!host_->wants_requests()) return true;
+  if (!host_->wants_requests()) return Send::send;
   ringload_request req{&c, &table, RequestHead(c.scratch, c.head_len, scratch_size_), &s.body, seq, shard_};
   const std::vector<LoadedPlugin>& plugins = host_->plugins();
-  for (std::size_t i = 0; i < plugins.size(); ++i) {
-    if (plugins[i].on_request != nullptr && plugins[i].on_request(states_[i], &req) == 1) return false;
+  error_.failed = false;
+  set_hook_error_target(&error_);
+  Send out = Send::send;
+  for (std::size_t i = 0; i < plugins.size() && out == Send::send; ++i) {
+    if (plugins[i].on_request == nullptr) continue;
+    const int skip = plugins[i].on_request(states_[i], &req);
+    out = error_.failed ? Send::failed : skip == 1 ? Send::skip : Send::send;
   }
-  return true;
+  set_hook_error_target(nullptr);
+  if (out == Send::failed && host_->fatal()) host_->fail_run();
+  return out;
 }
 
 ringload_response PluginShard::response_of(Conn& c, ringload_request& req, uint64_t now) noexcept {
@@ -50,7 +60,7 @@ ringload_response PluginShard::response_of(Conn& c, ringload_request& req, uint6
           &header_scratch_};
 }
 
-void PluginShard::judge(Conn& c, bool& ok, uint64_t now) noexcept {
+const char* PluginShard::judge(Conn& c, bool& ok, uint64_t now) noexcept {
   // A WebSocket session wrote its frames over the handshake in the scratch: no head.
   uint32_t head_len = c.session == SessionKind::ws ? 0 : c.head_len;
   ringload_request req{&c, table_, RequestHead(c.scratch, head_len, head_len), &slots_[c.slot].body, c.seq, shard_};
@@ -58,10 +68,21 @@ void PluginShard::judge(Conn& c, bool& ok, uint64_t now) noexcept {
   ringload_verdict verdict{ok, nullptr, &label_};
   label_.clear();
   const std::vector<LoadedPlugin>& plugins = host_->plugins();
-  for (std::size_t i = 0; i < plugins.size(); ++i)
+  error_.failed = false;
+  set_hook_error_target(&error_);
+  for (std::size_t i = 0; i < plugins.size() && !error_.failed; ++i)
     if (plugins[i].on_response != nullptr) plugins[i].on_response(states_[i], &res, &verdict);
-  ok = verdict.ok;
+  set_hook_error_target(nullptr);
   if (!label_.empty()) count_label(label_);
+  HookError& stream = slots_[c.slot].stream_error;
+  if (stream.failed && !error_.failed) std::swap(error_, stream);
+  if (error_.failed) {
+    ok = false;
+    if (host_->fatal()) host_->fail_run();
+    return error_.message.c_str();
+  }
+  ok = verdict.ok;
+  return nullptr;
 }
 
 void PluginShard::message(const Conn& c, int kind, std::string_view name, std::string_view data) noexcept {
@@ -70,10 +91,16 @@ void PluginShard::message(const Conn& c, int kind, std::string_view name, std::s
   ringload_request req{&conn, table_, RequestHead(conn.scratch, head_len, 0), &slots_[c.slot].body, c.seq, shard_};
   const ringload_response res = response_of(conn, req, 0);
   const std::vector<LoadedPlugin>& plugins = host_->plugins();
-  for (std::size_t i = 0; i < plugins.size(); ++i) {
+  // A hook error here fails the stream when it ends well (judge); the first one is kept.
+  HookError& stream = slots_[c.slot].stream_error;
+  if (stream.failed) return;
+  set_hook_error_target(&stream);
+  for (std::size_t i = 0; i < plugins.size() && !stream.failed; ++i) {
     if (plugins[i].on_message != nullptr)
       plugins[i].on_message(states_[i], &res, kind, {name.data(), name.size()}, {data.data(), data.size()});
   }
+  set_hook_error_target(nullptr);
+  if (stream.failed && host_->fatal()) host_->fail_run();
 }
 
 // Labels are few and fixed in practice: a new one costs an allocation once.

@@ -21,13 +21,16 @@ class PluginShard {
   // connections. Returns an error text.
   std::string setup(PluginHost& host, unsigned shard, uint32_t slots, std::size_t scratch_size) noexcept;
 
+  enum class Send : uint8_t { send, skip, failed };
   // The request in c.scratch (c.head_len bytes) and c.body is about to be sent: each
-  // plugin's on_request may change it. false: a plugin skipped it. Also makes the tap
-  // keep what on_response will need of the response.
-  bool before_send(Conn& c, const RequestTable& table, uint64_t seq) noexcept;
+  // plugin's on_request may change it, skip it, or fail (error() says why). Also makes the
+  // tap keep what on_response will need of the response.
+  Send before_send(Conn& c, const RequestTable& table, uint64_t seq) noexcept;
   // A response (or a stream) ended well: each plugin's on_response may change `ok` and
-  // set a label, counted here.
-  void judge(Conn& c, bool& ok, uint64_t now) noexcept;
+  // set a label, counted here. Returns a hook's error message (valid until the next hook
+  // call), or null.
+  const char* judge(Conn& c, bool& ok, uint64_t now) noexcept;
+  const char* error() const noexcept { return error_.message.c_str(); }
   // An SSE event or a piece of a WebSocket message arrived (plugin.h: kinds).
   void message(const Conn& c, int kind, std::string_view name, std::string_view data) noexcept;
 
@@ -36,7 +39,8 @@ class PluginShard {
  private:
   struct Slot {
     ResponseCapture capture;
-    std::string body;  // a body a plugin set
+    std::string body;       // a body a plugin set
+    HookError stream_error; // an on_message hook failed during the stream in flight
   };
   ringload_response response_of(Conn& c, ringload_request& req, uint64_t now) noexcept;
   void count_label(const std::string& label) noexcept;
@@ -50,6 +54,7 @@ class PluginShard {
   std::vector<proto::Header> header_scratch_;
   std::string label_;
   std::vector<std::pair<std::string, uint64_t>> labels_;  // at most max_labels, then "(other)"
+  HookError error_;  // api->hook_error during the current hook
 };
 
 }  // namespace ringload

@@ -41,8 +41,9 @@ struct Step {
   bool ok = false;                        // done: a success
   Then then = Then::reuse;                // done
   bool farewell = false;                  // failed: send farewell() before closing
-  ErrorKind error = ErrorKind::protocol;  // failed
-  const char* message = nullptr;          // failed: static, or alive until the step is acted on
+  ErrorKind error = ErrorKind::protocol;  // failed; done with a message: an error of this kind
+  const char* message = nullptr;          // failed (done: a plugin's hook error, else null):
+                                          // static, or alive until the step is acted on
 
   static constexpr Step more() noexcept { return {}; }
   static constexpr Step done(bool ok, Then then) noexcept { return {Kind::done, ok, then}; }

@@ -17,12 +17,24 @@ std::string Sessions::setup(uint32_t slots, const RequestTable& table, const Run
   return {};
 }
 
-bool Sessions::before_send(Conn& c, SessionEnv& env, const RequestTable& table) noexcept {
-  return env.plugins->before_send(c, table, c.seq);
+Sessions::Start Sessions::before_send(Conn& c, SessionEnv& env, const RequestTable& table) noexcept {
+  switch (env.plugins->before_send(c, table, c.seq)) {
+    case PluginShard::Send::send: return Start::send;
+    case PluginShard::Send::skip: return Start::skip;
+    case PluginShard::Send::failed: return Start::failed;
+  }
+  return Start::send;
 }
 
+const char* Sessions::failure_message(const SessionEnv& env) noexcept { return env.plugins->error(); }
+
+// A hook error makes the Step a failure of kind `plugin`, still done: the response came.
 Step Sessions::judged(Conn& c, SessionEnv& env, Step step) noexcept {
-  if (step.kind == Step::Kind::done) env.plugins->judge(c, step.ok, now_ns());
+  if (step.kind != Step::Kind::done) return step;
+  if (const char* error = env.plugins->judge(c, step.ok, now_ns())) {
+    step.error = ErrorKind::plugin;
+    step.message = error;
+  }
   return step;
 }
 

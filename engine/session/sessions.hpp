@@ -37,16 +37,18 @@ class Sessions {
     return nullptr;
   }
 
-  // The request is assembled: the session sets up, then the plugins may change the
-  // request. false: a plugin skipped it (nothing is sent).
-  bool start(uint32_t slot, Conn& c, SessionEnv& env, const RequestTable& table, uint64_t now) noexcept {
+  // What becomes of a request once its session set up and the plugins saw it: sent,
+  // skipped by a plugin, or failed in a plugin's hook (failure_message() says why).
+  enum class Start : uint8_t { send, skip, failed };
+  Start start(uint32_t slot, Conn& c, SessionEnv& env, const RequestTable& table, uint64_t now) noexcept {
     switch (c.session) {
       case SessionKind::http: HttpSession::start(c, env, now); break;
       case SessionKind::sse: sse_[slot].start(c, env, now); break;
       case SessionKind::ws: ws_[slot].start(c, env, now); break;
     }
-    return env.plugins == nullptr || before_send(c, env, table);
+    return env.plugins == nullptr ? Start::send : before_send(c, env, table);
   }
+  static const char* failure_message(const SessionEnv& env) noexcept;
   Step produce(uint32_t slot, Conn& c, SessionEnv& env, const RequestTable& table, Output& out) noexcept {
     if (c.session != SessionKind::ws) return HttpSession::produce(c, env, table, out);  // SSE sends like HTTP
     const Step step = ws_[slot].produce(c, env, table, out);
@@ -69,7 +71,7 @@ class Sessions {
   std::span<const char> farewell(uint32_t slot, Conn& c, SessionEnv& env) noexcept;
 
  private:
-  static bool before_send(Conn& c, SessionEnv& env, const RequestTable& table) noexcept;
+  static Start before_send(Conn& c, SessionEnv& env, const RequestTable& table) noexcept;
   // A response or stream that ended well goes to the plugins' on_response: their verdict.
   static Step judged(Conn& c, SessionEnv& env, Step step) noexcept;
 

@@ -12,6 +12,8 @@
 #include "ringload/requests.hpp"
 #include "ringload/url.hpp"
 
+struct ringload_plugin_entry;
+
 namespace ringload {
 
 using namespace std::chrono_literals;
@@ -28,10 +30,13 @@ struct RequestSpec {
 };
 
 // A plugin to load (include/ringload/plugin.h): a shared object and the argument string
-// its ringload_plugin_init receives ("" when none).
+// its ringload_plugin_init receives ("" when none). A path ending in ".py" is a Python
+// module of hooks, run by ringload's Python plugin (embedded CPython). With `entry` set,
+// the plugin is linked into the program: `path` only names it.
 struct PluginSpec {
   std::string path;
   std::string args;
+  const struct ringload_plugin_entry* entry = nullptr;
 };
 
 struct StatusRange {
@@ -104,6 +109,7 @@ struct RunConfig {
   uint64_t export_max_body = UINT64_MAX;  // body bytes kept per exported request
   bool export_errors_only = false;     // export only failed requests
   std::vector<PluginSpec> plugins;     // loaded by Engine::load_plugins(), called in this order
+  bool plugin_errors_fatal = false;    // a hook error (a `plugin` error) stops the run
 };
 
 // Whether a response status counts as a success for this run (RunConfig::success_status).

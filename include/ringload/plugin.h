@@ -127,7 +127,29 @@ typedef struct ringload_api {
      * error or a timeout): per-connection state keyed by request_conn is stale when this
      * differs from the value it was kept with. */
     uint32_t (*request_conn_gen)(const ringload_request *);
+    /* From inside a hook: the hook failed for this request (an exception in a Python hook,
+     * say). on_request: the request is not sent; on_response: it counts as failed. Either
+     * way it is a `plugin` error with `message` (NUL-terminated, copied); the run goes on,
+     * or stops with RunConfig::plugin_errors_fatal (--plugin-errors fatal). */
+    void (*hook_error)(const char *message);
+    /* From inside ringload_plugin_init: why it is about to return NULL (NUL-terminated,
+     * copied): ringload's error says it instead of "refused to run". */
+    void (*init_error)(const char *message);
 } ringload_api;
+
+/* A plugin linked into the program that runs the engine instead of loaded from a file
+ * (RunConfig::plugins with `entry` set): its functions, as the exported ones. */
+typedef struct ringload_plugin_entry {
+    uint32_t (*abi)(void);
+    void *(*init)(const ringload_api *api, const char *args);
+    void *(*shard_init)(void *plugin, unsigned shard);
+    int (*on_request)(void *shard_state, ringload_request *req);
+    void (*on_response)(void *shard_state, const ringload_response *res, ringload_verdict *verdict);
+    void (*on_message)(void *shard_state, const ringload_response *res, int kind, ringload_str name,
+                       ringload_str data);
+    void (*finish)(void *plugin);
+    void (*free)(void *plugin);
+} ringload_plugin_entry;
 
 /* Exported by the plugin (mark them RINGLOAD_PLUGIN_EXPORT when building with hidden
  * visibility). ringload_plugin_abi and ringload_plugin_init are required, and at least one

@@ -15,7 +15,7 @@
 //   "requests": {"total", "succeeded", "failed", "in_flight_at_end", "skipped"},
 //                                       skipped: requests a plugin chose not to send (not in total)
 //   "status_codes": {"200": n, ...},    complete responses by status (non-zero only)
-//   "errors": {"connect", "read", "write", "timeout", "protocol", "tls"},   every kind, zeros included
+//   "errors": {"connect", "read", "write", "timeout", "protocol", "tls", "plugin"},   every kind, zeros included
 //   "first_errors": {"kind": "message"},  the first message of each kind that occurred
 //   "latency_us":      {"min", "mean", "stdev", "p50", "p75", "p90", "p95", "p99", "p99_9", "p99_99", "max"},
 //                                       completion - intended send

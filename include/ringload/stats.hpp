@@ -20,6 +20,7 @@ enum class ErrorKind : uint8_t {
   timeout,   // the request's deadline passed before its response completed
   protocol,  // the response was not valid HTTP (see ParseError for the first cause)
   tls,       // the TLS handshake or a record failed (unknown CA, name mismatch, alert ...)
+  plugin,    // a plugin's hook failed for the request (api->hook_error: a Python exception)
   count_,
 };
 inline constexpr std::size_t error_kind_count = static_cast<std::size_t>(ErrorKind::count_);
@@ -151,6 +152,7 @@ struct RunResult {
   uint64_t unsent_at_end = 0;    // open loop: due before the stop but never sent
   double capacity_qps = -1;      // adaptive: highest rate passing >= 2 windows; -1: none
   bool interrupted = false;      // stopped by request_stop (Ctrl-C)
+  bool plugin_stopped = false;   // stopped at a plugin's hook error (plugin_errors_fatal)
   std::vector<Window> timeline;
   std::vector<NameStats> by_name;            // one per name, in first-seen order
   std::vector<IterationStats> by_iteration;  // one per pass (empty for a single looping URL)

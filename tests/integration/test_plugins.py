@@ -75,6 +75,7 @@ class Plugins:
                        for case in ("NO_ABI", "NO_INIT", "ABI_MISMATCH", "REFUSES", "NO_HOOK")}
         self.skip_odd = compile_plugin(tmp, "skip_odd.c", "skip_odd")
         self.chain = compile_plugin(tmp, "chain.c", "chain")
+        self.hook_error = compile_plugin(tmp, "hook_error.c", "hook_error")
         self.not_elf = os.path.join(tmp, "not_elf.so")
         with open(self.not_elf, "w") as f:
             f.write("not a shared object\n")
@@ -148,7 +149,8 @@ class PluginServer(h.Service):
     /api-close    the same, and every CLOSE_EVERY-th on a connection says Connection: close
                   and closes it
     /json         the next of JSON_BODIES (the last one chunked)
-    It counts connections, logins, good and bad tokens, /json answers."""
+    It counts connections (and those that carried a request), logins, good and bad tokens,
+    /json answers."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -158,7 +160,7 @@ class PluginServer(h.Service):
 
     def reset(self):
         with self.lock:
-            self.connections = self.logins = self.relogins = self.bad_logins = 0
+            self.connections = self.used = self.logins = self.relogins = self.bad_logins = 0
             self.good = self.bad = self.json_served = 0
 
     def start(self):
@@ -179,11 +181,14 @@ class PluginServer(h.Service):
         with self.lock:
             self.connections += 1
             index = self.connections
-        token, buf, served = None, b"", 0
+        token, buf, served, first = None, b"", 0, True
         while not stop.is_set():
             req, buf = read_message(conn, buf)
             if req is None:
                 return
+            if first:
+                self.add(used=1)
+                first = False
             method, target, headers, body = req
             path = target.split("?", 1)[0]
             if path == "/login":
@@ -242,6 +247,7 @@ def test_loading_errors(c, rl, plugins, srv):
         ("no ringload_plugin_init", plugins.broken["NO_INIT"], "missing symbol ringload_plugin_init"),
         ("an ABI mismatch", plugins.broken["ABI_MISMATCH"], "built for plugin ABI 2, this ringload speaks 1"),
         ("an init that refuses", plugins.broken["REFUSES"], "refused to run"),
+        ("an init that says why", plugins.hook_error + ":init", "hook_error: init fails on purpose"),
         ("no hook", plugins.broken["NO_HOOK"], "exports no hook"),
         ("sign without a key", plugins["sign"], "refused to run"),
         ("json_ok with a bad size", plugins["json_ok"] + ":lots", "refused to run"),
@@ -359,11 +365,16 @@ def test_login_after_close(c, rl, plugins, srv):
     c.check(f"{name}: connections reopened", opened > 40, f"connections_opened={opened}")
     c.eq(f"{name}: server: requests with a bad or no token", srv.bad, 0)
     c.eq(f"{name}: server: no connection logged in twice", srv.relogins, 0)
-    c.eq(f"{name}: server: one login per connection opened", srv.settled("logins", opened), opened)
-    c.eq(f"{name}: labels", res.get("labels"), {"login": opened})
+    # A connection reopened after the last request was sent carries none (at most one per
+    # connection slot): every connection that carried a request logged in once.
+    used = srv.settled("used", opened - 4)
+    c.check(f"{name}: connections that carried a request", opened - 4 <= used <= opened,
+            f"used={used} opened={opened}")
+    c.eq(f"{name}: server: one login per connection that carried a request", srv.settled("logins", used), used)
+    c.eq(f"{name}: labels", res.get("labels"), {"login": used})
     c.eq(f"{name}: requests.failed", res.get("requests", "failed"), 0)
     c.eq(f"{name}: plugin report", res.get("plugins")[0]["report"],
-         {"logins": opened, "logins_without_token": 0, "authorized": 400 - opened})
+         {"logins": used, "logins_without_token": 0, "authorized": 400 - used})
 
 
 def test_login_without_token(c, rl, plugins, srv):
@@ -405,6 +416,37 @@ def test_skip(c, rl, plugins, tgt):
     h.check_served(c, name, res, lambda total: tgt.settled_count(expected=total), more_than=100)
     c.eq(f"{name}: sent = total + in_flight_at_end", report.get("sent"),
          res.total() + res.get("requests", "in_flight_at_end"))
+
+
+def test_hook_errors(c, rl, plugins, tgt):
+    # api->hook_error: on_request's request is not sent, on_response's response fails;
+    # either is a `plugin` error with the hook's message, and the run goes on.
+    n = 100
+    for hook, served in (("request", n - n // 10), ("response", n)):
+        name = f"a failing on_{hook} every 10th request, -n {n} -c 2 -t 1"
+        tgt.reset()
+        res = run(rl, [f"{plugins.hook_error}:{hook}:10"], ["-n", str(n), "-c", "2", "-t", "1", tgt.url("/")])
+        if not h.check_run_ok(c, name, res):
+            continue
+        c.eq(f"{name}: errors.plugin", res.get("errors", "plugin"), n // 10)
+        c.eq(f"{name}: requests", {k: res.get("requests", k) for k in ("total", "succeeded", "failed")},
+             {"total": n, "succeeded": n - n // 10, "failed": n // 10})
+        c.eq(f"{name}: first_errors.plugin", res.get("first_errors", "plugin"), f"on_{hook} failed at seq 9")
+        c.eq(f"{name}: the server saw the requests sent", tgt.settled_count(expected=served), served)
+        c.eq(f"{name}: other error kinds 0",
+             {k: v for k, v in res.get("errors").items() if k != "plugin" and v}, {})
+    # --plugin-errors fatal: the first hook error stops the run, exit 4, one line on stderr.
+    for hook in ("request", "response"):
+        name = f"--plugin-errors fatal, a failing on_{hook}, -d 20s"
+        res = h.run_ringload(rl, ["--plugin", f"{plugins.hook_error}:{hook}:50", "--plugin-errors", "fatal",
+                                  "-d", "20s", "-c", "2", "-t", "2", tgt.url("/")], timeout=30)
+        c.eq(f"{name}: exit 4", res.rc, 4)
+        c.check(f"{name}: stopped at once", res.elapsed < 5, f"elapsed={res.elapsed:.2f}s")
+        c.check(f"{name}: a JSON report with errors.plugin", (res.get("errors", "plugin") or 0) >= 1, res)
+        lines = [ln for ln in res.err.splitlines() if ln.startswith("error:")]
+        c.check(f"{name}: one error line with the hook's message",
+                len(lines) == 1 and "--plugin-errors fatal" in lines[0] and f"on_{hook} failed at seq 49" in lines[0],
+                res.err)
 
 
 def test_chain(c, rl, plugins, tgt, tmp):
@@ -456,6 +498,7 @@ def tests(env):
         ("login without token", test_login_without_token, rl, plugins, srv),
         ("skip", test_skip, rl, plugins, tgt),
         ("chain", test_chain, rl, plugins, tgt, env.tmp),
+        ("hook errors", test_hook_errors, rl, plugins, tgt),
     ]
 
 

@@ -113,7 +113,7 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
   CHECK(j["interrupted"] == true);
   CHECK(j["requests"] == json{{"total", 1000}, {"succeeded", 990}, {"failed", 10}, {"in_flight_at_end", 3}, {"skipped", 0}});
   CHECK(j["status_codes"] == json{{"200", 990}, {"503", 5}});
-  CHECK(j["errors"] == json{{"connect", 2}, {"read", 0}, {"write", 0}, {"timeout", 3}, {"protocol", 0}, {"tls", 0}});
+  CHECK(j["errors"] == json{{"connect", 2}, {"read", 0}, {"write", 0}, {"timeout", 3}, {"protocol", 0}, {"tls", 0}, {"plugin", 0}});
   CHECK(j["first_errors"] ==
         json{{"connect", "connection refused"}, {"timeout", "request deadline passed"}});
 
@@ -245,7 +245,7 @@ TEST_CASE("report_json: an empty run", "[report]") {
   CHECK(j["throughput"]["bytes_in_per_s"].get<double>() == 0.0);
   CHECK(j["status_codes"] == json::object());
   CHECK(j["first_errors"] == json::object());
-  CHECK(j["errors"] == json{{"connect", 0}, {"read", 0}, {"write", 0}, {"timeout", 0}, {"protocol", 0}, {"tls", 0}});
+  CHECK(j["errors"] == json{{"connect", 0}, {"read", 0}, {"write", 0}, {"timeout", 0}, {"protocol", 0}, {"tls", 0}, {"plugin", 0}});
   CHECK(j["timeline"] == json::array());
   CHECK(j["notices"] == json::array());
   CHECK(j["latency_us"]["max"].get<double>() == 0.0);

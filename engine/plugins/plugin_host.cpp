@@ -63,11 +63,42 @@ unsigned request_shard(const ringload_request* r) { return r->shard; }
 // The stats bucket's name: the line's `name`, else method + path ("(other)" past the cap).
 ringload_str request_name(const ringload_request* r) { return str(r->table->names[r->conn->request->name]); }
 
+ringload_str request_url(const ringload_request* r) {
+  thread_local std::string url;
+  url = r->table->origins[r->conn->request->origin].origin();
+  url += r->head.target();
+  return str(url);
+}
+
+// The head, "request-line CRLF *(field CRLF) CRLF", is the connection's head_len bytes from
+// method().data() on (a WebSocket response's view has no head: an empty method).
+int request_header_at(const ringload_request* r, std::size_t index, ringload_str* name, ringload_str* value) {
+  const std::string_view method = r->head.method();
+  if (method.empty()) return 0;
+  const std::string_view head(method.data(), r->conn->head_len);
+  std::size_t at = head.find("\r\n");
+  if (at == std::string_view::npos) return 0;
+  at += 2;
+  for (std::size_t i = 0; at < head.size(); ++i) {
+    const std::size_t eol = head.find("\r\n", at);
+    if (eol == std::string_view::npos || eol == at) return 0;
+    const std::string_view line = head.substr(at, eol - at);
+    at = eol + 2;
+    if (i != index) continue;
+    const std::size_t colon = line.find(':');
+    *name = str(line.substr(0, colon));
+    *value = str(proto::trim_ows(line.substr(colon + 1)));
+    return 1;
+  }
+  return 0;
+}
+
 // --- responses ---------------------------------------------------------------------
 
 int response_status(const ringload_response* r) { return r->status; }
 
-ringload_str response_header(const ringload_response* r, const char* n, std::size_t nl) {
+// The response's fields, parsed once into header_scratch: r->headers of them.
+const std::vector<proto::Header>& response_fields(const ringload_response* r) {
   std::vector<proto::Header>& fields = *r->header_scratch;
   if (r->headers == SIZE_MAX) {
     // The head was whole when kept: it parses.
@@ -77,10 +108,23 @@ ringload_str response_header(const ringload_response* r, const char* n, std::siz
     const proto::HeadResult res = proto::parse_response_head(head, 0, rh, fields, false);
     r->headers = res.status == proto::Status::done ? rh.num_headers : 0;
   }
+  return fields;
+}
+
+ringload_str response_header(const ringload_response* r, const char* n, std::size_t nl) {
+  const std::vector<proto::Header>& fields = response_fields(r);
   const std::string_view name = view(n, nl);
   for (std::size_t i = 0; i < r->headers; ++i)
     if (proto::iequals(fields[i].name, name)) return str(fields[i].value);
   return {};
+}
+
+int response_header_at(const ringload_response* r, std::size_t index, ringload_str* name, ringload_str* value) {
+  const std::vector<proto::Header>& fields = response_fields(r);
+  if (index >= r->headers) return 0;
+  *name = str(fields[index].name);
+  *value = str(fields[index].value);
+  return 1;
 }
 
 ringload_str response_body(const ringload_response* r) { return str(r->capture->body); }
@@ -121,7 +165,8 @@ const ringload_api api_table = {
     request_header,      request_seq,  request_conn,    response_status, response_header, response_body,
     verdict_set,         want_bodies,  request_method,  request_target, request_body,   request_name,
     request_line,        request_shard, response_request, response_latency_ns, response_ttfb_ns, verdict_ok,
-    report_number,       request_conn_gen, hook_error,     init_error,
+    report_number,       request_conn_gen, hook_error,     init_error,     request_url,    request_header_at,
+    response_header_at,
 };
 
 template <typename Fn>

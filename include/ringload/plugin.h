@@ -135,6 +135,17 @@ typedef struct ringload_api {
     /* From inside ringload_plugin_init: why it is about to return NULL (NUL-terminated,
      * copied): ringload's error says it instead of "refused to run". */
     void (*init_error)(const char *message);
+    /* The request's URL: its origin "scheme://host:port" (the port always given) followed by
+     * its target. Valid until the hook returns or this thread's next request_url call. */
+    ringload_str (*request_url)(const ringload_request *);
+    /* The request's header fields in order, index 0, 1, ...: 1 with *name and *value set (valid
+     * during the hook call), 0 past the last field. The head as it will be sent, with the
+     * fields ringload adds (Host, User-Agent, Accept) and the plugins' changes so far. */
+    int (*request_header_at)(const ringload_request *, size_t index, ringload_str *name,
+                             ringload_str *value);
+    /* The response's header fields in order, as request_header_at. */
+    int (*response_header_at)(const ringload_response *, size_t index, ringload_str *name,
+                              ringload_str *value);
 } ringload_api;
 
 /* A plugin linked into the program that runs the engine instead of loaded from a file

@@ -1,0 +1,609 @@
+// The Python hooks runner (hooks.hpp): a module's handle_request(request) and
+// handle_response(response), called on the shard threads under the GIL.
+//
+// The interpreter. ringload_python_plugin.so starts CPython at the first init unless it
+// runs already (Py_InitializeEx(0): no signal handlers, ringload keeps its own), then
+// releases the GIL. It is never finalized: the process keeps it until exit (finalizing
+// while a later run may load a module again, or with thread states of finished shard
+// threads around, is not worth the risk); the .so and libpython are pinned (RTLD_NODELETE)
+// so the engine's dlclose cannot unmap a live interpreter, and libpython's symbols are
+// made global so the interpreter's own extension modules (_hashlib, ...) load.
+//
+// Threads. Each shard thread takes a thread state once, in shard_init, and keeps it (one per
+// shard thread and run, never freed): a hook then only takes and releases the GIL. The GIL
+// serialises the shards' hooks: bench/README.md measures what that costs.
+//
+// Every object made for a hook is released before the hook returns (but a stream's
+// events, kept per connection slot until its response: at most max_stream_items each).
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <dlfcn.h>
+#include <strings.h>
+
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "hooks.hpp"
+
+namespace ringload::python {
+namespace {
+
+constexpr long long default_body_limit = 1 << 20;  // response bytes shown: BODY_LIMIT overrides
+constexpr Py_ssize_t max_stream_items = 1000;      // events / messages kept per stream
+
+// A strong reference; destroyed under the GIL.
+class Ref {
+ public:
+  Ref() = default;
+  explicit Ref(PyObject* o) noexcept : p_(o) {}
+  Ref(Ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  Ref& operator=(Ref&& o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~Ref() { Py_XDECREF(p_); }
+  PyObject* get() const noexcept { return p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+
+ private:
+  PyObject* p_ = nullptr;
+};
+
+class Gil {
+ public:
+  Gil() noexcept : state_(PyGILState_Ensure()) {}
+  ~Gil() { PyGILState_Release(state_); }
+  Gil(const Gil&) = delete;
+  Gil& operator=(const Gil&) = delete;
+
+ private:
+  PyGILState_STATE state_;
+};
+
+// Python helpers: importing a file as a module, and wording exceptions.
+constexpr const char* helper_source = R"PY(
+import importlib.util, os, sys, traceback
+
+def load(path, name, args):
+    if not os.path.isfile(path):
+        raise FileNotFoundError(2, "no such file", path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    module.ARGS = args
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+def import_error(path, exc):
+    if isinstance(exc, FileNotFoundError) and exc.filename == path:
+        return f"cannot import {path}: no such file"
+    if isinstance(exc, SyntaxError):
+        return f"{type(exc).__name__} at {exc.filename}:{exc.lineno}: {exc.msg}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if f.filename == path] or frames
+    where = f" ({own[-1].filename}:{own[-1].lineno})" if own else ""
+    return f"{type(exc).__name__} at import: {exc}{where}".replace("\n", " ")
+
+def describe(exc):
+    return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:1000]
+
+def write(text):
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except Exception:
+        os.write(2, text.encode(errors="replace"))
+
+def report(hook, where, exc):
+    write(f"ringload: {hook} raised {where}; later exceptions are only counted (errors.plugin):\n"
+          + "".join(traceback.format_exception(exc)))
+
+def flush():
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except Exception:
+            pass
+)PY";
+
+// Interned dict keys and the helpers: made once, kept for the process's life.
+struct Names {
+  PyObject *method, *url, *target, *headers, *body, *name, *seq, *line, *shard;
+  PyObject *status, *ok, *label, *latency_ms, *ttfb_ms, *request, *events, *messages, *event, *data;
+  PyObject *load, *import_error, *describe, *report, *flush;
+};
+Names* names = nullptr;
+
+bool make_names() {
+  if (names != nullptr) return true;
+  PyObject* globals = PyDict_New();
+  if (globals == nullptr || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) != 0) return false;
+  PyObject* ran = PyRun_String(helper_source, Py_file_input, globals, globals);
+  if (ran == nullptr) return false;
+  Py_DECREF(ran);
+  auto* n = new Names;
+  auto key = [](const char* s) { return PyUnicode_InternFromString(s); };
+  *n = {key("method"), key("url"), key("target"), key("headers"), key("body"), key("name"), key("seq"),
+        key("line"), key("shard"), key("status"), key("ok"), key("label"), key("latency_ms"), key("ttfb_ms"),
+        key("request"), key("events"), key("messages"), key("event"), key("data"),
+        PyDict_GetItemString(globals, "load"), PyDict_GetItemString(globals, "import_error"),
+        PyDict_GetItemString(globals, "describe"), PyDict_GetItemString(globals, "report"),
+        PyDict_GetItemString(globals, "flush")};
+  names = n;  // `globals` keeps the helpers alive: never released
+  return true;
+}
+
+struct Plugin;
+
+// A stream's events or messages so far, per connection slot, for its request (gen, seq).
+struct Stream {
+  uint32_t gen = 0;
+  uint64_t seq = UINT64_MAX;
+  bool sse = false;
+  Ref items;
+};
+
+struct Shard {
+  Plugin* plugin;
+  std::unordered_map<unsigned, Stream> streams;
+};
+
+struct Plugin {
+  const ringload_api* api = nullptr;
+  std::string path;
+  Ref module, handle_request, handle_response, finish;
+  long long body_limit = 0;
+  std::vector<std::unique_ptr<Shard>> shards;
+  bool traceback_shown = false;  // the first exception's traceback only (GIL held)
+};
+
+// --- conversions ----------------------------------------------------------------------
+
+PyObject* text(ringload_str s) { return PyUnicode_DecodeUTF8(s.ptr != nullptr ? s.ptr : "", static_cast<Py_ssize_t>(s.len), "surrogateescape"); }
+PyObject* bytes(ringload_str s) { return PyBytes_FromStringAndSize(s.ptr != nullptr ? s.ptr : "", static_cast<Py_ssize_t>(s.len)); }
+std::string_view view(ringload_str s) { return s.ptr == nullptr ? std::string_view{} : std::string_view(s.ptr, s.len); }
+
+// d[key] = v, taking v's reference.
+bool put(PyObject* d, PyObject* key, PyObject* v) {
+  if (v == nullptr) return false;
+  const int rc = PyDict_SetItem(d, key, v);
+  Py_DECREF(v);
+  return rc == 0;
+}
+
+// The bytes of a str (UTF-8; lone surrogates as the bytes they escape), bytes or bytearray,
+// valid while `o` and `keep` live. False with a Python exception set.
+bool utf8(PyObject* o, std::string_view& out, Ref& keep) {
+  if (PyUnicode_Check(o)) {
+    Py_ssize_t n = 0;
+    if (const char* p = PyUnicode_AsUTF8AndSize(o, &n); p != nullptr) {
+      out = {p, static_cast<std::size_t>(n)};
+      return true;
+    }
+    PyErr_Clear();
+    keep = Ref(PyUnicode_AsEncodedString(o, "utf-8", "surrogateescape"));
+    if (!keep) return false;
+    o = keep.get();
+  }
+  if (PyBytes_Check(o)) {
+    out = {PyBytes_AS_STRING(o), static_cast<std::size_t>(PyBytes_GET_SIZE(o))};
+    return true;
+  }
+  if (PyByteArray_Check(o)) {
+    out = {PyByteArray_AS_STRING(o), static_cast<std::size_t>(PyByteArray_GET_SIZE(o))};
+    return true;
+  }
+  PyErr_Format(PyExc_TypeError, "expected str or bytes, not %.100s", Py_TYPE(o)->tp_name);
+  return false;
+}
+
+// The pending exception, cleared, with its traceback attached (null when none is set).
+Ref take_exception() {
+  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (tb != nullptr && value != nullptr) PyException_SetTraceback(value, tb);
+  Py_XDECREF(type);
+  Py_XDECREF(tb);
+  return Ref(value);
+}
+
+// "ExcType: message" of `exc`, or of the pending exception, which is cleared.
+std::string describe(PyObject* exc) {
+  Ref said(exc != nullptr ? PyObject_CallOneArg(names->describe, exc) : nullptr);
+  const char* s = said ? PyUnicode_AsUTF8(said.get()) : nullptr;
+  PyErr_Clear();
+  return s != nullptr ? s : "unknown error";
+}
+std::string pending_error() { return describe(take_exception().get()); }
+
+// Its traceback on stderr (the helper's report()), headed by `hook` and `where`.
+void print_traceback(const char* hook, const std::string& where, PyObject* exc) {
+  if (exc == nullptr) return;
+  Ref done(PyObject_CallFunction(names->report, "ssO", hook, where.c_str(), exc));
+  PyErr_Clear();
+}
+
+// The pending exception of a hook: its traceback on stderr the first time for this plugin,
+// then api->hook_error("hook: ExcType: message").
+void hook_failed(Plugin& p, const char* hook, const ringload_request* r) {
+  Ref exc = take_exception();
+  if (!p.traceback_shown && exc) {
+    p.traceback_shown = true;
+    const uint32_t line = p.api->request_line(r);
+    std::string where = "at request seq " + std::to_string(p.api->request_seq(r)) + " of shard " +
+                        std::to_string(p.api->request_shard(r));
+    if (line != 0) where += " (request file line " + std::to_string(line) + ")";
+    print_traceback(hook, where, exc.get());
+  }
+  p.api->hook_error((std::string(hook) + ": " + describe(exc.get())).c_str());
+}
+
+// --- requests ---------------------------------------------------------------------------
+
+template <typename At>
+PyObject* header_dict(At at) {
+  Ref d(PyDict_New());
+  ringload_str n{}, v{};
+  for (std::size_t i = 0; d && at(i, &n, &v) != 0; ++i) {
+    Ref k(text(n));
+    if (!k || !put(d.get(), k.get(), text(v))) return nullptr;
+  }
+  Py_XINCREF(d.get());
+  return d.get();
+}
+
+// handle_request's dict (full), or the one under a response's "request".
+PyObject* request_dict(const Plugin& p, const ringload_request* r, bool full) {
+  const ringload_api& a = *p.api;
+  const Names& k = *names;
+  Ref d(PyDict_New());
+  const uint32_t line = a.request_line(r);
+  bool ok = d && put(d.get(), k.method, text(a.request_method(r))) &&
+            put(d.get(), k.target, text(a.request_target(r))) && put(d.get(), k.name, text(a.request_name(r))) &&
+            put(d.get(), k.seq, PyLong_FromUnsignedLongLong(a.request_seq(r)));
+  if (ok && full) {
+    auto at = [&](std::size_t i, ringload_str* n, ringload_str* v) { return a.request_header_at(r, i, n, v); };
+    ok = put(d.get(), k.url, text(a.request_url(r))) && put(d.get(), k.headers, header_dict(at)) &&
+         put(d.get(), k.body, bytes(a.request_body(r))) &&
+         put(d.get(), k.line, line != 0 ? PyLong_FromUnsignedLong(line) : Py_NewRef(Py_None)) &&
+         put(d.get(), k.shard, PyLong_FromUnsignedLong(a.request_shard(r)));
+  }
+  if (!ok) return nullptr;
+  Py_INCREF(d.get());
+  return d.get();
+}
+
+// d[key] as bytes when it differs from `now`: true with `out` set (`changed` says whether
+// it differs). False with an exception set; a missing key is no change.
+bool changed_value(PyObject* d, PyObject* key, std::string_view now, std::string_view& out, Ref& keep, bool& changed) {
+  changed = false;
+  PyObject* v = PyDict_GetItemWithError(d, key);
+  if (v == nullptr) return !PyErr_Occurred();
+  if (!utf8(v, out, keep)) return false;
+  changed = out != now;
+  return true;
+}
+
+bool content_length(std::string_view name) { return name.size() == 14 && strncasecmp(name.data(), "content-length", 14) == 0; }
+
+// Each original field not in `h` (by any case) is removed; each of h's that differs is set.
+// Content-Length is left alone: it follows the body.
+std::string apply_headers(const ringload_api& a, ringload_request* r, PyObject* h) {
+  std::vector<std::string> gone;
+  ringload_str n{}, v{};
+  for (std::size_t i = 0; a.request_header_at(r, i, &n, &v) != 0; ++i) {
+    bool kept = content_length(view(n));
+    PyObject *key = nullptr, *value = nullptr;
+    for (Py_ssize_t pos = 0; !kept && PyDict_Next(h, &pos, &key, &value);) {
+      Ref keep;
+      std::string_view name;
+      if (!utf8(key, name, keep)) return "header name: " + pending_error();
+      kept = name.size() == n.len && strncasecmp(name.data(), n.ptr, n.len) == 0;
+    }
+    if (!kept) gone.emplace_back(view(n));
+  }
+  for (const std::string& name : gone) a.request_remove_header(r, name.data(), name.size());
+  PyObject *key = nullptr, *value = nullptr;
+  for (Py_ssize_t pos = 0; PyDict_Next(h, &pos, &key, &value);) {
+    Ref keep_name, keep_value;
+    std::string_view name, val;
+    if (!utf8(key, name, keep_name) || !utf8(value, val, keep_value)) return "header: " + pending_error();
+    if (content_length(name)) continue;
+    if (view(a.request_header(r, name.data(), name.size())) == val && !val.empty()) continue;
+    if (a.request_set_header(r, name.data(), name.size(), val.data(), val.size()) != 0)
+      return "header '" + std::string(name) + "' refused (a name that is no token, CR, LF or NUL in the value, "
+             "or a head over 16 KiB)";
+  }
+  return {};
+}
+
+// What differs between `d` and the request goes to the api; "" or why it cannot.
+std::string apply_request(const ringload_api& a, ringload_request* r, PyObject* d) {
+  const Names& k = *names;
+  Ref keep;
+  std::string_view v;
+  bool changed = false;
+  if (!changed_value(d, k.method, view(a.request_method(r)), v, keep, changed)) return "method: " + pending_error();
+  if (changed && a.request_set_method(r, v.data(), v.size()) != 0) return "method '" + std::string(v) + "' refused";
+  const std::string target(view(a.request_target(r)));
+  const std::string url(view(a.request_url(r)));
+  if (!changed_value(d, k.target, target, v, keep, changed)) return "target: " + pending_error();
+  if (!changed) {
+    if (!changed_value(d, k.url, url, v, keep, changed)) return "url: " + pending_error();
+    const std::string_view origin = std::string_view(url).substr(0, url.size() - target.size());
+    if (changed && (!v.starts_with(origin) || (v.size() > origin.size() && v[origin.size()] != '/')))
+      return "url '" + std::string(v) + "' is not on the request's origin " + std::string(origin) +
+             " (only the path and query can change)";
+    if (changed) v = v.size() == origin.size() ? std::string_view("/") : v.substr(origin.size());
+  }
+  if (changed && a.request_set_target(r, v.data(), v.size()) != 0) return "target '" + std::string(v) + "' refused";
+  // The body last: its Content-Length is set by request_set_body.
+  if (PyObject* h = PyDict_GetItemWithError(d, k.headers); h != nullptr) {
+    if (!PyDict_Check(h)) return std::string("headers must be a dict, not ") + Py_TYPE(h)->tp_name;
+    if (std::string why = apply_headers(a, r, h); !why.empty()) return why;
+  } else if (PyErr_Occurred()) {
+    return "headers: " + pending_error();
+  }
+  if (!changed_value(d, k.body, view(a.request_body(r)), v, keep, changed)) return "body: " + pending_error();
+  if (changed && a.request_set_body(r, v.data(), v.size()) != 0) return "body refused (head over 16 KiB)";
+  return {};
+}
+
+int on_request(void* state, ringload_request* r) {
+  Plugin& p = *static_cast<Shard*>(state)->plugin;
+  if (!p.handle_request) return 0;
+  Gil gil;
+  Ref d(request_dict(p, r, true));
+  Ref out(d ? PyObject_CallOneArg(p.handle_request.get(), d.get()) : nullptr);
+  if (!out) {
+    hook_failed(p, "handle_request", r);
+    return 0;
+  }
+  if (out.get() == Py_None) return 1;
+  std::string why = PyDict_Check(out.get()) ? apply_request(*p.api, r, out.get())
+                                            : std::string("returned ") + Py_TYPE(out.get())->tp_name +
+                                                  ", not a dict or None";
+  if (!why.empty()) p.api->hook_error(("handle_request: " + why).c_str());
+  return 0;
+}
+
+// --- responses --------------------------------------------------------------------------
+
+// The events or messages kept for `r`'s stream, moved into d["events"] / d["messages"].
+bool take_stream(Shard& s, const ringload_request* r, PyObject* d) {
+  const ringload_api& a = *s.plugin->api;
+  auto it = s.streams.find(a.request_conn(r));
+  if (it == s.streams.end() || !it->second.items) return true;
+  Stream& st = it->second;
+  const bool mine = st.gen == a.request_conn_gen(r) && st.seq == a.request_seq(r);
+  Ref items = std::move(st.items);
+  return !mine || PyDict_SetItem(d, st.sse ? names->events : names->messages, items.get()) == 0;
+}
+
+PyObject* response_dict(Shard& s, const ringload_response* res, const ringload_verdict* v) {
+  const Plugin& p = *s.plugin;
+  const ringload_api& a = *p.api;
+  const Names& k = *names;
+  const ringload_request* r = a.response_request(res);
+  const int64_t ttfb = a.response_ttfb_ns(res);
+  auto at = [&](std::size_t i, ringload_str* n, ringload_str* val) { return a.response_header_at(res, i, n, val); };
+  Ref d(PyDict_New());
+  const bool ok = d && put(d.get(), k.status, PyLong_FromLong(a.response_status(res))) &&
+                  put(d.get(), k.headers, header_dict(at)) &&
+                  put(d.get(), k.body, bytes(p.body_limit > 0 ? a.response_body(res) : ringload_str{})) &&
+                  put(d.get(), k.ok, PyBool_FromLong(a.verdict_ok(v))) && put(d.get(), k.label, Py_NewRef(Py_None)) &&
+                  put(d.get(), k.latency_ms, PyFloat_FromDouble(static_cast<double>(a.response_latency_ns(res)) / 1e6)) &&
+                  put(d.get(), k.ttfb_ms, ttfb < 0 ? Py_NewRef(Py_None) : PyFloat_FromDouble(static_cast<double>(ttfb) / 1e6)) &&
+                  put(d.get(), k.request, request_dict(p, r, false)) && take_stream(s, r, d.get());
+  if (!ok) return nullptr;
+  Py_INCREF(d.get());
+  return d.get();
+}
+
+void on_response(void* state, const ringload_response* res, ringload_verdict* v) {
+  Shard& s = *static_cast<Shard*>(state);
+  Plugin& p = *s.plugin;
+  if (!p.handle_response) return;
+  Gil gil;
+  Ref d(response_dict(s, res, v));
+  Ref out(d ? PyObject_CallOneArg(p.handle_response.get(), d.get()) : nullptr);
+  if (!out) return hook_failed(p, "handle_response", p.api->response_request(res));
+  PyObject* result = out.get() == Py_None ? d.get() : out.get();
+  if (!PyDict_Check(result))
+    return p.api->hook_error(
+        (std::string("handle_response: returned ") + Py_TYPE(result)->tp_name + ", not a dict or None").c_str());
+  PyObject* okv = PyDict_GetItemWithError(result, names->ok);
+  const int ok = okv != nullptr ? PyObject_IsTrue(okv) : (PyErr_Occurred() ? -1 : p.api->verdict_ok(v));
+  PyObject* labelv = ok < 0 ? nullptr : PyDict_GetItemWithError(result, names->label);
+  const char* label = labelv != nullptr && labelv != Py_None ? PyUnicode_AsUTF8(labelv) : nullptr;
+  if (ok < 0 || PyErr_Occurred())
+    return p.api->hook_error(("handle_response: ok or label: " + pending_error()).c_str());
+  if (ok != p.api->verdict_ok(v) || label != nullptr) p.api->verdict_set(v, ok, label);
+}
+
+void on_message(void* state, const ringload_response* res, int kind, ringload_str name, ringload_str data) {
+  Shard& s = *static_cast<Shard*>(state);
+  const ringload_api& a = *s.plugin->api;
+  if (!s.plugin->handle_response) return;
+  Gil gil;
+  const ringload_request* r = a.response_request(res);
+  Stream& st = s.streams[a.request_conn(r)];
+  if (!st.items || st.gen != a.request_conn_gen(r) || st.seq != a.request_seq(r)) {
+    st = {a.request_conn_gen(r), a.request_seq(r), kind == RINGLOAD_MESSAGE_SSE_EVENT, Ref(PyList_New(0))};
+    if (!st.items) return a.hook_error(("handle_response's events: " + pending_error()).c_str());
+  }
+  if (PyList_GET_SIZE(st.items.get()) >= max_stream_items) return;
+  Ref item;
+  if (kind == RINGLOAD_MESSAGE_SSE_EVENT) {
+    item = Ref(PyDict_New());
+    if (item && !(put(item.get(), names->event, name.len != 0 ? text(name) : PyUnicode_FromString("message")) &&
+                  put(item.get(), names->data, text(data))))
+      item = Ref();
+  } else {
+    item = Ref(kind == RINGLOAD_MESSAGE_WS_TEXT ? text(data) : bytes(data));
+  }
+  if (!item || PyList_Append(st.items.get(), item.get()) != 0)
+    a.hook_error(("handle_response's events: " + pending_error()).c_str());
+}
+
+// --- lifecycle --------------------------------------------------------------------------
+
+// The plugin's file and libpython stay mapped whatever dlclose says (the interpreter lives
+// on), and libpython's symbols become global for the extension modules it imports.
+void pin_libraries() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&Py_InitializeEx), &info) != 0 && info.dli_fname != nullptr)
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL | RTLD_NODELETE);
+  if (dladdr(reinterpret_cast<void*>(&pin_libraries), &info) != 0 && info.dli_fname != nullptr)
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
+void start_interpreter() {
+#if !defined(RINGLOAD_PYTHON_IN_PROCESS) || !RINGLOAD_PYTHON_IN_PROCESS
+  if (Py_IsInitialized()) return;
+  pin_libraries();
+  Py_InitializeEx(0);
+  PyEval_SaveThread();  // shard threads take the GIL; this thread keeps its thread state
+#endif
+}
+
+PyObject* hook(PyObject* module, const char* name, std::string& why) {
+  PyObject* f = PyObject_GetAttrString(module, name);
+  if (f == nullptr) {
+    if (PyErr_ExceptionMatches(PyExc_AttributeError)) PyErr_Clear();
+    else why = std::string(name) + ": " + pending_error();
+  } else if (!PyCallable_Check(f)) {
+    why = std::string(name) + " is not callable";
+    Py_CLEAR(f);
+  }
+  return f;
+}
+
+// Imports p.path with ARGS = args; "" or why not (one line).
+std::string load_module(Plugin& p, const std::string& args) {
+  static unsigned loaded = 0;
+  std::string stem = p.path.substr(p.path.rfind('/') + 1);
+  stem.resize(stem.size() - 3);
+  for (char& c : stem)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) c = '_';
+  const std::string name = "ringload_hooks_" + std::to_string(++loaded) + "_" + stem;
+  p.module = Ref(PyObject_CallFunction(names->load, "sss", p.path.c_str(), name.c_str(), args.c_str()));
+  if (!p.module) {
+    Ref exc = take_exception();
+    Ref said(exc ? PyObject_CallFunction(names->import_error, "sO", p.path.c_str(), exc.get()) : nullptr);
+    const char* s = said ? PyUnicode_AsUTF8(said.get()) : nullptr;
+    std::string why = s != nullptr ? s : "cannot import " + p.path;
+    PyErr_Clear();
+    return why;
+  }
+  std::string why;
+  p.handle_request = Ref(hook(p.module.get(), "handle_request", why));
+  p.handle_response = Ref(hook(p.module.get(), "handle_response", why));
+  p.finish = Ref(hook(p.module.get(), "finish", why));
+  if (!why.empty()) return why;
+  if (!p.handle_request && !p.handle_response)
+    return p.path + " defines neither handle_request nor handle_response";
+  Ref limit(PyObject_GetAttrString(p.module.get(), "BODY_LIMIT"));
+  p.body_limit = limit ? PyLong_AsLongLong(limit.get()) : default_body_limit;
+  if (!limit) PyErr_Clear();
+  if (PyErr_Occurred() || p.body_limit < 0) return "BODY_LIMIT must be an int >= 0";
+  return {};
+}
+
+// args: "MODULE.py[:ARGS]" (the module's path ends at the first ".py:").
+void* init(const ringload_api* api, const char* args) {
+  const std::string spec = args != nullptr ? args : "";
+  const std::size_t cut = spec.find(".py:");
+  start_interpreter();
+  Gil gil;
+  auto p = std::make_unique<Plugin>();
+  p->api = api;
+  p->path = cut == std::string::npos ? spec : spec.substr(0, cut + 3);
+  std::string why;
+  if (!p->path.ends_with(".py")) why = "not a Python module (a .py file): '" + p->path + "'";
+  else if (!make_names()) why = "cannot start the Python helpers: " + pending_error();
+  else why = load_module(*p, cut == std::string::npos ? std::string() : spec.substr(cut + 4));
+  if (!why.empty()) {
+    api->init_error(why.c_str());
+    return nullptr;
+  }
+  if (p->handle_response && p->body_limit > 0) api->want_bodies(static_cast<std::size_t>(p->body_limit));
+  return p.release();
+}
+
+// On the shard's thread: a thread state kept for its hooks (PyGILState_Ensure without the
+// matching Release; the GIL itself is released).
+void* shard_init(void* plugin, unsigned shard) {
+  Plugin& p = *static_cast<Plugin*>(plugin);
+  const PyGILState_STATE was = PyGILState_Ensure();
+  if (p.shards.size() <= shard) p.shards.resize(shard + 1);
+  if (!p.shards[shard]) p.shards[shard] = std::make_unique<Shard>(Shard{&p, {}});
+  Shard* s = p.shards[shard].get();
+  s->streams.clear();
+  if (was == PyGILState_UNLOCKED) PyEval_SaveThread();
+  else PyGILState_Release(was);
+  return s;
+}
+
+// The module's finish() -> {str: number} into the report.
+void report_finish(Plugin& p) {
+  Ref out(PyObject_CallNoArgs(p.finish.get()));
+  if (!out) return print_traceback("finish()", "after the run", take_exception().get());
+  if (!PyDict_Check(out.get())) {
+    std::fprintf(stderr, "ringload: %s: finish() returned %s, not a dict: no report\n", p.path.c_str(),
+                 Py_TYPE(out.get())->tp_name);
+    return;
+  }
+  PyObject *key = nullptr, *value = nullptr;
+  for (Py_ssize_t pos = 0; PyDict_Next(out.get(), &pos, &key, &value);) {
+    Py_ssize_t n = 0;
+    const char* k = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &n) : nullptr;
+    const double x = PyNumber_Check(value) ? PyFloat_AsDouble(value) : -1.0;
+    if (k == nullptr || PyErr_Occurred() || !PyNumber_Check(value)) {
+      PyErr_Clear();
+      std::fprintf(stderr, "ringload: %s: finish(): a key that is no str or a value that is no number skipped\n",
+                   p.path.c_str());
+      continue;
+    }
+    p.api->report_number(k, static_cast<std::size_t>(n), x);
+  }
+}
+
+void finish(void* plugin) {
+  Plugin& p = *static_cast<Plugin*>(plugin);
+  Gil gil;
+  for (auto& s : p.shards)
+    if (s) s->streams.clear();
+  if (p.finish) report_finish(p);
+  Ref flushed(PyObject_CallNoArgs(names->flush));
+  PyErr_Clear();
+}
+
+void release(void* plugin) {
+  Gil gil;
+  Ref flushed(PyObject_CallNoArgs(names->flush));
+  PyErr_Clear();
+  delete static_cast<Plugin*>(plugin);
+}
+
+uint32_t abi() { return RINGLOAD_PLUGIN_ABI; }
+
+const ringload_plugin_entry entry = {abi, init, shard_init, on_request, on_response, on_message, finish, release};
+
+}  // namespace
+
+const ringload_plugin_entry& hooks_entry() noexcept { return entry; }
+
+}  // namespace ringload::python

@@ -232,7 +232,9 @@ std::expected<void, std::string> PluginHost::load_one(const PluginSpec& spec) {
   std::string args = spec.args;
   ringload_plugin_entry e{};
   if (spec.entry != nullptr) {
+    // Linked in (the Python module's hooks runner): a .py gets its path, as from a file.
     e = *spec.entry;
+    if (spec.path.ends_with(".py")) args = spec.args.empty() ? spec.path : spec.path + ":" + spec.args;
   } else {
     auto opened = open(spec, args);
     if (!opened) return std::unexpected(opened.error());

@@ -1,22 +1,24 @@
 #!/usr/bin/python3
 """What a plugin costs: ringload with a plugin that does nothing against ringload alone.
 
-ringload-target (--threads 1) runs on CPU 0, ringload (-t 1) on CPU 1. Each round runs, in
-an order that alternates from round to round,
+ringload-target (--threads 1) runs on CPU 0, ringload (-t THREADS, 1 by default) on CPU 1.
+Each round runs, in an order that alternates from round to round,
 
     ringload -t 1 -c C -d D --json --quiet URL                                  (none)
     ringload -t 1 -c C -d D --json --quiet --plugin build/.../libnoop.so URL    (plugin)
 
 examples/plugins/noop.c: on_request returns 0, on_response does nothing, so what is
 measured is the hooks' calls and what loading any plugin turns on (the response head kept
-for on_response). PLUGIN=PATH[:ARGS] measures another plugin the same way. Per run:
+for on_response). PLUGIN=PATH[:ARGS] measures another plugin the same way (a .py one:
+PLUGIN=examples/python/noop.py, the Python hooks). Per run:
 requests/s, client CPU µs per request ((user + sys) / requests), peak RSS, and the CPU
 stall of the machine during the run (PSI: other work competing for the cores). Then the medians, the ratios plugin/none of the medians and the median of the
 rounds' paired ratios. Issue 11's goal: the no-op plugin costs at most 5 % of requests/s
 and of CPU per request (req/s ratio >= 0.95, CPU/request ratio <= 1.05).
 
 Environment (all optional):
-  C=64  D=5s  ROUNDS=5  WARMUP=1s  PATH_=/ (request path)
+  C=64  D=5s  ROUNDS=5  WARMUP=1s  PATH_=/ (request path)  THREADS=1 (ringload's -t;
+  give CLIENT_CPU as many CPUs, e.g. CLIENT_CPU=0,1)
   RINGLOAD=build/ringload  TARGET_BIN=build/ringload-target  (relative to the repo root)
   PLUGIN=<RINGLOAD's directory>/examples/plugins/libnoop.so (PATH[:ARGS])
   SERVER_CPU=0  CLIENT_CPU=1
@@ -37,6 +39,7 @@ from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, alternated, cpu_stall_us
                       run_timed, seconds, start_target, stop, time_usage, write_summary)
 
 C = int(env("C", "64"))
+THREADS = int(env("THREADS", "1"))
 D = env("D", "5s")
 ROUNDS = int(env("ROUNDS", "5"))
 WARMUP = env("WARMUP", "1s")
@@ -49,7 +52,7 @@ GOAL = 0.05  # issue 11: a plugin that does nothing costs at most 5 %
 
 def run(mode, url, duration, out_dir, tag):
     time_file = os.path.join(out_dir, f"{tag}.time")
-    cmd = [RINGLOAD, "-t", "1", "-c", str(C), "-d", duration, "--json", "--quiet"]
+    cmd = [RINGLOAD, "-t", str(THREADS), "-c", str(C), "-d", duration, "--json", "--quiet"]
     if mode == "plugin":
         cmd += ["--plugin", PLUGIN]
     cmd.append(url)
@@ -92,7 +95,7 @@ def main():
         die(f"plugin not found at {PLUGIN_FILE} (build examples/plugins, or set PLUGIN)")
     out_dir = make_out_dir("ringload-plugin-bench-")
     tmp = tempfile.mkdtemp(prefix="ringload-plugin-bench-srv-")
-    print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, C={C}, D={D}, rounds={ROUNDS}, "
+    print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, -t {THREADS}, C={C}, D={D}, rounds={ROUNDS}, "
           f"plugin {PLUGIN}; load average {os.getloadavg()[0]:.2f}; raw outputs in {out_dir}")
     results = {m: [] for m in MODES}
     proc = None
@@ -111,7 +114,7 @@ def main():
         stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
     med = {m: median_row(rs) for m, rs in results.items()}
-    print(f"\n== medians over {ROUNDS} rounds (C={C}, D={D}; load average now {os.getloadavg()[0]:.2f})\n{HEADER}")
+    print(f"\n== medians over {ROUNDS} rounds (-t {THREADS}, C={C}, D={D}; load average now {os.getloadavg()[0]:.2f})\n{HEADER}")
     for m in MODES:
         print(row(m, med[m]))
     rps = med["plugin"]["rps"] / med["none"]["rps"]
@@ -123,7 +126,7 @@ def main():
     print(f"plugin/none, of the medians: req/s x{rps:.3f}, CPU/request x{cpu:.3f}, RSS x{rss:.3f}: {verdict(rps, cpu)}")
     print(f"plugin/none, median of the {ROUNDS} paired rounds: req/s x{paired_rps:.3f}, "
           f"CPU/request x{paired_cpu:.3f}: {verdict(paired_rps, paired_cpu)}")
-    write_summary(out_dir, {"C": C, "D": D, "rounds": ROUNDS, "plugin": PLUGIN, "median": med, "runs": results,
+    write_summary(out_dir, {"C": C, "THREADS": THREADS, "D": D, "rounds": ROUNDS, "plugin": PLUGIN, "median": med, "runs": results,
                             "ratio": {"rps": rps, "cpu_per_request": cpu, "rss": rss},
                             "paired_ratio": {"rps": paired_rps, "cpu_per_request": paired_cpu}})
 

@@ -54,6 +54,16 @@ if grep -E ' (wolfSSL|wc_|sp_|fe_|Base64_)' <<<"$exported"; then
   fail "libringload.so exports wolfSSL's symbols (above)"
 fi
 say "installed into a temporary prefix; libringload.so exports $(wc -l <<<"$exported") symbols"
+# The Python module, where /usr/bin/python3 looks under a prefix other than /usr (when built).
+if [ -d "$build/python/ringload" ]; then
+  pydir="$prefix/lib/python3.11/dist-packages"
+  [ -e "$pydir/ringload/__init__.py" ] || fail "the Python module is not installed in $pydir"
+  PYTHONPATH="$pydir" /usr/bin/python3 -c 'import ringload, sys; sys.exit(ringload.__version__ == "" )' \
+    || fail "the installed Python module does not import"
+  [ -e "$prefix/lib/ringload/ringload_python_plugin.so" ] || [ -n "$(find "$prefix" -name ringload_python_plugin.so)" ] \
+    || fail "ringload_python_plugin.so is not installed"
+  say "the Python module imports from $pydir"
+fi
 
 # 2. The harness, four ways. The pkg-config builds get an rpath to the prefix.
 export PKG_CONFIG_PATH="$libdir/pkgconfig"

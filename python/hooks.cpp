@@ -460,6 +460,9 @@ void on_message(void* state, const ringload_response* res, int kind, ringload_st
 
 // --- lifecycle --------------------------------------------------------------------------
 
+#if defined(RINGLOAD_PYTHON_IN_PROCESS) && RINGLOAD_PYTHON_IN_PROCESS
+void start_interpreter() {}  // the extension runs inside a live interpreter
+#else
 // The plugin's file and libpython stay mapped whatever dlclose says (the interpreter lives
 // on), and libpython's symbols become global for the extension modules it imports.
 void pin_libraries() {
@@ -471,13 +474,12 @@ void pin_libraries() {
 }
 
 void start_interpreter() {
-#if !defined(RINGLOAD_PYTHON_IN_PROCESS) || !RINGLOAD_PYTHON_IN_PROCESS
   if (Py_IsInitialized()) return;
   pin_libraries();
   Py_InitializeEx(0);
   PyEval_SaveThread();  // shard threads take the GIL; this thread keeps its thread state
-#endif
 }
+#endif
 
 PyObject* hook(PyObject* module, const char* name, std::string& why) {
   PyObject* f = PyObject_GetAttrString(module, name);

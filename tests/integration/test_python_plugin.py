@@ -11,7 +11,8 @@
   a url on another origin is a plugin error with a clear message.
 - examples/python/check_json.py against a known mix of JSON bodies: labels and
   requests.failed as computed here.
-- handle_response turning failures into successes and back; SSE events reaching it.
+- handle_response turning failures into successes and back; SSE events and WebSocket
+  messages reaching it.
 - An exception every 10th request: errors.plugin 10, the traceback printed once with the
   seq, the run goes on; `--plugin-errors fatal`: exit 4 at once.
 - Two shards calling Python at once (-t 2): counts exact, no crash.
@@ -82,6 +83,19 @@ def handle_response(response):
     seen["pattern"] += sum(1 for e in events if e == {"event": "message", "data": "01234567"})
     seen["done"] += events[-1] == {"event": "message", "data": "[DONE]"}
     response["label"] = f"events:{len(events)}"
+    return response
+def finish():
+    return seen
+""",
+    "ws_count.py": """
+seen = {"responses": 0, "messages": 0, "hello": 0, "world": 0}
+def handle_response(response):
+    msgs = response.get("messages") or []
+    seen["responses"] += 1
+    seen["messages"] += len(msgs)
+    seen["hello"] += msgs.count("hello")
+    seen["world"] += msgs.count("world")
+    response["label"] = f"messages:{len(msgs)}:{type(msgs[0]).__name__ if msgs else '-'}"
     return response
 def finish():
     return seen
@@ -332,6 +346,16 @@ def test_sse(c, rl, mods, tgt):
          {"responses": 20, "events": 120, "pattern": 100, "done": 20, "no_events": 0})
     c.eq(f"{name}: labels", res.get("labels"), {"events:6": 20})
 
+    # ringload-target's /ws echoes each message.
+    name = "WebSocket messages reaching handle_response, --ws-message hello --ws-message world --expect 2 -n 10"
+    res = run(rl, mods["ws_count.py"], ["-n", "10", "-c", "2", "-t", "1", "--ws", "--ws-message", "hello",
+                                        "--ws-message", "world", "--expect", "2", tgt.url("/ws")])
+    if h.check_run_ok(c, name, res):
+        c.eq(f"{name}: finish() report", res.get("plugins")[0]["report"],
+             {"responses": 10, "messages": 20, "hello": 10, "world": 10})
+        c.eq(f"{name}: labels", res.get("labels"), {"messages:2:str": 10})
+        h.check_no_errors(c, name, res)
+
 
 def test_exceptions(c, rl, mods, tgt):
     n = 100
@@ -392,7 +416,7 @@ def tests(env):
         ("edit", test_edit, rl, mods, tgt, env.tmp),
         ("check_json", test_check_json, rl, srv),
         ("flip", test_flip, rl, mods, tgt, env.tmp),
-        ("sse", test_sse, rl, mods, tgt),
+        ("streams", test_sse, rl, mods, tgt),
         ("exceptions", test_exceptions, rl, mods, tgt),
         ("two shards", test_two_shards, rl, mods, tgt),
     ]

@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -39,22 +40,10 @@ constexpr long long default_body_limit = 1 << 20;  // response bytes shown: BODY
 constexpr Py_ssize_t max_stream_items = 1000;      // events / messages kept per stream
 
 // A strong reference; destroyed under the GIL.
-class Ref {
- public:
-  Ref() = default;
-  explicit Ref(PyObject* o) noexcept : p_(o) {}
-  Ref(Ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-  Ref& operator=(Ref&& o) noexcept {
-    std::swap(p_, o.p_);
-    return *this;
-  }
-  ~Ref() { Py_XDECREF(p_); }
-  PyObject* get() const noexcept { return p_; }
-  explicit operator bool() const noexcept { return p_ != nullptr; }
-
- private:
-  PyObject* p_ = nullptr;
+struct Decref {
+  void operator()(PyObject* o) const noexcept { Py_DECREF(o); }
 };
+using Ref = std::unique_ptr<PyObject, Decref>;
 
 class Gil {
  public:
@@ -74,6 +63,8 @@ import importlib.util, os, sys, traceback
 def load(path, name, args):
     if not os.path.isfile(path):
         raise FileNotFoundError(2, "no such file", path)
+    if not getattr(sys, "argv", None):
+        sys.argv = [path]  # an embedded interpreter has none; some libraries read it
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     module.ARGS = args
@@ -98,23 +89,19 @@ def import_error(path, exc):
 def describe(exc):
     return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:1000]
 
-def write(text):
+def report(hook, where, exc):
+    text = (f"ringload: {hook} raised {where}; later exceptions are only counted (errors.plugin):\n"
+            + "".join(traceback.format_exception(exc)))
     try:
         sys.stderr.write(text)
         sys.stderr.flush()
     except Exception:
         os.write(2, text.encode(errors="replace"))
 
-def report(hook, where, exc):
-    write(f"ringload: {hook} raised {where}; later exceptions are only counted (errors.plugin):\n"
-          + "".join(traceback.format_exception(exc)))
-
 def flush():
     for f in (sys.stdout, sys.stderr):
-        try:
-            f.flush()
-        except Exception:
-            pass
+        try: f.flush()
+        except Exception: pass
 )PY";
 
 // Interned dict keys and the helpers: made once, kept for the process's life.
@@ -170,9 +157,13 @@ struct Plugin {
 
 // --- conversions ----------------------------------------------------------------------
 
-PyObject* text(ringload_str s) { return PyUnicode_DecodeUTF8(s.ptr != nullptr ? s.ptr : "", static_cast<Py_ssize_t>(s.len), "surrogateescape"); }
-PyObject* bytes(ringload_str s) { return PyBytes_FromStringAndSize(s.ptr != nullptr ? s.ptr : "", static_cast<Py_ssize_t>(s.len)); }
+// Header fields and names are UTF-8 where they are text; other bytes round-trip as surrogates.
 std::string_view view(ringload_str s) { return s.ptr == nullptr ? std::string_view{} : std::string_view(s.ptr, s.len); }
+PyObject* text(ringload_str s) {
+  return PyUnicode_DecodeUTF8(view(s).data(), static_cast<Py_ssize_t>(s.len), "surrogateescape");
+}
+PyObject* bytes(ringload_str s) { return PyBytes_FromStringAndSize(view(s).data(), static_cast<Py_ssize_t>(s.len)); }
+PyObject* ms(int64_t ns) { return ns < 0 ? Py_NewRef(Py_None) : PyFloat_FromDouble(static_cast<double>(ns) / 1e6); }
 
 // d[key] = v, taking v's reference.
 bool put(PyObject* d, PyObject* key, PyObject* v) {
@@ -260,8 +251,7 @@ PyObject* header_dict(At at) {
     Ref k(text(n));
     if (!k || !put(d.get(), k.get(), text(v))) return nullptr;
   }
-  Py_XINCREF(d.get());
-  return d.get();
+  return d.release();
 }
 
 // handle_request's dict (full), or the one under a response's "request".
@@ -280,14 +270,13 @@ PyObject* request_dict(const Plugin& p, const ringload_request* r, bool full) {
          put(d.get(), k.line, line != 0 ? PyLong_FromUnsignedLong(line) : Py_NewRef(Py_None)) &&
          put(d.get(), k.shard, PyLong_FromUnsignedLong(a.request_shard(r)));
   }
-  if (!ok) return nullptr;
-  Py_INCREF(d.get());
-  return d.get();
+  return ok ? d.release() : nullptr;
 }
 
 // d[key] as bytes when it differs from `now`: true with `out` set (`changed` says whether
 // it differs). False with an exception set; a missing key is no change.
-bool changed_value(PyObject* d, PyObject* key, std::string_view now, std::string_view& out, Ref& keep, bool& changed) {
+bool changed_value(PyObject* d, PyObject* key, std::string_view now, std::string_view& out, Ref& keep,
+                   bool& changed) {
   changed = false;
   PyObject* v = PyDict_GetItemWithError(d, key);
   if (v == nullptr) return !PyErr_Occurred();
@@ -296,7 +285,9 @@ bool changed_value(PyObject* d, PyObject* key, std::string_view now, std::string
   return true;
 }
 
-bool content_length(std::string_view name) { return name.size() == 14 && strncasecmp(name.data(), "content-length", 14) == 0; }
+bool content_length(std::string_view name) {
+  return name.size() == 14 && strncasecmp(name.data(), "content-length", 14) == 0;
+}
 
 // Each original field not in `h` (by any case) is removed; each of h's that differs is set.
 // Content-Length is left alone: it follows the body.
@@ -397,19 +388,18 @@ PyObject* response_dict(Shard& s, const ringload_response* res, const ringload_v
   const ringload_api& a = *p.api;
   const Names& k = *names;
   const ringload_request* r = a.response_request(res);
-  const int64_t ttfb = a.response_ttfb_ns(res);
   auto at = [&](std::size_t i, ringload_str* n, ringload_str* val) { return a.response_header_at(res, i, n, val); };
+  ringload_str body = p.body_limit > 0 ? a.response_body(res) : ringload_str{};  // another plugin may ask more
+  body.len = std::min(body.len, static_cast<std::size_t>(p.body_limit));
   Ref d(PyDict_New());
   const bool ok = d && put(d.get(), k.status, PyLong_FromLong(a.response_status(res))) &&
                   put(d.get(), k.headers, header_dict(at)) &&
-                  put(d.get(), k.body, bytes(p.body_limit > 0 ? a.response_body(res) : ringload_str{})) &&
+                  put(d.get(), k.body, bytes(body)) &&
                   put(d.get(), k.ok, PyBool_FromLong(a.verdict_ok(v))) && put(d.get(), k.label, Py_NewRef(Py_None)) &&
-                  put(d.get(), k.latency_ms, PyFloat_FromDouble(static_cast<double>(a.response_latency_ns(res)) / 1e6)) &&
-                  put(d.get(), k.ttfb_ms, ttfb < 0 ? Py_NewRef(Py_None) : PyFloat_FromDouble(static_cast<double>(ttfb) / 1e6)) &&
+                  put(d.get(), k.latency_ms, ms(a.response_latency_ns(res))) &&
+                  put(d.get(), k.ttfb_ms, ms(a.response_ttfb_ns(res))) &&
                   put(d.get(), k.request, request_dict(p, r, false)) && take_stream(s, r, d.get());
-  if (!ok) return nullptr;
-  Py_INCREF(d.get());
-  return d.get();
+  return ok ? d.release() : nullptr;
 }
 
 void on_response(void* state, const ringload_response* res, ringload_verdict* v) {

@@ -13,6 +13,8 @@
   requests.failed as computed here.
 - handle_response turning failures into successes and back; SSE events and WebSocket
   messages reaching it.
+- BODY_LIMIT (from ARGS) cuts the body handle_response sees; a result that is neither a
+  dict nor None is a plugin error.
 - An exception every 10th request: errors.plugin 10, the traceback printed once with the
   seq, the run goes on; `--plugin-errors fatal`: exit 4 at once.
 - Two shards calling Python at once (-t 2): counts exact, no crash.
@@ -99,6 +101,17 @@ def handle_response(response):
     return response
 def finish():
     return seen
+""",
+    "body_limit.py": """
+import sys
+BODY_LIMIT = int(ARGS)
+def handle_response(response):
+    response["label"] = f"len:{len(response['body'])}:{response['request']['method']}:{bool(sys.argv)}"
+    return response
+""",
+    "bad_result.py": """
+def handle_request(request):
+    return 42
 """,
     "raise_every_10.py": """
 HOOK = ARGS
@@ -357,6 +370,20 @@ def test_sse(c, rl, mods, tgt):
         h.check_no_errors(c, name, res)
 
 
+def test_body_limit_and_results(c, rl, mods, tgt):
+    for limit, want in (("4", 4), ("0", 0), ("1000", 13)):
+        name = f"BODY_LIMIT = {limit} (ARGS) against ringload-target's 13-byte body"
+        res = run(rl, f"{mods['body_limit.py']}:{limit}", ["-n", "20", "-c", "1", "-t", "1", tgt.url("/")])
+        if h.check_run_ok(c, name, res):
+            c.eq(f"{name}: the body's length as seen", res.get("labels"), {f"len:{want}:GET:True": 20})
+    name = "handle_request returning neither a dict nor None"
+    res = run(rl, mods["bad_result.py"], ["-n", "10", "-c", "1", "-t", "1", tgt.url("/")])
+    if h.check_run_ok(c, name, res):
+        c.eq(f"{name}: errors.plugin", res.get("errors", "plugin"), 10)
+        c.eq(f"{name}: first_errors.plugin", res.get("first_errors", "plugin"),
+             "handle_request: returned int, not a dict or None")
+
+
 def test_exceptions(c, rl, mods, tgt):
     n = 100
     for hook, exc, served in (("request", "ValueError: boom at 9", n - n // 10), ("response", "KeyError: 'nope'", n)):
@@ -417,6 +444,7 @@ def tests(env):
         ("check_json", test_check_json, rl, srv),
         ("flip", test_flip, rl, mods, tgt, env.tmp),
         ("streams", test_sse, rl, mods, tgt),
+        ("body limit and results", test_body_limit_and_results, rl, mods, tgt),
         ("exceptions", test_exceptions, rl, mods, tgt),
         ("two shards", test_two_shards, rl, mods, tgt),
     ]

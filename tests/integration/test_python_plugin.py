@@ -384,7 +384,7 @@ def test_body_limit_and_results(c, rl, mods, tgt):
              "handle_request: returned int, not a dict or None")
 
 
-def test_exceptions(c, rl, mods, tgt):
+def test_exceptions(c, rl, mods, tgt, tmp):
     n = 100
     for hook, exc, served in (("request", "ValueError: boom at 9", n - n // 10), ("response", "KeyError: 'nope'", n)):
         name = f"an exception in handle_{hook} every 10th request, -n {n} -c 2 -t 1"
@@ -400,6 +400,16 @@ def test_exceptions(c, rl, mods, tgt):
         c.eq(f"{name}: one traceback on stderr", res.err.count("Traceback (most recent call last)"), 1)
         c.check(f"{name}: the traceback names the hook and the seq",
                 f"handle_{hook} raised at request seq 9 of shard 0" in res.err and exc in res.err, res.err)
+    # From a request file: the traceback names the line (-c 1: seq 9 is the 10th request, line 2).
+    name = "an exception in handle_request over a request file, -c 1"
+    requests = os.path.join(tmp, "raise.jsonl")
+    with open(requests, "w") as f:
+        f.write(json.dumps({"url": tgt.url("/a")}) + "\n" + json.dumps({"url": tgt.url("/b")}) + "\n")
+    res = run(rl, f"{mods['raise_every_10.py']}:request", ["-f", requests, "--iterations", "10", "-c", "1", "-t", "1"])
+    if h.check_run_ok(c, name, res):
+        c.eq(f"{name}: errors.plugin", res.get("errors", "plugin"), 2)
+        c.check(f"{name}: the traceback names seq and line",
+                "handle_request raised at request seq 9 of shard 0 (request file line 2)" in res.err, res.err)
     for hook in ("request", "response"):
         name = f"--plugin-errors fatal, an exception in handle_{hook}, -d 20s"
         res = h.run_ringload(rl, ["--plugin", f"{mods['raise_every_10.py']}:{hook}", "--plugin-errors", "fatal",
@@ -445,7 +455,7 @@ def tests(env):
         ("flip", test_flip, rl, mods, tgt, env.tmp),
         ("streams", test_sse, rl, mods, tgt),
         ("body limit and results", test_body_limit_and_results, rl, mods, tgt),
-        ("exceptions", test_exceptions, rl, mods, tgt),
+        ("exceptions", test_exceptions, rl, mods, tgt, env.tmp),
         ("two shards", test_two_shards, rl, mods, tgt),
     ]
 

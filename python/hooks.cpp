@@ -9,8 +9,8 @@
 // so the engine's dlclose cannot unmap a live interpreter, and libpython's symbols are
 // made global so the interpreter's own extension modules (_hashlib, ...) load.
 //
-// Threads. Each shard thread takes a thread state once, in shard_init, and keeps it (one per
-// shard thread and run, never freed): a hook then only takes and releases the GIL. The GIL
+// Threads. Each shard thread takes a thread state once, in shard_init, and keeps it until
+// the thread exits: a hook then only takes and releases the GIL. The GIL
 // serialises the shards' hooks: bench/README.md measures what that costs.
 //
 // Every object made for a hook is released before the hook returns (but a stream's
@@ -86,6 +86,9 @@ def import_error(path, exc):
     where = f" ({own[-1].filename}:{own[-1].lineno})" if own else ""
     return f"{type(exc).__name__} at import: {exc}{where}".replace("\n", " ")
 
+def unload(name):
+    sys.modules.pop(name, None)
+
 def describe(exc):
     return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:1000]
 
@@ -108,7 +111,7 @@ def flush():
 struct Names {
   PyObject *method, *url, *target, *headers, *body, *name, *seq, *line, *shard;
   PyObject *status, *ok, *label, *latency_ms, *ttfb_ms, *request, *events, *messages, *event, *data;
-  PyObject *load, *import_error, *describe, *report, *flush;
+  PyObject *load, *unload, *import_error, *describe, *report, *flush;
 };
 Names* names = nullptr;
 
@@ -124,7 +127,8 @@ bool make_names() {
   *n = {key("method"), key("url"), key("target"), key("headers"), key("body"), key("name"), key("seq"),
         key("line"), key("shard"), key("status"), key("ok"), key("label"), key("latency_ms"), key("ttfb_ms"),
         key("request"), key("events"), key("messages"), key("event"), key("data"),
-        PyDict_GetItemString(globals, "load"), PyDict_GetItemString(globals, "import_error"),
+        PyDict_GetItemString(globals, "load"), PyDict_GetItemString(globals, "unload"),
+        PyDict_GetItemString(globals, "import_error"),
         PyDict_GetItemString(globals, "describe"), PyDict_GetItemString(globals, "report"),
         PyDict_GetItemString(globals, "flush")};
   names = n;  // `globals` keeps the helpers alive: never released
@@ -149,6 +153,7 @@ struct Shard {
 struct Plugin {
   const ringload_api* api = nullptr;
   std::string path;
+  std::string name;  // in sys.modules while loaded
   Ref module, handle_request, handle_response, finish;
   long long body_limit = 0;
   std::vector<std::unique_ptr<Shard>> shards;
@@ -490,8 +495,8 @@ std::string load_module(Plugin& p, const std::string& args) {
   stem.resize(stem.size() - 3);
   for (char& c : stem)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) c = '_';
-  const std::string name = "ringload_hooks_" + std::to_string(++loaded) + "_" + stem;
-  p.module = Ref(PyObject_CallFunction(names->load, "sss", p.path.c_str(), name.c_str(), args.c_str()));
+  p.name = "ringload_hooks_" + std::to_string(++loaded) + "_" + stem;
+  p.module = Ref(PyObject_CallFunction(names->load, "sss", p.path.c_str(), p.name.c_str(), args.c_str()));
   if (!p.module) {
     Ref exc = take_exception();
     Ref said(exc ? PyObject_CallFunction(names->import_error, "sO", p.path.c_str(), exc.get()) : nullptr);
@@ -535,10 +540,24 @@ void* init(const ringload_api* api, const char* args) {
   return p.release();
 }
 
+// The thread state shard_init made for a thread that had none: deleted when the thread
+// exits (a shard thread, at the end of its run), unless the interpreter is going away.
+struct ThreadState {
+  bool made = false;
+  ~ThreadState() {
+    if (!made || !Py_IsInitialized() || _Py_IsFinalizing()) return;
+    PyGILState_Ensure();
+    PyThreadState_Clear(PyThreadState_Get());
+    PyThreadState_DeleteCurrent();  // and releases the GIL
+  }
+};
+thread_local ThreadState thread_state;
+
 // On the shard's thread: a thread state kept for its hooks (PyGILState_Ensure without the
 // matching Release; the GIL itself is released).
 void* shard_init(void* plugin, unsigned shard) {
   Plugin& p = *static_cast<Plugin*>(plugin);
+  if (PyGILState_GetThisThreadState() == nullptr) thread_state.made = true;
   const PyGILState_STATE was = PyGILState_Ensure();
   if (p.shards.size() <= shard) p.shards.resize(shard + 1);
   if (!p.shards[shard]) p.shards[shard] = std::make_unique<Shard>(Shard{&p, {}});
@@ -585,9 +604,11 @@ void finish(void* plugin) {
 
 void release(void* plugin) {
   Gil gil;
+  auto* p = static_cast<Plugin*>(plugin);
   Ref flushed(PyObject_CallNoArgs(names->flush));
+  Ref unloaded(PyObject_CallFunction(names->unload, "s", p->name.c_str()));
   PyErr_Clear();
-  delete static_cast<Plugin*>(plugin);
+  delete p;
 }
 
 uint32_t abi() { return RINGLOAD_PLUGIN_ABI; }

@@ -1,23 +1,18 @@
 // The Python hooks runner (hooks.hpp): a module's handle_request(request) and
 // handle_response(response), called on the shard threads under the GIL.
 //
-// The interpreter. ringload_python_plugin.so starts CPython at the first init unless it
-// runs already (Py_InitializeEx(0): no signal handlers, ringload keeps its own), then
-// releases the GIL. It is never finalized: the process keeps it until exit (finalizing
-// while a later run may load a module again, or with thread states of finished shard
-// threads around, is not worth the risk); the .so and libpython are pinned (RTLD_NODELETE)
-// so the engine's dlclose cannot unmap a live interpreter, and libpython's symbols are
-// made global so the interpreter's own extension modules (_hashlib, ...) load.
+// The interpreter runs already when init is called: the extension's, or the one
+// ringload_python_plugin.so starts (plugin_main.cpp). Every entry point takes the GIL
+// itself (PyGILState_Ensure), whichever thread calls it.
 //
 // Threads. Each shard thread takes a thread state once, in shard_init, and keeps it until
-// the thread exits: a hook then only takes and releases the GIL. The GIL
-// serialises the shards' hooks: bench/README.md measures what that costs.
+// the thread exits: a hook then only takes and releases the GIL. The GIL serialises the
+// shards' hooks: bench/README.md measures what that costs.
 //
 // Every object made for a hook is released before the hook returns (but a stream's
 // events, kept per connection slot until its response: at most max_stream_items each).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <dlfcn.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -455,27 +450,6 @@ void on_message(void* state, const ringload_response* res, int kind, ringload_st
 
 // --- lifecycle --------------------------------------------------------------------------
 
-#if defined(RINGLOAD_PYTHON_IN_PROCESS) && RINGLOAD_PYTHON_IN_PROCESS
-void start_interpreter() {}  // the extension runs inside a live interpreter
-#else
-// The plugin's file and libpython stay mapped whatever dlclose says (the interpreter lives
-// on), and libpython's symbols become global for the extension modules it imports.
-void pin_libraries() {
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&Py_InitializeEx), &info) != 0 && info.dli_fname != nullptr)
-    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL | RTLD_NODELETE);
-  if (dladdr(reinterpret_cast<void*>(&pin_libraries), &info) != 0 && info.dli_fname != nullptr)
-    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
-}
-
-void start_interpreter() {
-  if (Py_IsInitialized()) return;
-  pin_libraries();
-  Py_InitializeEx(0);
-  PyEval_SaveThread();  // shard threads take the GIL; this thread keeps its thread state
-}
-#endif
-
 PyObject* hook(PyObject* module, const char* name, std::string& why) {
   PyObject* f = PyObject_GetAttrString(module, name);
   if (f == nullptr) {
@@ -523,7 +497,6 @@ std::string load_module(Plugin& p, const std::string& args) {
 void* init(const ringload_api* api, const char* args) {
   const std::string spec = args != nullptr ? args : "";
   const std::size_t cut = spec.find(".py:");
-  start_interpreter();
   Gil gil;
   auto p = std::make_unique<Plugin>();
   p->api = api;

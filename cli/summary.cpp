@@ -113,6 +113,12 @@ void errors_section(std::string& out, const RunResult& r) {
     if (!r.first_error[k].empty()) out += "  first: " + r.first_error[k];
     out += '\n';
   }
+  const Histogram& h = r.stats.error_latency;
+  if (h.count() != 0)
+    appendf(out, "    to failure p50 %s, p99 %s, max %s (%llu requests, from the intended send)\n",
+            time_text(static_cast<double>(h.percentile(50))).c_str(),
+            time_text(static_cast<double>(h.percentile(99))).c_str(), time_text(static_cast<double>(h.max())).c_str(),
+            static_cast<unsigned long long>(h.count()));
 }
 
 void streams_section(std::string& out, const RunResult& r) {

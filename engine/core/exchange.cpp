@@ -50,6 +50,7 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
     } else {
       const char* why = Sessions::failure_message(env_);
       recorder_.error(ErrorKind::plugin, why);
+      recorder_.failure(now - intended);
       ++in_flight_;
       c.sent_ns = now;
       finish_request(slot, false, now, static_cast<int>(ErrorKind::plugin), why);
@@ -144,7 +145,11 @@ bool Shard::apply(uint32_t slot, const Step& step, uint64_t now) noexcept {
 void Shard::fail(uint32_t slot, ErrorKind kind, const char* message) noexcept {
   Conn& c = slab_[slot];
   recorder_.error(kind, message);
-  if (c.state == ConnState::busy) finish_request(slot, false, now_ns(), static_cast<int>(kind), message);
+  if (c.state == ConnState::busy) {
+    const uint64_t now = now_ns();
+    recorder_.failure(now - c.intended_ns);
+    finish_request(slot, false, now, static_cast<int>(kind), message);
+  }
   timers_.cancel(slot);
   close_conn(slot);
   if (kind == ErrorKind::connect) {

@@ -31,6 +31,9 @@ class Recorder {
   void finished(uint32_t name, uint32_t pass, bool ok, bool timed, uint64_t latency_ns) noexcept;
   // A complete response (or a stream that ended well): its status and times.
   void response(int status, uint64_t latency_ns, uint64_t service_ns, uint64_t ttfb_ns) noexcept;
+  // A request that failed without a complete response (its finished() counts it): the time
+  // from its intended send to the failure. Connect errors before a send are not requests.
+  void failure(uint64_t latency_ns) noexcept { stats_.error_latency.record(latency_ns); }
 
   const std::vector<NameStats>& by_name() const noexcept { return by_name_; }
   const std::vector<IterationStats>& by_iteration() const noexcept { return by_iteration_; }

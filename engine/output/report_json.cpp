@@ -283,6 +283,7 @@ json report(const RunConfig& config, const RunResult& result) {
       {"service_time_us", histogram_json(result.stats.service)},
       {"ttfb_us", histogram_json(result.stats.ttfb)},
       {"send_lag_us", histogram_json(result.stats.send_lag)},
+      {"error_latency_us", histogram_json(result.stats.error_latency)},
       {"tls", tls_json(config, result)},
       {"tls_handshake_us", histogram_json(result.stats.tls_handshake)},
       {"sse", sse_json(result)},

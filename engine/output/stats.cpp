@@ -130,6 +130,7 @@ void Stats::merge(const Stats& o) noexcept {
   ttfb.merge(o.ttfb);
   send_lag.merge(o.send_lag);
   tls_handshake.merge(o.tls_handshake);
+  error_latency.merge(o.error_latency);
 }
 
 void CloseCodes::subtract(const CloseCodes& older) noexcept {
@@ -173,6 +174,7 @@ void Stats::subtract(const Stats& older) noexcept {
   ttfb.subtract(older.ttfb);
   send_lag.subtract(older.send_lag);
   tls_handshake.subtract(older.tls_handshake);
+  error_latency.subtract(older.error_latency);
 }
 
 }  // namespace ringload

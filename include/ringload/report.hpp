@@ -22,6 +22,10 @@
 //   "service_time_us": {same keys},     completion - actual send
 //   "ttfb_us":         {same keys},     first response byte - actual send
 //   "send_lag_us":     {same keys},     actual send - intended send (open loop)
+//   "error_latency_us": {same keys},    failure - intended send, of the requests that failed
+//                                       without a complete response (timeout, read, write,
+//                                       protocol, tls, plugin); connect errors are not requests
+//                                       and not in it; all zeros when there was no such failure
 //   "tls_handshake_us": {same keys},
 //   "tls": {"version", "cipher", "handshakes", "resumed", "resumed_ratio", "verify"} | null,
 //                                       null: no TLS connection and no TLS error

@@ -100,6 +100,9 @@ struct RINGLOAD_API Stats {
   Histogram sse_duration;   // request sent -> end of the stream
   Histogram ws_handshake;   // upgrade request sent -> 101 checked
   Histogram ws_rtt;         // a message sent -> the next message received (FIFO matched)
+  Histogram error_latency;  // a failed request without a complete response (timeout, read,
+                            // write, protocol, tls, plugin): the failure - intended send time.
+                            // Connect errors are not in it: they are not requests
 
   void merge(const Stats& o) noexcept;
   void subtract(const Stats& older) noexcept;

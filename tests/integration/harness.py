@@ -882,3 +882,22 @@ def schema_problems(report, schema=REPORT_SCHEMA, prefix=""):
             problems.append(f"timeline[{i}] misses {missing}")
             break
     return problems
+
+
+def error_latency_problems(report, totals_us):
+    """error_latency_us against the failed requests' own times (`totals_us`: the export's
+    timing.total_us of each, completion - intended send): min and max exact, p50 the
+    nearest-rank value within the histogram's precision (3 digits). [] when they agree."""
+    block = (report or {}).get("error_latency_us") or {}
+    if not totals_us:
+        return [f"error_latency_us not all zero without failures: {block}"] if any(block.values()) else []
+    values = sorted(totals_us)
+    rank = max(1, -(-len(values) // 2))  # ceil(n / 2): HdrHistogram's p50 rank
+    want = {"min": values[0], "max": values[-1], "p50": values[rank - 1]}
+    problems = []
+    for key, exact in want.items():
+        got = block.get(key)
+        slack = 0.0015 + (exact * 0.002 if key == "p50" else 0)
+        if not isinstance(got, (int, float)) or abs(got - exact) > slack:
+            problems.append(f"error_latency_us.{key} = {got}, the export's {exact}")
+    return problems

@@ -253,6 +253,11 @@ def test_table(c, rl, tmp, bounds):
         eq(c, f"{name}: requests.total", res.total(), N)
         recs = check_export(c, name, res, path)
         check_errors(c, name, res, recs, kind, phrase, N, pre_head)
+        # Every request failed without a complete response: each is in error_latency_us.
+        h.check_problems(c, f"{name}: error_latency_us matches the export's times",
+                         h.error_latency_problems(res.report, [(r.get("timing") or {}).get("total_us", -1)
+                                                               for r in recs]))
+        eq(c, f"{name}: latency_us empty (no complete response)", (res.get("latency_us") or {}).get("max"), 0.0)
         # A peer that closes at once reads nothing: it counts connections, the probe too.
         if peer is close_on_accept:
             check_counts(c, name, res, seen.value - 1)

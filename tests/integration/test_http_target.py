@@ -116,6 +116,44 @@ def test_delay_and_timeout(c, rl, tgt):
             bool(timeline) and (timeline[-1].get("errors") or 0) > 0, f"timeline={timeline}")
 
 
+def test_error_latency(c, rl, tgt, tmp):
+    """Requests that time out: each is in error_latency_us, timed from its intended send
+    (about the timeout: the closed loop sends when intended), none in latency_us; the
+    human summary gives the line too."""
+    name = "target /delay/1000 --timeout 200ms -n 12 -c 4"
+    path, report_path = os.path.join(tmp, "error-latency.jsonl"), os.path.join(tmp, "error-latency.json")
+    tgt.reset()
+    res = h.run_ringload(rl, ["--timeout", "200ms", "-n", "12", "-c", "4", "--export", path, "-o", report_path,
+                              tgt.url("/delay/1000")], timeout=3 + h.RUN_SLACK_S, json_report=False)
+    c.eq(f"{name}: exit code", res.rc, 0)
+    c.check(f"{name}: the summary gives the time to failure",
+            "to failure p50 2" in res.out and "(12 requests, from the intended send)" in res.out, res.out[-800:])
+    report = read_json(report_path)
+    if not c.check(f"{name}: -o report", isinstance(report, dict), res.describe()):
+        return
+    c.eq(f"{name}: requests failed == errors.timeout == 12",
+         (report["requests"]["failed"], report["errors"]["timeout"], report["requests"]["succeeded"]), (12, 12, 0))
+    block = report.get("error_latency_us") or {}
+    c.check(f"{name}: error_latency_us.p50 about the timeout, in [200 ms, 300 ms)",
+            200000 <= (block.get("p50") or 0) < 300000, f"error_latency_us={block}")
+    c.check(f"{name}: error_latency_us.min >= the timeout", (block.get("min") or 0) >= 200000, f"{block}")
+    c.check(f"{name}: latency_us empty (no complete response)",
+            not any((report.get("latency_us") or {}).values()), f"latency_us={report.get('latency_us')}")
+    recs, problems = h.read_export(path)
+    h.check_problems(c, f"{name}: export", problems)
+    failed = [(r.get("timing") or {}).get("total_us", -1) for r in recs if r.get("error")]
+    c.eq(f"{name}: export lines with an error == requests.failed", len(failed), 12)
+    h.check_problems(c, f"{name}: error_latency_us matches the export's times",
+                     h.error_latency_problems(report, failed))
+
+    name = "target -n 200 (no failure)"
+    tgt.reset()
+    res = h.run_ringload(rl, ["-n", "200", "-c", "4", tgt.url("/")], timeout=60)
+    if h.check_run_ok(c, name, res):
+        c.check(f"{name}: error_latency_us all zeros", not any((res.get("error_latency_us") or {"x": 1}).values()),
+                f"error_latency_us={res.get('error_latency_us')}")
+
+
 def test_server_close(c, rl, target_bin, keep):
     with h.Target(target_bin, threads=2, close=True, keep=keep) as tgt:
         name = "target --close -n 1000 -c 8"
@@ -207,6 +245,7 @@ def tests(env):
         ("threads", test_threads, rl, tgt),
         ("statuses and bodies", test_statuses_and_bodies, rl, tgt),
         ("delay and timeout", test_delay_and_timeout, rl, tgt),
+        ("error latency", test_error_latency, rl, tgt, tmp),
         ("server close", test_server_close, rl, env.target, env.keep),
         ("signals", test_signals, rl, tgt, tmp),
         ("output file", test_output_file, rl, tgt, tmp),

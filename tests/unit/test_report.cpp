@@ -68,6 +68,7 @@ std::unique_ptr<ringload::RunResult> make_result() {
   c.closes_by_server = 4;
   for (uint64_t i = 1; i <= 1000; ++i) r->stats.latency.record(i * 1000);  // 1 us .. 1 ms
   r->stats.service.record_n(1500, 10);                                   // 1.5 us
+  r->stats.error_latency.record_n(2'500'000'000, 5);                     // 5 failures at 2.5 s
   r->first_error[static_cast<std::size_t>(ErrorKind::timeout)] = "request deadline passed";
   r->first_error[static_cast<std::size_t>(ErrorKind::connect)] = "connection refused";
   r->timeline.push_back({1.0, 1.0, 600, 595, 2, 400'000, 990'000});
@@ -103,7 +104,7 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
                                             "threads", "interrupted", "requests", "status_codes", "errors",
                                             "first_errors", "latency_us", "service_time_us", "ttfb_us",
                                             "throughput", "bytes", "connections_opened", "closes_by_server",
-                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline", "tls", "tls_handshake_us", "closes_by_client", "sse", "ws", "labels", "plugins"});
+                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline", "tls", "tls_handshake_us", "closes_by_client", "sse", "ws", "labels", "plugins", "error_latency_us"});
   CHECK(j["ringload_version"] == RINGLOAD_VERSION);
   CHECK(j["url"] == "http://127.0.0.1:8080/index.html?x=1");
   CHECK(j["method"] == "POST");
@@ -120,6 +121,7 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
   check_histogram_block(j["latency_us"], result->stats.latency);
   check_histogram_block(j["service_time_us"], result->stats.service);
   check_histogram_block(j["ttfb_us"], result->stats.ttfb);
+  check_histogram_block(j["error_latency_us"], result->stats.error_latency);
   // Known values, independent of the histogram's own answers (3 significant digits).
   CHECK(j["latency_us"]["min"].get<double>() == 1.0);
   CHECK(j["latency_us"]["max"].get<double>() == 1000.0);
@@ -128,6 +130,9 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
   CHECK(j["latency_us"]["p99"].get<double>() == Approx(990).epsilon(0.001));
   CHECK(j["service_time_us"]["p99_99"].get<double>() == 1.5);
   CHECK(j["ttfb_us"]["p50"].get<double>() == 0.0);
+  CHECK(j["error_latency_us"]["min"].get<double>() == Approx(2.5e6).epsilon(0.001));
+  CHECK(j["error_latency_us"]["p50"].get<double>() == Approx(2.5e6).epsilon(0.001));
+  CHECK(j["error_latency_us"]["max"].get<double>() == Approx(2.5e6).epsilon(0.001));
 
   CHECK(j["throughput"]["rps"].get<double>() == Approx(500));
   CHECK(j["throughput"]["rpm"].get<double>() == Approx(30000));
@@ -249,6 +254,11 @@ TEST_CASE("report_json: an empty run", "[report]") {
   CHECK(j["timeline"] == json::array());
   CHECK(j["notices"] == json::array());
   CHECK(j["latency_us"]["max"].get<double>() == 0.0);
+  // No failure: the error histogram is all zeros, like any empty one.
+  for (const auto& [key, value] : j["error_latency_us"].items()) {
+    INFO(key);
+    CHECK(value.get<double>() == 0.0);
+  }
   CHECK(j["config"]["duration_s"].is_null());
   CHECK(j["config"]["max_requests"] == 100);
   CHECK(j["config"]["timeout_s"].is_null());
@@ -282,6 +292,7 @@ TEST_CASE("render_human: the key figures", "[report]") {
   CHECK_THAT(text, Contains("Errors       5"));
   CHECK_THAT(text, Contains("timeout    3  first: request deadline passed"));
   CHECK_THAT(text, Contains("connect    2  first: connection refused"));
+  CHECK_THAT(text, Contains("\n    to failure p50 2.50s, p99 2.50s, max 2.50s (5 requests, from the intended send)\n"));
   CHECK_THAT(text, Contains("12 opened, 4 closed by server"));
   CHECK_THAT(text, Contains("Interrupted"));
   CHECK_THAT(text, Contains("Notice       io_uring bundles unavailable"));
@@ -317,6 +328,7 @@ TEST_CASE("render_human: an empty run", "[report]") {
   CHECK_THAT(text, Contains("0 total, 0 succeeded, 0 failed"));
   CHECK_THAT(text, Contains("Requests/s   0.00"));
   CHECK_THAT(text, Contains("Errors       none"));
+  CHECK(text.find("to failure") == std::string::npos);
   CHECK_THAT(text, Contains("Status       none"));
   CHECK(text.find("Interrupted") == std::string::npos);
 }

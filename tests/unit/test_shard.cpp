@@ -32,6 +32,9 @@ struct Outcome {
   std::string error;
   ringload::Counters counters;
   uint64_t in_flight = 0;
+  uint64_t latencies = 0;        // complete responses timed (Stats::latency)
+  uint64_t error_latencies = 0;  // failures timed (Stats::error_latency)
+  uint64_t error_min_ns = 0, error_p50_ns = 0, error_max_ns = 0;
 };
 
 // Runs one shard with `connections` connections for `requests` requests (or until
@@ -53,7 +56,13 @@ Outcome run_shard(const Server& server, uint32_t connections, uint64_t requests,
   auto shard = std::make_unique<ringload::Shard>(plan, config, *prepared, control);
   Outcome out;
   out.error = shard->run();
-  out.counters = shard->recorder().stats().counters;
+  const ringload::Stats& stats = shard->recorder().stats();
+  out.counters = stats.counters;
+  out.latencies = stats.latency.count();
+  out.error_latencies = stats.error_latency.count();
+  out.error_min_ns = stats.error_latency.min();
+  out.error_p50_ns = stats.error_latency.percentile(50);
+  out.error_max_ns = stats.error_latency.max();
   out.in_flight = shard->in_flight_at_end();
   return out;
 }
@@ -95,6 +104,8 @@ TEST_CASE("shard: keep-alive requests, counted exactly", "[shard]") {
   CHECK(o.counters.connects == 4);
   CHECK(o.in_flight == 0);
   CHECK(server.requests == 1000);
+  CHECK(o.latencies == 1000);
+  CHECK(o.error_latencies == 0);
 }
 
 TEST_CASE("shard: a server that closes after each response", "[shard]") {
@@ -116,6 +127,9 @@ TEST_CASE("shard: a response that is not HTTP is a protocol error, the run goes 
   CHECK(o.counters.requests == 20);
   CHECK(o.counters.failed == 20);
   CHECK(o.counters.errors[static_cast<std::size_t>(ringload::ErrorKind::protocol)] == 20);
+  // Failures without a response: timed in error_latency, not in latency.
+  CHECK(o.error_latencies == 20);
+  CHECK(o.latencies == 0);
 }
 
 TEST_CASE("shard: a silent server times out each request by its deadline", "[shard]") {
@@ -126,6 +140,12 @@ TEST_CASE("shard: a silent server times out each request by its deadline", "[sha
   REQUIRE(o.error.empty());
   CHECK(o.counters.requests == 6);
   CHECK(o.counters.errors[static_cast<std::size_t>(ringload::ErrorKind::timeout)] == 6);
+  // Each failure's time from its intended send: the 100 ms deadline, a timer tick later.
+  CHECK(o.error_latencies == 6);
+  CHECK(o.latencies == 0);
+  CHECK(o.error_min_ns >= 100'000'000);
+  CHECK(o.error_p50_ns < 150'000'000);
+  CHECK(o.error_max_ns < 1'000'000'000);
   CHECK(std::chrono::steady_clock::now() - start < 5s);
 }
 
@@ -136,4 +156,5 @@ TEST_CASE("shard: the run's deadline leaves unanswered requests in flight, not l
   REQUIRE(o.error.empty());
   CHECK(o.counters.requests == 0);
   CHECK(o.in_flight == 3);
+  CHECK(o.error_latencies == 0);  // in flight at the end is no failure
 }

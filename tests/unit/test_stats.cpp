@@ -202,6 +202,7 @@ const HistogramField histogram_fields[] = {
     {"tls_handshake", &Stats::tls_handshake}, {"sse_ttfe", &Stats::sse_ttfe},
     {"sse_gap", &Stats::sse_gap},           {"sse_duration", &Stats::sse_duration},
     {"ws_handshake", &Stats::ws_handshake}, {"ws_rtt", &Stats::ws_rtt},
+    {"error_latency", &Stats::error_latency},
 };
 
 // Values spread log-uniformly over the layout, some beyond it (clamped), different per

@@ -9,6 +9,7 @@ packages=(
   clang libclang-rt-14-dev           # libFuzzer targets
   nginx wrk time curl openssl python3  # integration tests and benchmarks
   python3-aiohttp python3-websockets   # SSE and WebSocket peers in the integration tests
+  python3-jsonschema                   # every report the tests produce is validated (report.schema.json)
   python3-dev pybind11-dev             # the Python module and the Python hooks plugin (python/)
 )
 

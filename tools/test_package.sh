@@ -42,6 +42,7 @@ shared="$(find "$prefix" -name libringload.so -print -quit)"
 [ -n "$shared" ] || fail "no libringload.so under $prefix"
 libdir="$(dirname "$shared")"
 for f in "$prefix/include/ringload/engine.hpp" "$prefix/include/ringload/report.hpp" \
+         "$prefix/include/ringload/report.schema.json" \
          "$prefix/include/ringload/export.hpp" "$prefix/bin/ringload" "$prefix/bin/ringload-target" \
          "$libdir/libringload.a" "$libdir/pkgconfig/ringload.pc" \
          "$libdir/cmake/ringload/ringloadConfig.cmake" "$libdir/cmake/ringload/ringloadConfigVersion.cmake"; do

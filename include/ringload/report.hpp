@@ -3,7 +3,11 @@
 //
 // Schema (stable). Keys are emitted in sorted order; counts are integers; times in the
 // histogram blocks ({same keys}) are microseconds as floats. This listing is the one the
-// README points to: change both together with the code.
+// README points to; the machine-readable form is the JSON Schema (draft 2020-12) next to
+// this header, report.schema.json (installed with it; its $id ends in the version):
+// `jsonschema -i report.json report.schema.json` (Debian's python3-jsonschema) checks a
+// report. Change the listing, the schema and the README together with the code
+// (tools/check_report_schema.py, a CTest test, checks that they agree).
 //
 // {
 //   "ringload_version": "0.1.0",

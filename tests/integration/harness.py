@@ -58,6 +58,7 @@ class Checks:
         return self.check(name, got == want, f"got {short(got)}, want {short(want)}")
 
     def finish(self):
+        check_reports_validated(self)
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
         sys.exit(1 if self.failed else 0)
 
@@ -355,6 +356,8 @@ class RunResult:
             self.report = json.loads(out) if out.strip() else None
         except ValueError as e:
             self.json_error = str(e)
+        if self.report is not None:
+            validate_report(self.report, " ".join(cmd))
 
     def describe(self):
         return (f"cmd={' '.join(self.cmd)} rc={self.rc} elapsed={self.elapsed:.2f}s "
@@ -862,10 +865,11 @@ TIMELINE_KEYS = ("t_s", "duration_s", "requests", "succeeded", "errors", "rps", 
 
 
 def schema_problems(report, schema=REPORT_SCHEMA, prefix=""):
-    """Missing keys and wrong types, as a list of strings (empty: the report conforms)."""
+    """Missing keys and wrong types, as a list of strings (empty: the report conforms); for a
+    whole report (the default `schema`), also where it breaks include/ringload/report.schema.json."""
     if not isinstance(report, dict):
         return [f"{prefix or 'report'} is not an object"]
-    problems = []
+    problems = report_schema_errors(report) if schema is REPORT_SCHEMA and not prefix else []
     for key, want in schema.items():
         path = prefix + key
         if key not in report:
@@ -882,6 +886,45 @@ def schema_problems(report, schema=REPORT_SCHEMA, prefix=""):
             problems.append(f"timeline[{i}] misses {missing}")
             break
     return problems
+
+
+# The report's JSON Schema (draft 2020-12), validated with Debian's python3-jsonschema. Every
+# report a RunResult parses, and every one given to validate_report(), is checked; finish()
+# fails one check per report that does not validate, naming the failing paths.
+REPORT_SCHEMA_FILE = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                   "..", "..", "include", "ringload", "report.schema.json"))
+_report_validator = None
+_validated_reports = []  # (what, errors)
+
+
+def report_schema_errors(report):
+    """Where `report` breaks the schema: "path: message" strings, empty when it validates."""
+    global _report_validator
+    if _report_validator is None:
+        import jsonschema  # python3-jsonschema (tools/setup.sh)
+        with open(REPORT_SCHEMA_FILE) as f:
+            _report_validator = jsonschema.Draft202012Validator(json.load(f))
+    errors = sorted(_report_validator.iter_errors(report), key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"/{'/'.join(str(p) for p in e.absolute_path)}: {short(e.message, 300)}" for e in errors]
+
+
+def validate_report(report, what):
+    """Validates a report a test produced (checked again by Checks.finish); returns its errors."""
+    errors = report_schema_errors(report)
+    _validated_reports.append((what, errors))
+    return errors
+
+
+def check_reports_validated(checks):
+    if not _validated_reports:
+        return
+    bad = [(what, errors) for what, errors in _validated_reports if errors]
+    for what, errors in bad:
+        checks.check(f"the report of `{short(what, 300)}` validates against report.schema.json", False,
+                     f"{len(errors)} errors: {errors[:5]}")
+    checks.check(f"every report ({len(_validated_reports)}) validates against report.schema.json", not bad,
+                 f"{len(bad)} do not")
+    _validated_reports.clear()
 
 
 def error_latency_problems(report, totals_us):

@@ -131,6 +131,7 @@ def test_error_latency(c, rl, tgt, tmp):
     report = read_json(report_path)
     if not c.check(f"{name}: -o report", isinstance(report, dict), res.describe()):
         return
+    h.validate_report(report, report_path)
     c.eq(f"{name}: requests failed == errors.timeout == 12",
          (report["requests"]["failed"], report["errors"]["timeout"], report["requests"]["succeeded"]), (12, 12, 0))
     block = report.get("error_latency_us") or {}

@@ -173,6 +173,8 @@ def test_report_write_fails_at_the_end(c, rl, tgt):
             report = json.loads(out[start:]) if start >= 0 else None
         except ValueError:
             pass
+        if isinstance(report, dict):
+            h.validate_report(report, name)
         c.check(f"{name}: the summary and then the JSON report on stdout",
                 "Requests" in out[:max(start, 0)] and isinstance(report, dict), out[-500:])
         if isinstance(report, dict):
@@ -198,6 +200,8 @@ def test_export_disk_full(c, rl, tgt):
             report = json.loads(out)
         except ValueError:
             pass
+        if isinstance(report, dict):
+            h.validate_report(report, name)
         if not c.check(f"{name}: JSON report", isinstance(report, dict), out[-300:] + err):
             return
         export = report.get("export") or {}
@@ -253,6 +257,7 @@ def test_big_bodies(c, rl, tgt, tmp):
             del line
     c.eq(f"{name}: every line holds the whole body", bodies, 4)
     report = json.loads(out)
+    h.validate_report(report, name)
     c.eq(f"{name}: export.lines", report["export"]["lines"], 4)
     c.eq(f"{name}: export.error", report["export"]["error"], None)
     os.remove(path)

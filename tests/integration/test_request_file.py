@@ -553,6 +553,7 @@ def test_interrupt(c, rl, tgt, tmp):
     try:
         with open(report_path) as f:
             report = json.load(f)
+        h.validate_report(report, report_path)
     except (OSError, ValueError) as e:
         c.check(f"{name}: -o report", False, f"{e}; {res.describe()}")
         return

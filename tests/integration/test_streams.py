@@ -556,6 +556,7 @@ def test_sigint(c, rl, sse, ws, tmp):
     try:
         with open(report_path) as f:
             report = json.load(f)
+        h.validate_report(report, report_path)
     except (OSError, ValueError) as e:
         c.check(f"{name}: -o report", False, f"{e}; {res.describe()}")
         return

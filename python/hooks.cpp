@@ -29,6 +29,8 @@
 #include "hooks.hpp"
 
 namespace ringload::python {
+
+using namespace std::string_view_literals;
 namespace {
 
 constexpr long long default_body_limit = 1 << 20;  // response bytes shown: BODY_LIMIT overrides
@@ -402,12 +404,67 @@ PyObject* response_dict(Shard& s, const ringload_response* res, const ringload_v
   return ok ? d.release() : nullptr;
 }
 
+// The head the export gets for a changed status or header fields: "HTTP/1.1 NNN" and the
+// fields of `headers` in order; "" with an exception set when a name or value is no text.
+std::string export_head(long status, PyObject* headers) {
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " \r\n";
+  PyObject *key = nullptr, *value = nullptr;
+  Py_ssize_t pos = 0;
+  while (PyDict_Next(headers, &pos, &key, &value)) {
+    std::string_view name, text;
+    Ref keep_name, keep_value;
+    if (!utf8(key, name, keep_name) || !utf8(value, text, keep_value)) return {};
+    // A field each: no CR, LF or NUL in either, no ':' in the name (no field smuggled in).
+    if (name.empty() || name.find_first_of(":\r\n\0"sv) != std::string_view::npos ||
+        text.find_first_of("\r\n\0"sv) != std::string_view::npos) {
+      PyErr_Format(PyExc_ValueError, "field %R: a name without ':', CR, LF or NUL and a value without CR, LF or NUL",
+                   key);
+      return {};
+    }
+    head.append(name).append(": ").append(text).append("\r\n");
+  }
+  return head + "\r\n";
+}
+
+// What handle_response changed of status, headers and body goes to the export instead of
+// what was received (only with --export); "" or why it cannot.
+std::string apply_export(const Plugin& p, const ringload_response* res, PyObject* result, PyObject* body_given) {
+  const ringload_api& a = *p.api;
+  if (a.response_export_head(res, nullptr, 0) != 0) return {};
+  PyObject* status = PyDict_GetItemWithError(result, names->status);
+  PyObject* headers = PyDict_GetItemWithError(result, names->headers);
+  PyObject* body = PyDict_GetItemWithError(result, names->body);
+  if (PyErr_Occurred()) return pending_error();
+  const long code = status != nullptr ? PyLong_AsLong(status) : a.response_status(res);
+  if (code == -1 && PyErr_Occurred()) return "status: " + pending_error();
+  auto at = [&](std::size_t i, ringload_str* n, ringload_str* val) { return a.response_header_at(res, i, n, val); };
+  Ref received(headers != nullptr ? header_dict(at) : nullptr);
+  const int same = headers == nullptr ? 1 : PyObject_RichCompareBool(headers, received.get(), Py_EQ);
+  if (same < 0) return "headers: " + pending_error();
+  if (code != a.response_status(res) || same == 0) {
+    if (headers != nullptr && !PyDict_Check(headers)) return "headers: not a dict";
+    const std::string head = export_head(code, headers != nullptr ? headers : received.get());
+    if (head.empty()) return "headers: " + pending_error();
+    if (a.response_export_head(res, head.data(), head.size()) != 0) return "status or headers: not a valid response head";
+  }
+  if (body != nullptr && body != body_given) {
+    std::string_view bytes_out;
+    Ref keep;
+    if (!utf8(body, bytes_out, keep)) return "body: " + pending_error();
+    a.response_export_body(res, bytes_out.data(), bytes_out.size());
+  }
+  return {};
+}
+
 void on_response(void* state, const ringload_response* res, ringload_verdict* v) {
   Shard& s = *static_cast<Shard*>(state);
   Plugin& p = *s.plugin;
   if (!p.handle_response) return;
   Gil gil;
   Ref d(response_dict(s, res, v));
+  // The body as handed over: a hook that replaces it changes what is exported.
+  Ref body_given(d ? PyDict_GetItem(d.get(), names->body) : nullptr);
+  if (body_given) Py_INCREF(body_given.get());
   Ref out(d ? PyObject_CallOneArg(p.handle_response.get(), d.get()) : nullptr);
   if (!out) return hook_failed(p, "handle_response", p.api->response_request(res));
   PyObject* result = out.get() == Py_None ? d.get() : out.get();
@@ -421,6 +478,8 @@ void on_response(void* state, const ringload_response* res, ringload_verdict* v)
   if (ok < 0 || PyErr_Occurred())
     return p.api->hook_error(("handle_response: ok or label: " + pending_error()).c_str());
   if (ok != p.api->verdict_ok(v) || label != nullptr) p.api->verdict_set(v, ok, label);
+  if (const std::string why = apply_export(p, res, result, body_given.get()); !why.empty())
+    p.api->hook_error(("handle_response: the export: " + why).c_str());
 }
 
 void on_message(void* state, const ringload_response* res, int kind, ringload_str name, ringload_str data) {

@@ -111,6 +111,17 @@ void ExportQueue::discard(uint64_t id) noexcept {
   publish(reserve(0, 0, granted), Kind::discard, id, 0);
 }
 
+void ExportQueue::replace_head(uint64_t id, std::span<const char> raw_head) noexcept {
+  std::size_t granted = 0;
+  publish(reserve(0, 0, granted), Kind::head_reset, id, 0);
+  chunks(Kind::head, id, raw_head);
+}
+
+void ExportQueue::reset_body(uint64_t id) noexcept {
+  std::size_t granted = 0;
+  publish(reserve(0, 0, granted), Kind::body_reset, id, 0);
+}
+
 void ExportQueue::item(uint64_t id, const ExportItem& item) noexcept {
   ItemFields f{item.t_ns,
                static_cast<uint32_t>(std::min(item.type.size(), limits::max_export_item_field)),

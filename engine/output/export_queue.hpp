@@ -63,6 +63,11 @@ class ExportQueue {
   void body(uint64_t id, std::span<const char> bytes) noexcept;     // decoded body bytes, in order
   void end(const ExportEnd& e) noexcept;                            // finished: the writer emits a line
   void discard(uint64_t id) noexcept;  // forget head/body sent for id (an attempt retried); no line
+  // A plugin's version of the response (plugin.h: response_export_head / _body): the head
+  // replaces the received one (its status code becomes the line's status); reset_body()
+  // forgets the body so far, and body() calls that follow are the plugin's.
+  void replace_head(uint64_t id, std::span<const char> raw_head) noexcept;
+  void reset_body(uint64_t id) noexcept;
   // Streams: items in order, each followed by its data; the WebSocket close frame.
   void item(uint64_t id, const ExportItem& item) noexcept;
   void item_data(uint64_t id, std::span<const char> bytes) noexcept;
@@ -72,7 +77,7 @@ class ExportQueue {
   std::size_t capacity() const noexcept { return mask_ + 1; }
 
   // Consumer side (one thread).
-  enum class Kind : uint8_t { pad, head, body, end, discard, item, item_data, close };
+  enum class Kind : uint8_t { pad, head, body, end, discard, item, item_data, close, head_reset, body_reset };
   struct Record {
     Kind kind;
     uint64_t id;

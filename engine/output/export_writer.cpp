@@ -150,6 +150,16 @@ void ExportWriter::on_record(Source& s, const ExportQueue::Record& r) {
   Pending& p = pending(s, r.id);
   switch (r.kind) {
     case Kind::head: p.head.append(r.payload.data(), r.payload.size()); return;
+    case Kind::head_reset:
+      p.head.clear();
+      p.head_replaced = true;
+      return;
+    case Kind::body_reset:
+      p.data.clear(area_);
+      p.utf8.reset();
+      p.truncated = false;
+      p.body_replaced = true;
+      return;
     case Kind::item: return on_item(p, r.payload);
     case Kind::item_data: return on_data(p, r.payload, true);
     case Kind::body: return on_data(p, r.payload, false);
@@ -210,6 +220,8 @@ void ExportWriter::release(Source& s, uint64_t id) {
   p.data.clear(area_);
   p.utf8.reset();
   p.truncated = false;
+  p.head_replaced = false;
+  p.body_replaced = false;
   p.items.clear(area_);
   p.item_bytes = 0;
   p.item_head.clear();
@@ -226,7 +238,10 @@ void ExportWriter::on_end(Source& s, uint64_t id, std::span<const char> payload)
   if (!failed()) {
     auto it = s.pending.find(id);
     Pending* p = it == s.pending.end() ? nullptr : &slots_[it->second];
-    if (p != nullptr) close_item(*p);
+    if (p != nullptr) {
+      close_item(*p);
+      replaced(*p, e);
+    }
     // A WebSocket session's 101 is its success status, whatever the run's success range.
     const bool upgraded =
         e.status == 101 && e.line_index < table_.lines.size() && table_.lines[e.line_index].stream != 0;
@@ -234,6 +249,20 @@ void ExportWriter::on_end(Source& s, uint64_t id, std::span<const char> payload)
     if (!options_.errors_only || bad) write_line(e, {payload.data() + sizeof f, f.message_len}, p);
   }
   release(s, id);
+}
+
+// A plugin's replacement: the status of its head ("HTTP/1.1 NNN ..."), and a replaced
+// body's own truncation only.
+void ExportWriter::replaced(const Pending& p, ExportEnd& e) {
+  if (p.head_replaced && p.head.size() >= 12 && p.head.compare(0, 5, "HTTP/") == 0) {
+    const std::size_t sp = p.head.find(' ');
+    if (sp != std::string::npos && sp + 4 <= p.head.size()) {
+      int code = 0;
+      for (std::size_t i = sp + 1; i < sp + 4 && p.head[i] >= '0' && p.head[i] <= '9'; ++i) code = code * 10 + (p.head[i] - '0');
+      if (code >= 100 && code <= 999) e.status = code;
+    }
+  }
+  if (p.body_replaced) e.body_truncated = p.truncated;
 }
 
 void ExportWriter::write_line(const ExportEnd& e, std::string_view message, Pending* p) {

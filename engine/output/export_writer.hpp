@@ -92,6 +92,8 @@ class ExportWriter {
     SpillBuffer data;            // the body, or the data of the open stream item
     proto::Utf8Validator utf8;   // of `data`
     bool truncated = false;
+    bool head_replaced = false;  // a plugin's head: the line's status is read from it
+    bool body_replaced = false;  // a plugin's body: the shard's truncation no longer applies
     SpillBuffer items;           // streams: the finished items, as JSON ("{...},{...}")
     uint64_t item_bytes = 0;     // streams: item data kept so far (capped by max_body)
     std::string item_head;       // the open item's JSON before its data; "" : none open
@@ -112,6 +114,7 @@ class ExportWriter {
   void on_item(Pending& p, std::span<const char> payload);
   void on_data(Pending& p, std::span<const char> bytes, bool item);
   void on_end(Source& s, uint64_t id, std::span<const char> payload);
+  static void replaced(const Pending& p, ExportEnd& e);
   Pending& pending(Source& s, uint64_t id);
   void release(Source& s, uint64_t id);
   void write_line(const ExportEnd& e, std::string_view message, Pending* p);

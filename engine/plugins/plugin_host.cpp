@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "engine/output/export_queue.hpp"
 #include "engine/plugins/plugin_objects.hpp"
 #include "proto/token.hpp"
 
@@ -127,6 +128,29 @@ int response_header_at(const ringload_response* r, std::size_t index, ringload_s
   return 1;
 }
 
+int response_export_head(const ringload_response* r, const char* head, std::size_t len) {
+  if (r->export_tap == nullptr || r->export_tap->queue == nullptr) return -1;
+  if (head == nullptr) return len == 0 ? 0 : -1;  // only asks whether there is an export
+  const std::string_view h = view(head, len);
+  // Parsed in the shard's header scratch (the response's own fields are parsed again
+  // when next asked for).
+  std::vector<proto::Header>& fields = *r->header_scratch;
+  if (fields.size() < h.size() / 4 + 1) fields.resize(h.size() / 4 + 1);
+  r->headers = SIZE_MAX;
+  proto::ResponseHead rh;
+  const proto::HeadResult res = proto::parse_response_head(h, 0, rh, fields, false);
+  if (res.status != proto::Status::done || res.consumed != h.size()) return -1;
+  r->export_tap->queue->replace_head(r->export_tap->id, h);
+  return 0;
+}
+
+int response_export_body(const ringload_response* r, const void* body, std::size_t len) {
+  if (r->export_tap == nullptr || r->export_tap->queue == nullptr || (body == nullptr && len != 0)) return -1;
+  r->export_tap->queue->reset_body(r->export_tap->id);
+  if (len > 0) r->export_tap->queue->body(r->export_tap->id, {static_cast<const char*>(body), len});
+  return 0;
+}
+
 ringload_str response_body(const ringload_response* r) { return str(r->capture->body); }
 const ringload_request* response_request(const ringload_response* r) { return r->request; }
 int64_t response_latency_ns(const ringload_response* r) { return r->latency_ns; }
@@ -166,7 +190,7 @@ const ringload_api api_table = {
     verdict_set,         want_bodies,  request_method,  request_target, request_body,   request_name,
     request_line,        request_shard, response_request, response_latency_ns, response_ttfb_ns, verdict_ok,
     report_number,       request_conn_gen, hook_error,     init_error,     request_url,    request_header_at,
-    response_header_at,
+    response_header_at,  response_export_head, response_export_body,
 };
 
 template <typename Fn>

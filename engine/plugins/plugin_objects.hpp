@@ -32,6 +32,8 @@ struct ringload_response {
   int64_t ttfb_ns;
   std::vector<ringload::proto::Header>* header_scratch;
   mutable std::size_t headers = SIZE_MAX;  // parsed fields in header_scratch (SIZE_MAX: not yet)
+  ringload::ResponseTap* export_tap = nullptr;  // on_response with --export: where a plugin's
+                                                // version of the response goes; else null
 };
 
 struct ringload_verdict {

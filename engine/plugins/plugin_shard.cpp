@@ -64,7 +64,8 @@ const char* PluginShard::judge(Conn& c, bool& ok, uint64_t now) noexcept {
   // A WebSocket session wrote its frames over the handshake in the scratch: no head.
   uint32_t head_len = c.session == SessionKind::ws ? 0 : c.head_len;
   ringload_request req{&c, table_, RequestHead(c.scratch, head_len, head_len), &slots_[c.slot].body, c.seq, shard_};
-  const ringload_response res = response_of(c, req, now);
+  ringload_response res = response_of(c, req, now);
+  if (c.tap.queue != nullptr) res.export_tap = &c.tap;  // a plugin may change what is exported
   ringload_verdict verdict{ok, nullptr, &label_};
   label_.clear();
   const std::vector<LoadedPlugin>& plugins = host_->plugins();

@@ -146,6 +146,16 @@ typedef struct ringload_api {
     /* The response's header fields in order, as request_header_at. */
     int (*response_header_at)(const ringload_response *, size_t index, ringload_str *name,
                               ringload_str *value);
+    /* In ringload_on_response only, with --export: what the export writes for this response
+     * instead of what was received (a redacted token, a decoded payload ...); the run's
+     * statistics and the verdict are not changed. head: a whole HTTP/1.x response head,
+     * status line to the empty line ("HTTP/1.1 200 OK\r\nA: b\r\n\r\n"); its status code
+     * becomes the exported status. body: the exported body (not cut by --export-max-body).
+     * 0 on success; -1 without an export, outside on_response, or a head that does not parse.
+     * The last call of a hook wins. response_export_head(res, NULL, 0) only asks: 0 when the
+     * response has an export to change, -1 when not. */
+    int (*response_export_head)(const ringload_response *, const char *head, size_t head_len);
+    int (*response_export_body)(const ringload_response *, const void *body, size_t body_len);
 } ringload_api;
 
 /* A plugin linked into the program that runs the engine instead of loaded from a file

@@ -137,6 +137,23 @@ def handle_response(response):
 def finish():
     return {f"shard{k}": v for k, v in counts.items()}
 """,
+    "redact.py": """
+def handle_response(response):
+    seq = response["request"]["seq"]
+    if seq % 3 == 0:
+        return response                      # unchanged: the export keeps what was received
+    response["headers"]["X-Redacted"] = "yes"
+    response["headers"].pop("Server", None)
+    response["body"] = b"[redacted]"
+    if seq % 3 == 2:
+        response["status"] = 299
+    return response
+""",
+    "bad_export.py": """
+def handle_response(response):
+    response["headers"]["X-Bad"] = "a\\r\\nInjected: 1"
+    return response
+""",
     "bad_syntax.py": "def handle_request(request):\n    return (request\n\nx = 1 +\n",
     "raises_at_import.py": "import os\n\nraise RuntimeError('not today')\n",
     "no_hook.py": "def handle(request):\n    return request\n",
@@ -349,6 +366,40 @@ def test_flip(c, rl, mods, tgt, tmp):
     c.eq(f"{name}: labels", res.get("labels"), {"500:ok": 50, "200:failed": 50})
 
 
+def test_export_changes(c, rl, mods, tgt, tmp):
+    # handle_response's status, headers and body go to the export instead of what was
+    # received; the report's statistics keep what was received.
+    name = "handle_response changing what is exported"
+    export = os.path.join(tmp, "redact.jsonl")
+    res = run(rl, mods["redact.py"], ["-n", "30", "-c", "1", "-t", "1", "--export", export, tgt.url("/")])
+    if not h.check_run_ok(c, name, res):
+        return
+    c.eq(f"{name}: the report's status codes are the server's", res.get("status_codes"), {"200": 30})
+    records, problems = h.read_export(export)
+    h.check_problems(c, f"{name}: export parses", problems)
+    kinds = {}
+    for r in records:
+        names = [k for k, _ in r.get("headers") or []]
+        kinds.setdefault(r["seq"] % 3, set()).add(
+            (r.get("status"), "X-Redacted" in names, "Server" in names, r.get("body")))
+    c.eq(f"{name}: unchanged responses as received", kinds.get(0), {(200, False, True, "Hello, world\n")})
+    c.eq(f"{name}: headers and body replaced", kinds.get(1), {(200, True, False, "[redacted]")})
+    c.eq(f"{name}: status too", kinds.get(2), {(299, True, False, "[redacted]")})
+    c.eq(f"{name}: no plugin error", res.get("errors", "plugin"), 0)
+
+    name = "handle_response changing the export without --export"
+    res = run(rl, mods["redact.py"], ["-n", "30", "-c", "1", "-t", "1", tgt.url("/")])
+    if h.check_run_ok(c, name, res):
+        c.eq(f"{name}: nothing to change, no error", res.get("errors", "plugin"), 0)
+
+    name = "handle_response putting CR LF into an exported header"
+    res = run(rl, mods["bad_export.py"], ["-n", "10", "-c", "1", "-t", "1", "--export", export, tgt.url("/")])
+    if h.check_run_ok(c, name, res):
+        c.eq(f"{name}: a plugin error each", res.get("errors", "plugin"), 10)
+        c.check(f"{name}: the message says why", "the export" in (res.get("first_errors", "plugin") or ""),
+                res.get("first_errors"))
+
+
 def test_sse(c, rl, mods, tgt):
     # ringload-target's /sse?n=5&size=8: five "01234567" events, then "[DONE]".
     name = "SSE events reaching handle_response, --sse /sse?n=5 -n 20"
@@ -453,6 +504,7 @@ def tests(env):
         ("edit", test_edit, rl, mods, tgt, env.tmp),
         ("check_json", test_check_json, rl, srv),
         ("flip", test_flip, rl, mods, tgt, env.tmp),
+        ("export changes", test_export_changes, rl, mods, tgt, env.tmp),
         ("streams", test_sse, rl, mods, tgt),
         ("body limit and results", test_body_limit_and_results, rl, mods, tgt),
         ("exceptions", test_exceptions, rl, mods, tgt, env.tmp),

@@ -279,3 +279,76 @@ def write_summary(out_dir, summary):
     with open(os.path.join(out_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     print(f"\nsummary: {out_dir}/summary.json")
+
+
+# ------------------------------------------------------------- A/B of two ringload runs
+
+AB_HEADER = (f"{'mode':<6} {'req/s':>10} {'requests':>10} {'CPU us/req':>10} {'RSS MB':>7} "
+             f"{'stall ms/s':>10} {'failed':>7}")
+
+
+def ab_row(mode, r):
+    return (f"{mode:<6} {r['rps']:>10.0f} {int(r['requests']):>10} {r['cpu_us_per_req']:>10.3f} "
+            f"{r['rss_mb']:>7.1f} {r['stall_ms_per_s']:>10.1f} {int(r['failed']):>7}")
+
+
+def measured_report_run(tool, cmd, duration, out_dir, tag):
+    """Runs cmd (which prints ringload's JSON report) on CLIENT_CPU under /usr/bin/time and
+    returns ({rps, requests, failed, cpu_us_per_req, rss_mb, stall_ms_per_s}, the report)."""
+    time_file = os.path.join(out_dir, f"{tag}.time")
+    stall0 = cpu_stall_us()
+    p, cmd = run_timed(tool, cmd, duration, time_file)
+    stall1 = cpu_stall_us()
+    keep_output(tool, p, cmd, os.path.join(out_dir, f"{tag}.out"))
+    try:
+        r = json.loads(p.stdout)
+        res = {"rps": float(r["throughput"]["rps"]), "requests": r["requests"]["total"],
+               "failed": r["requests"]["failed"]}
+    except (ValueError, KeyError, TypeError):
+        die(f"cannot parse the report (see {out_dir}/{tag}.out)")
+    user, sys_s, rss_kb = time_usage(time_file)
+    stall = (stall1 - stall0) / 1e3 / seconds(duration) if stall0 is not None and stall1 is not None else 0.0
+    res.update(cpu_us_per_req=(user + sys_s) * 1e6 / max(res["requests"], 1), rss_mb=rss_kb / 1024,
+               stall_ms_per_s=stall)
+    return res, r
+
+
+def ab_rounds(modes, run, rounds, duration, warmup, out_dir, path="/"):
+    """ringload-target on SERVER_CPU, a warm-up of modes[0], then `rounds` rounds running
+    every mode, in an order alternating from round to round: run(mode, url, duration,
+    out_dir, tag) -> a row. Returns {mode: [rows]}; the target is stopped by its PID."""
+    tmp = tempfile.mkdtemp(prefix="ringload-ab-srv-")
+    results = {m: [] for m in modes}
+    proc = None
+    try:
+        proc, port = start_target(tmp)
+        url = f"http://127.0.0.1:{port}{path}"
+        if seconds(warmup) > 0:
+            run(modes[0], url, warmup, out_dir, "warmup")
+        for rnd in range(1, rounds + 1):
+            print(f"\n-- round {rnd} ({url})\n{AB_HEADER}")
+            for mode in alternated(modes, rnd):
+                r = run(mode, url, duration, out_dir, f"r{rnd}-{mode}")
+                results[mode].append(r)
+                print(ab_row(mode, r), flush=True)
+    finally:
+        stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def ab_summary(results, base, other, title):
+    """Prints the medians and the ratios other/base, of the medians and the median of the
+    paired rounds; returns {"median", "ratio", "paired_ratio"} for the summary file."""
+    med = {m: median_row(rs) for m, rs in results.items()}
+    print(f"\n== medians over {len(results[base])} rounds ({title}; load average now "
+          f"{os.getloadavg()[0]:.2f})\n{AB_HEADER}")
+    for m in results:
+        print(ab_row(m, med[m]))
+    ratio = {"rps": med[other]["rps"] / med[base]["rps"],
+             "cpu_per_request": med[other]["cpu_us_per_req"] / med[base]["cpu_us_per_req"],
+             "rss": med[other]["rss_mb"] / med[base]["rss_mb"]}
+    paired = {"rps": statistics.median(b["rps"] / a["rps"] for a, b in zip(results[base], results[other])),
+              "cpu_per_request": statistics.median(b["cpu_us_per_req"] / a["cpu_us_per_req"]
+                                                   for a, b in zip(results[base], results[other]))}
+    return {"median": med, "ratio": ratio, "paired_ratio": paired}

@@ -25,18 +25,14 @@ Environment (all optional):
   OUT=directory for raw outputs (default: a new temporary directory)
 Standard library only; every process is started by this script and stopped by its PID.
 """
-import json
 import os
-import shutil
-import statistics
 import sys
-import tempfile
 
 # PYTHONSAFEPATH (or -P) leaves the script's directory off sys.path; benchlib.py is there.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, alternated, cpu_stall_us, die, env,  # noqa: E402
-                      keep_output, make_out_dir, median_row, repo_path, require_time_and_ringload,
-                      run_timed, seconds, start_target, stop, time_usage, write_summary)
+from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, ab_rounds, ab_summary, die, env,  # noqa: E402
+                      make_out_dir, measured_report_run, repo_path, require_time_and_ringload,
+                      write_summary)
 
 C = int(env("C", "64"))
 THREADS = int(env("THREADS", "1"))
@@ -51,37 +47,13 @@ GOAL = 0.05  # issue 11: a plugin that does nothing costs at most 5 %
 
 
 def run(mode, url, duration, out_dir, tag):
-    time_file = os.path.join(out_dir, f"{tag}.time")
     cmd = [RINGLOAD, "-t", str(THREADS), "-c", str(C), "-d", duration, "--json", "--quiet"]
     if mode == "plugin":
         cmd += ["--plugin", PLUGIN]
-    cmd.append(url)
-    stall0 = cpu_stall_us()
-    p, cmd = run_timed("ringload", cmd, duration, time_file)
-    stall1 = cpu_stall_us()
-    keep_output("ringload", p, cmd, os.path.join(out_dir, f"{tag}.out"))
-    try:
-        r = json.loads(p.stdout)
-        res = {"rps": float(r["throughput"]["rps"]), "requests": r["requests"]["total"],
-               "failed": r["requests"]["failed"]}
-        if mode == "plugin" and not r.get("plugins"):
-            die(f"{tag}: the report lists no plugin")
-    except (ValueError, KeyError, TypeError):
-        die(f"cannot parse ringload's report (see {out_dir}/{tag}.out)")
-    user, sys_s, rss_kb = time_usage(time_file)
-    stall = (stall1 - stall0) / 1e3 / seconds(duration) if stall0 is not None and stall1 is not None else 0.0
-    res.update(cpu_us_per_req=(user + sys_s) * 1e6 / max(res["requests"], 1), rss_mb=rss_kb / 1024,
-               stall_ms_per_s=stall)
+    res, report = measured_report_run("ringload", cmd + [url], duration, out_dir, tag)
+    if mode == "plugin" and not report.get("plugins"):
+        die(f"{tag}: the report lists no plugin")
     return res
-
-
-HEADER = (f"{'mode':<6} {'req/s':>10} {'requests':>10} {'CPU us/req':>10} {'RSS MB':>7} "
-          f"{'stall ms/s':>10} {'failed':>7}")
-
-
-def row(mode, r):
-    return (f"{mode:<6} {r['rps']:>10.0f} {int(r['requests']):>10} {r['cpu_us_per_req']:>10.3f} "
-            f"{r['rss_mb']:>7.1f} {r['stall_ms_per_s']:>10.1f} {int(r['failed']):>7}")
 
 
 def verdict(rps_ratio, cpu_ratio):
@@ -94,41 +66,17 @@ def main():
     if not os.path.exists(PLUGIN_FILE):
         die(f"plugin not found at {PLUGIN_FILE} (build examples/plugins, or set PLUGIN)")
     out_dir = make_out_dir("ringload-plugin-bench-")
-    tmp = tempfile.mkdtemp(prefix="ringload-plugin-bench-srv-")
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, -t {THREADS}, C={C}, D={D}, rounds={ROUNDS}, "
           f"plugin {PLUGIN}; load average {os.getloadavg()[0]:.2f}; raw outputs in {out_dir}")
-    results = {m: [] for m in MODES}
-    proc = None
-    try:
-        proc, port = start_target(tmp)
-        url = f"http://127.0.0.1:{port}{REQ_PATH}"
-        if seconds(WARMUP) > 0:
-            run("none", url, WARMUP, out_dir, "warmup")
-        for rnd in range(1, ROUNDS + 1):
-            print(f"\n-- round {rnd} ({url})\n{HEADER}")
-            for mode in alternated(MODES, rnd):
-                r = run(mode, url, D, out_dir, f"r{rnd}-{mode}")
-                results[mode].append(r)
-                print(row(mode, r), flush=True)
-    finally:
-        stop(proc)
-        shutil.rmtree(tmp, ignore_errors=True)
-    med = {m: median_row(rs) for m, rs in results.items()}
-    print(f"\n== medians over {ROUNDS} rounds (-t {THREADS}, C={C}, D={D}; load average now {os.getloadavg()[0]:.2f})\n{HEADER}")
-    for m in MODES:
-        print(row(m, med[m]))
-    rps = med["plugin"]["rps"] / med["none"]["rps"]
-    cpu = med["plugin"]["cpu_us_per_req"] / med["none"]["cpu_us_per_req"]
-    rss = med["plugin"]["rss_mb"] / med["none"]["rss_mb"]
-    paired_rps = statistics.median(b["rps"] / a["rps"] for a, b in zip(results["none"], results["plugin"]))
-    paired_cpu = statistics.median(b["cpu_us_per_req"] / a["cpu_us_per_req"]
-                                   for a, b in zip(results["none"], results["plugin"]))
-    print(f"plugin/none, of the medians: req/s x{rps:.3f}, CPU/request x{cpu:.3f}, RSS x{rss:.3f}: {verdict(rps, cpu)}")
-    print(f"plugin/none, median of the {ROUNDS} paired rounds: req/s x{paired_rps:.3f}, "
-          f"CPU/request x{paired_cpu:.3f}: {verdict(paired_rps, paired_cpu)}")
-    write_summary(out_dir, {"C": C, "THREADS": THREADS, "D": D, "rounds": ROUNDS, "plugin": PLUGIN, "median": med, "runs": results,
-                            "ratio": {"rps": rps, "cpu_per_request": cpu, "rss": rss},
-                            "paired_ratio": {"rps": paired_rps, "cpu_per_request": paired_cpu}})
+    results = ab_rounds(MODES, run, ROUNDS, D, WARMUP, out_dir, REQ_PATH)
+    s = ab_summary(results, "none", "plugin", f"-t {THREADS}, C={C}, D={D}")
+    r, p = s["ratio"], s["paired_ratio"]
+    print(f"plugin/none, of the medians: req/s x{r['rps']:.3f}, CPU/request x{r['cpu_per_request']:.3f}, "
+          f"RSS x{r['rss']:.3f}: {verdict(r['rps'], r['cpu_per_request'])}")
+    print(f"plugin/none, median of the {ROUNDS} paired rounds: req/s x{p['rps']:.3f}, "
+          f"CPU/request x{p['cpu_per_request']:.3f}: {verdict(p['rps'], p['cpu_per_request'])}")
+    write_summary(out_dir, {"C": C, "THREADS": THREADS, "D": D, "rounds": ROUNDS, "plugin": PLUGIN,
+                            "runs": results, **s})
 
 
 if __name__ == "__main__":

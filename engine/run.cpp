@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "engine/core/clock.hpp"
+#include "engine/output/memory_report.hpp"
 
 namespace ringload {
 
@@ -229,7 +230,24 @@ std::expected<std::unique_ptr<RunResult>, std::string> Run::finish() {
     if (w.duration_s > 0.001 || w.requests > 0) r.timeline.push_back(w);
   }
   if (adaptive_) r.capacity_qps = adaptive_->capacity();
+  r.memory = memory_usage();
   return std::move(result_);
+}
+
+// The shards' allocations, the run's own figures (on the pages that hold counts), the
+// request table (shared by the shards) and the export queues.
+MemoryUsage Run::memory_usage() const noexcept {
+  MemoryUsage m;
+  for (const auto& s : shards_) m.add(s->memory());
+  const RunResult& r = *result_;
+  m.histograms += stats_bytes(*previous_) + stats_bytes(r.stats);
+  for (const NameStats& n : r.by_name) m.histograms += sizeof n - sizeof n.latency + n.latency.resident_bytes();
+  const RequestTable& t = *prepared_.table;
+  m.request_table = t.arena.capacity() + t.lines.capacity() * sizeof(RequestLine) +
+                    t.streams.capacity() * sizeof(StreamSpec) + t.names.capacity() * sizeof(std::string);
+  for (const std::string& n : t.names) m.request_table += n.capacity() > 15 ? n.capacity() + 1 : 0;
+  for (const auto& q : queues_) m.export_queues += q->capacity();
+  return m;
 }
 
 // A timed run lasts exactly its duration (the shards stop at the deadline); an

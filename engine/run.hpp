@@ -62,6 +62,7 @@ class Run {
   void adapt(const Window& w);
   void absorb(const Shard& s, bool first);
   uint64_t end_time() const noexcept;
+  MemoryUsage memory_usage() const noexcept;
 
   const RunConfig& config_;
   const PreparedRun& prepared_;

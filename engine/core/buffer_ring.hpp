@@ -35,6 +35,8 @@ class BufferRing {
   }
   uint16_t group() const noexcept { return group_; }
   uint32_t buffer_size() const noexcept { return size_; }
+  uint32_t count() const noexcept { return count_; }
+  std::size_t bytes() const noexcept { return ring_bytes_ + data_bytes_; }
 
  private:
   io_uring* ring_ = nullptr;

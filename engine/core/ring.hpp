@@ -22,6 +22,11 @@ class Ring {
   std::string init(uint32_t entries, bool report, std::vector<std::string>& notices) noexcept;
   void exit() noexcept;
   bool ready() const noexcept { return ready_; }
+  // The submission entries and the completion queue (the kernel's memory, mapped here).
+  std::size_t bytes() const noexcept {
+    return ring_.sq.ring_entries * (sizeof(io_uring_sqe) + sizeof(uint32_t)) +
+           ring_.cq.ring_entries * sizeof(io_uring_cqe);
+  }
 
   // A free SQE; when the queue is full, what is queued is submitted first.
   io_uring_sqe* sqe() noexcept {

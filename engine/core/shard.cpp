@@ -15,7 +15,13 @@
 namespace ringload {
 namespace {
 
+// Receive buffers: 16 KiB each, twice the connections in count (a reap batch takes one
+// per connection, more for a response split across reads), at most 8 MiB per shard: past
+// 512 buffers they get smaller (4 KiB at the most connections). Each buffer is lent to
+// one completion and given back in the same loop turn.
 constexpr uint32_t buffer_size = 16 * 1024;
+constexpr uint32_t min_buffer_size = 4 * 1024;
+constexpr std::size_t buffer_ring_budget = 8u << 20;
 constexpr uint32_t carry_capacity = proto::limits::max_head_bytes;
 constexpr std::size_t max_response_headers = 256;
 constexpr uint64_t idle_tick_ns = 10'000'000;  // the longest the loop sleeps: stop latency
@@ -40,7 +46,10 @@ Shard::~Shard() { teardown(); }
 
 std::string Shard::run() noexcept {
   std::string err = setup();
-  if (err.empty()) loop();
+  if (err.empty()) {
+    allocated_ = allocated();
+    loop();
+  }
   end_ns_ = now_ns();
   in_flight_at_end_ = in_flight_;
   // Stats are not written after the loop: the control thread may read them once it sees
@@ -61,13 +70,10 @@ std::string Shard::setup() noexcept {
   for (uint32_t c : plan_.connections) n += c;
   // The ring is created here, in the shard's own thread: SINGLE_ISSUER binds it to its creator.
   std::string err = ring_.init(pow2_at_least(n * 2, 64, 8192), plan_.index == 0, notices_);
-  if (err.empty()) err = buffers_.setup(ring_.raw(), 0, pow2_at_least(n * 2, 256, 4096), buffer_size);
-  // The longest request head a connection assembles: the line's own head plus the
-  // origin's default headers and the final CRLF.
-  std::size_t defaults = 0;
-  for (const Origin& o : prepared_.origins)
-    defaults = std::max(defaults, o.host_line.size() + o.user_agent_line.size() + o.accept_line.size());
-  if (err.empty()) err = slab_.setup(plan_.connections, carry_capacity, limits::max_request_head + defaults + 2);
+  const uint32_t buffers = pow2_at_least(n * 2, 128, 2048);
+  const auto size = static_cast<uint32_t>(std::clamp<std::size_t>(buffer_ring_budget / buffers, min_buffer_size, buffer_size));
+  if (err.empty()) err = buffers_.setup(ring_.raw(), 0, buffers, size);
+  if (err.empty()) err = slab_.setup(plan_.connections, carry_capacity, scratch_needed());
   if (err.empty()) err = recorder_.setup(table_, config_);
   if (err.empty()) err = sessions_.setup(n, table_, config_);
   if (err.empty()) err = setup_tls();
@@ -92,6 +98,22 @@ std::string Shard::setup() noexcept {
   connect_timeout_ = {static_cast<long long>(timeout / 1'000'000'000u), static_cast<long long>(timeout % 1'000'000'000u)};
   if (plan_.open_loop) pacer_.reset(plan_.rate, plan_.phase, plan_.poisson, plan_.seed + plan_.index);
   return {};
+}
+
+// The scratch a connection assembles its request head in: the longest line's head plus
+// the origin's default headers and the final CRLF. Plugins may grow a head (up to
+// max_request_head) and a WebSocket session writes its frames there, as many as fit:
+// runs with either keep the full size.
+std::size_t Shard::scratch_needed() const noexcept {
+  std::size_t defaults = 0;
+  for (const Origin& o : prepared_.origins)
+    defaults = std::max(defaults, o.host_line.size() + o.user_agent_line.size() + o.accept_line.size());
+  bool ws = false;
+  for (const StreamSpec& s : table_.streams) ws = ws || s.proto == StreamProto::ws;
+  if (ws || plan_.plugins != nullptr) return limits::max_request_head + defaults + 2;
+  std::size_t head = 0;
+  for (const RequestLine& l : table_.lines) head = std::max<std::size_t>(head, l.head_len);
+  return head + defaults + 2;
 }
 
 // TLS: a session per https slot, created now (wolfSSL allocates its own state per

@@ -27,6 +27,7 @@
 #include "engine/session/sessions.hpp"
 #include "engine/transport/tls_transport.hpp"
 #include "ringload/config.hpp"
+#include "ringload/memory.hpp"
 #include "ringload/stats.hpp"
 
 namespace ringload {
@@ -53,6 +54,7 @@ struct ShardPlan {
 
 // The control thread's handle on a running shard.
 struct ShardControl {
+  ShardControl() noexcept {}  // as Stats(): make_unique must not zero the snapshot's pages
   std::atomic<bool> stop{false};              // stop sending; end the loop
   std::atomic<uint64_t> publish_request{0};   // bump to ask for a snapshot
   std::atomic<uint64_t> published{0};         // == publish_request once `snapshot` is ready
@@ -84,11 +86,16 @@ class Shard {
   const char* tls_version() const noexcept { return tls_.version; }
   const char* tls_cipher() const noexcept { return tls_.cipher; }
   const std::vector<std::pair<std::string, uint64_t>>& labels() const noexcept { return plugins_.labels(); }
+  // What this shard allocated, by part (shard_memory.cpp), its histograms as they are now;
+  // valid after run() returned.
+  MemoryUsage memory() const noexcept;
 
  private:
   // The thread, the ring loop, the stop (shard.cpp).
   std::string setup() noexcept;
   std::string setup_tls() noexcept;
+  std::size_t scratch_needed() const noexcept;
+  MemoryUsage allocated() const noexcept;  // at the end of setup, before the ring closes
   void teardown() noexcept;
   void loop() noexcept;
   void dispatch(const io_uring_cqe* cqe) noexcept;
@@ -154,6 +161,7 @@ class Shard {
   uint64_t end_ns_ = 0;
   uint64_t publish_seen_ = 0;
   std::vector<std::string> notices_;
+  MemoryUsage allocated_;
 };
 
 }  // namespace ringload

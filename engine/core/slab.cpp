@@ -7,8 +7,28 @@
 
 namespace ringload {
 
+namespace {
+
+// Reserved, not committed: a page costs memory once it is written.
+char* reserve(std::size_t bytes, const char* what, std::string& err) noexcept {
+  if (bytes == 0) return nullptr;
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem != MAP_FAILED) return static_cast<char*>(mem);
+  err = std::string("mmap ") + what + ": " + strerror(errno);
+  return nullptr;
+}
+
+}  // namespace
+
 Slab::~Slab() {
-  if (arena_ != nullptr) munmap(arena_, arena_bytes_);
+  if (carry_arena_ != nullptr) munmap(carry_arena_, carry_bytes_);
+  if (scratch_arena_ != nullptr) munmap(scratch_arena_, scratch_bytes_);
+}
+
+std::size_t Slab::slot_bytes() const noexcept {
+  std::size_t bytes = conns_.capacity() * sizeof(Conn);
+  for (const std::vector<uint32_t>& f : free_) bytes += f.capacity() * sizeof(uint32_t);
+  return bytes;
 }
 
 std::string Slab::setup(std::span<const uint32_t> per_origin, std::size_t carry, std::size_t scratch) noexcept {
@@ -25,25 +45,25 @@ std::string Slab::setup(std::span<const uint32_t> per_origin, std::size_t carry,
   } catch (const std::bad_alloc&) {
     return "out of memory for " + std::to_string(n) + " connections";
   }
-  // Reserved, not committed.
-  const std::size_t per_conn = carry + scratch;
-  arena_bytes_ = static_cast<std::size_t>(n) * per_conn;
-  if (arena_bytes_ != 0) {
-    void* mem = mmap(nullptr, arena_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (mem == MAP_FAILED) return std::string("mmap connection buffers: ") + strerror(errno);
-    arena_ = static_cast<char*>(mem);
-  }
+  // Scratch packed at a cache line each (the head is written for every request, so these
+  // pages are all touched); carry buffers apart, so a used scratch never backs a carry page.
+  scratch = (scratch + 63) & ~std::size_t{63};
+  std::string err;
+  carry_bytes_ = static_cast<std::size_t>(n) * carry;
+  carry_arena_ = reserve(carry_bytes_, "carry buffers", err);
+  scratch_bytes_ = static_cast<std::size_t>(n) * scratch;
+  if (err.empty()) scratch_arena_ = reserve(scratch_bytes_, "scratch buffers", err);
+  if (!err.empty()) return err;
   scratch_ = scratch;
   uint32_t slot = 0;
   for (uint16_t o = 0; o < per_origin.size(); ++o) {
     first_[o] = slot;
     for (uint32_t i = 0; i < per_origin[o]; ++i, ++slot) {
       Conn& c = conns_[slot];
-      char* base = arena_ + static_cast<std::size_t>(slot) * per_conn;
       c.origin = o;
       c.slot = slot;
-      c.carry = {base, static_cast<uint32_t>(carry), 0};
-      c.scratch = base + carry;
+      c.carry = {carry_arena_ + static_cast<std::size_t>(slot) * carry, static_cast<uint32_t>(carry), 0};
+      c.scratch = scratch_arena_ + static_cast<std::size_t>(slot) * scratch;
     }
   }
   return {};

@@ -1,6 +1,7 @@
 // The connection slots of one shard, allocated once: each origin's slots in one block,
-// their carry and scratch buffers in one reserved arena (only the pages a connection
-// touches cost memory), and per origin a free list of idle slots.
+// their scratch buffers packed in one arena (sized by the shard from the run's longest
+// request head), their carry buffers in another that is only reserved (a page costs
+// memory once a split response head reaches it), and per origin a free list of idle slots.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +28,11 @@ class Slab {
   const Conn& operator[](uint32_t slot) const noexcept { return conns_[slot]; }
   uint32_t size() const noexcept { return static_cast<uint32_t>(conns_.size()); }
   std::size_t scratch_size() const noexcept { return scratch_; }
+  // Bytes of the slots and free lists, of the scratch arena, and of the carry arena
+  // (reserved: backed only where a carry buffer was used).
+  std::size_t slot_bytes() const noexcept;
+  std::size_t scratch_bytes() const noexcept { return scratch_bytes_; }
+  std::size_t carry_reserved_bytes() const noexcept { return carry_bytes_; }
   uint16_t origins() const noexcept { return static_cast<uint16_t>(first_.size()); }
   uint32_t first(uint16_t origin) const noexcept { return first_[origin]; }
   uint32_t count(uint16_t origin) const noexcept { return count_[origin]; }
@@ -46,8 +52,10 @@ class Slab {
   std::vector<std::vector<uint32_t>> free_;  // capacity fixed at setup
   std::vector<uint32_t> first_;              // each origin's slots: [first_, first_ + count_)
   std::vector<uint32_t> count_;
-  char* arena_ = nullptr;
-  std::size_t arena_bytes_ = 0;
+  char* carry_arena_ = nullptr;
+  std::size_t carry_bytes_ = 0;
+  char* scratch_arena_ = nullptr;
+  std::size_t scratch_bytes_ = 0;
   std::size_t scratch_ = 0;
 };
 

@@ -99,6 +99,13 @@ class TimerWheel {
     --count_;
   }
 
+ public:
+  std::size_t bytes() const noexcept {
+    return (next_.capacity() + prev_.capacity() + heads_.capacity()) * sizeof(uint32_t) +
+           deadline_.capacity() * sizeof(uint64_t) + armed_.capacity() + slot_.capacity() * sizeof(uint16_t);
+  }
+
+ private:
   std::vector<uint32_t> next_, prev_;
   std::vector<uint64_t> deadline_;
   std::vector<uint8_t> armed_;

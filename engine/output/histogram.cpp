@@ -1,7 +1,10 @@
 #include "ringload/histogram.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 
@@ -40,14 +43,68 @@ uint64_t Histogram::highest_equivalent(std::size_t index) noexcept {
   return lowest_equivalent(index) + (uint64_t{1} << bucket) - 1;
 }
 
+namespace {
+
+// The counts' own mapping: fresh zero pages, backed only where written.
+uint64_t* allocate_counts(bool& mapped) noexcept {
+  constexpr std::size_t bytes = Histogram::counts_len * sizeof(uint64_t);
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  mapped = mem != MAP_FAILED;
+  if (!mapped) mem = std::calloc(Histogram::counts_len, sizeof(uint64_t));
+  if (mem == nullptr) std::abort();  // no memory for statistics: nothing sensible is left
+  return static_cast<uint64_t*>(mem);
+}
+
+}  // namespace
+
+Histogram::Histogram() noexcept : counts_(allocate_counts(mapped_)) { reset(); }
+
+Histogram::Histogram(const Histogram& other) noexcept : counts_(allocate_counts(mapped_)) {
+  reset();
+  *this = other;
+}
+
+Histogram::~Histogram() {
+  if (mapped_) {
+    munmap(counts_, counts_len * sizeof(uint64_t));
+  } else {
+    std::free(counts_);
+  }
+}
+
+std::size_t Histogram::first() const noexcept { return total_ == 0 ? counts_len : index_of(min_); }
+
+std::size_t Histogram::last() const noexcept { return total_ == 0 ? 0 : index_of(max_); }
+
+std::size_t Histogram::resident_bytes() const noexcept {
+  constexpr std::size_t per_page = 4096 / sizeof(uint64_t);
+  const std::size_t fields = sizeof(Histogram);
+  if (total_ == 0) return fields;
+  return fields + (last() / per_page - first() / per_page + 1) * 4096;
+}
+
+// Only the range that may hold counts is touched (see the header).
 void Histogram::reset() noexcept {
-  counts_.fill(0);
+  for (std::size_t i = first(), end = last(); i <= end && i < counts_len; ++i) counts_[i] = 0;
   total_ = 0;
   clamped_ = 0;
   min_ = empty_min;
   max_ = 0;
   sum_ = 0;
   sum_sq_ = 0;
+}
+
+Histogram& Histogram::operator=(const Histogram& other) noexcept {
+  if (this == &other) return *this;
+  reset();
+  for (std::size_t i = other.first(), end = other.last(); i <= end && i < counts_len; ++i) counts_[i] = other.counts_[i];
+  total_ = other.total_;
+  clamped_ = other.clamped_;
+  min_ = other.min_;
+  max_ = other.max_;
+  sum_ = other.sum_;
+  sum_sq_ = other.sum_sq_;
+  return *this;
 }
 
 // Hot path: one clamp, conditional moves, no allocation. Values beyond the layout are
@@ -71,7 +128,7 @@ void Histogram::record_n(uint64_t value_ns, uint64_t n) noexcept {
 }
 
 void Histogram::merge(const Histogram& other) noexcept {
-  for (std::size_t i = 0; i < counts_len; ++i) counts_[i] += other.counts_[i];
+  for (std::size_t i = other.first(), end = other.last(); i <= end && i < counts_len; ++i) counts_[i] += other.counts_[i];
   total_ += other.total_;
   clamped_ += other.clamped_;
   min_ = std::min(min_, other.min_);
@@ -86,9 +143,10 @@ void Histogram::subtract(const Histogram& older) noexcept {
   uint64_t total = 0;
   std::size_t lowest = counts_len;
   std::size_t highest = 0;
-  for (std::size_t i = 0; i < counts_len; ++i) {
+  const std::size_t older_first = older.first(), older_last = older.last();
+  for (std::size_t i = first(), end = last(); i <= end && i < counts_len; ++i) {
     const uint64_t a = counts_[i];
-    const uint64_t b = older.counts_[i];
+    const uint64_t b = i >= older_first && i <= older_last ? older.counts_[i] : 0;
     const uint64_t c = a > b ? a - b : 0;
     counts_[i] = c;
     total += c;
@@ -140,7 +198,7 @@ uint64_t Histogram::percentile(double p) const noexcept {
   auto rank = static_cast<uint64_t>(std::ceil(exact * (1.0 - 1e-12)));
   rank = std::clamp<uint64_t>(rank, 1, total_);
   uint64_t seen = 0;
-  for (std::size_t i = 0; i < counts_len; ++i) {
+  for (std::size_t i = first(), end = last(); i <= end && i < counts_len; ++i) {
     seen += counts_[i];
     if (seen >= rank) return std::min(highest_equivalent(i), max());
   }

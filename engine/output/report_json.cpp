@@ -1,5 +1,6 @@
 #include "ringload/report.hpp"
 
+#include "engine/output/memory_report.hpp"
 #include "engine/requests/request_table.hpp"
 
 #include <array>
@@ -303,6 +304,7 @@ json report(const RunConfig& config, const RunResult& result) {
       {"export", export_json(config, result)},
       {"labels", labels_json(config, result)},
       {"plugins", plugins_json(config, result)},
+      {"memory", memory_json(result.memory)},
       {"config", config_json(config)},
   };
 }

@@ -37,6 +37,13 @@ class PluginShard {
   const std::vector<std::pair<std::string, uint64_t>>& labels() const noexcept { return labels_; }
 
  private:
+ public:
+  // Per-slot state and the response-header scratch (not what the hooks allocate).
+  std::size_t bytes() const noexcept {
+    return slots_.capacity() * sizeof(Slot) + header_scratch_.capacity() * sizeof(proto::Header);
+  }
+
+ private:
   struct Slot {
     ResponseCapture capture;
     std::string body;       // a body a plugin set

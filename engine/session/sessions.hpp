@@ -18,6 +18,10 @@ class Sessions {
  public:
   // Per-slot state for `slots` connections, for the stream kinds `table` has.
   std::string setup(uint32_t slots, const RequestTable& table, const RunConfig& config) noexcept;
+  // Bytes of the per-slot stream state (0: a run without streams).
+  std::size_t bytes() const noexcept {
+    return sse_.capacity() * sizeof(SseSession) + ws_.capacity() * sizeof(WsSession);
+  }
 
   // The kind of session a request line is.
   static SessionKind kind_of(const StreamSpec* stream) noexcept {

@@ -4,6 +4,12 @@
 // Values are nanoseconds. 2048 sub-buckets per power of two (3 significant decimal
 // digits), exact below 2048 ns, tracked up to 2^37 ns (~137 s); larger values are
 // clamped into the top bucket (and counted in `clamped()`).
+//
+// Memory: the counts (224 KiB) live in their own anonymous mapping, and only the range
+// between the lowest and highest non-empty count is ever read or written (reset, copy,
+// merge, subtract, percentiles). A page no count reached was never touched and costs
+// nothing (on this kernel even a read would back it): an unused histogram (a run without
+// TLS, streams or pacing) costs one page of fields, a used one the pages its values span.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -23,7 +29,10 @@ class RINGLOAD_API Histogram {
   static constexpr std::size_t counts_len = (bucket_count + 1) * sub_bucket_half;
   static constexpr uint64_t highest_trackable = (uint64_t{1} << (sub_bucket_bits + bucket_count - 1)) - 1;
 
-  Histogram() noexcept { reset(); }
+  Histogram() noexcept;
+  Histogram(const Histogram& other) noexcept;
+  Histogram& operator=(const Histogram& other) noexcept;
+  ~Histogram();
 
   void record(uint64_t value_ns) noexcept { record_n(value_ns, 1); }
   void record_n(uint64_t value_ns, uint64_t n) noexcept;
@@ -49,10 +58,20 @@ class RINGLOAD_API Histogram {
   static uint64_t lowest_equivalent(std::size_t index) noexcept;
   static uint64_t highest_equivalent(std::size_t index) noexcept;
 
-  std::span<const uint64_t> counts() const noexcept { return counts_; }
+  // All counts_len counts (reading them all backs every page: for tests and tools).
+  std::span<const uint64_t> counts() const noexcept { return {counts_, counts_len}; }
+  // Bytes of memory in use: the pages of counts between the lowest and highest
+  // non-empty count.
+  std::size_t resident_bytes() const noexcept;
 
  private:
-  std::array<uint64_t, counts_len> counts_;
+  // [first, last] indices that may hold counts; first > last: none. Derived from
+  // min_/max_, which bound every recorded value (after subtract: bucket bounds).
+  std::size_t first() const noexcept;
+  std::size_t last() const noexcept;
+
+  uint64_t* counts_;   // counts_len, zero where never written
+  bool mapped_ = true; // counts_ from mmap (else calloc, when mmap failed)
   uint64_t total_ = 0;
   uint64_t clamped_ = 0;
   uint64_t min_ = 0;  // exact while only record/merge were used

@@ -64,6 +64,15 @@
 //   "plugins": [{"path", "args", "report": {"key": f, ...}}] | null,
 //                                       each plugin in load order, with what its finish
 //                                       reported; null: no plugin
+//   "memory": {"total_bytes",           the engine's own allocations in bytes (ringload/memory.hpp;
+//                                       not RSS: no kernel socket buffers, no wolfSSL heap)
+//              "per_connection_bytes",  the parts that grow with -c (slots to timers) / connections
+//              "connections",           connection slots over all shards
+//              "parts": {"slots", "scratch", "buffer_rings", "rings", "session_state", "tls",
+//                        "timers", "histograms", "request_table", "export_queues"},
+//                                       histograms: the pages their counts span
+//              "carry_reserved_bytes"}, reserved for split response heads, backed only where
+//                                       written; not in the total
 //   "config": {"connections", "threads",          as configured (threads 0: one per CPU)
 //              "duration_s" | null,               null: no time limit
 //              "max_requests" | null,             null: no request limit

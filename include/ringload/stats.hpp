@@ -8,6 +8,7 @@
 
 #include "ringload/export.hpp"
 #include "ringload/histogram.hpp"
+#include "ringload/memory.hpp"
 
 namespace ringload {
 
@@ -88,6 +89,10 @@ struct RINGLOAD_API StreamCounters {
 };
 
 struct RINGLOAD_API Stats {
+  // User-provided, so that `new Stats()` and make_unique do not zero the histograms'
+  // pages first: only the pages that come to hold counts cost memory (histogram.hpp).
+  Stats() noexcept {}
+
   Counters counters;
   StreamCounters streams;
   Histogram latency;  // completion - intended send time (closed loop: the send)
@@ -110,6 +115,7 @@ struct RINGLOAD_API Stats {
 
 // Stats of the requests that share a name (a request-file line's `name`, or method + path).
 struct NameStats {
+  NameStats() noexcept {}  // as Stats(): a histogram's untouched pages stay unbacked
   std::string name;
   uint64_t requests = 0;
   uint64_t succeeded = 0;
@@ -147,6 +153,7 @@ struct PluginReport {
 };
 
 struct RunResult {
+  RunResult() {}                 // as Stats(): no zeroing of the histograms' pages
   Stats stats;                   // merged over all shards
   double duration_s = 0;         // from the first send to the stop
   uint32_t connections = 0;
@@ -168,6 +175,7 @@ struct RunResult {
   std::vector<PluginReport> plugins;  // one per plugin loaded, in load order
   std::string tls_version;       // of the first TLS handshake ("TLSv1.3"); "" without TLS
   std::string tls_cipher;
+  MemoryUsage memory;            // the engine's own allocations for the run (memory.hpp)
 };
 
 }  // namespace ringload

@@ -50,10 +50,11 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
     } else {
       const char* why = Sessions::failure_message(env_);
       recorder_.error(ErrorKind::plugin, why);
-      recorder_.failure(now - intended);
+      const uint64_t failed_at = now_ns();  // the hook's time is the failure's
+      recorder_.failure(failed_at - intended);
       ++in_flight_;
       c.sent_ns = now;
-      finish_request(slot, false, now, static_cast<int>(ErrorKind::plugin), why);
+      finish_request(slot, false, failed_at, static_cast<int>(ErrorKind::plugin), why);
     }
     slab_.release(slot);
     return;

@@ -16,12 +16,14 @@ namespace ringload {
 namespace {
 
 // Receive buffers: 16 KiB each, twice the connections in count (a reap batch takes one
-// per connection, more for a response split across reads), at most 8 MiB per shard: past
-// 512 buffers they get smaller (4 KiB at the most connections). Each buffer is lent to
-// one completion and given back in the same loop turn.
+// per connection, more for a response split across reads) up to 1024, at most 4 MiB per
+// shard: past 256 buffers they get smaller (4 KiB at 1024). Each buffer is lent to one
+// completion and given back in the same loop turn, so the count bounds one turn's
+// receives (beyond it: -ENOBUFS and a re-arm), not the connections.
 constexpr uint32_t buffer_size = 16 * 1024;
 constexpr uint32_t min_buffer_size = 4 * 1024;
-constexpr std::size_t buffer_ring_budget = 8u << 20;
+constexpr uint32_t max_buffers = 1024;
+constexpr std::size_t buffer_ring_budget = 4u << 20;
 constexpr uint32_t carry_capacity = proto::limits::max_head_bytes;
 constexpr std::size_t max_response_headers = 256;
 constexpr uint64_t idle_tick_ns = 10'000'000;  // the longest the loop sleeps: stop latency
@@ -70,7 +72,7 @@ std::string Shard::setup() noexcept {
   for (uint32_t c : plan_.connections) n += c;
   // The ring is created here, in the shard's own thread: SINGLE_ISSUER binds it to its creator.
   std::string err = ring_.init(pow2_at_least(n * 2, 64, 8192), plan_.index == 0, notices_);
-  const uint32_t buffers = pow2_at_least(n * 2, 128, 2048);
+  const uint32_t buffers = pow2_at_least(n * 2, 128, max_buffers);
   const auto size = static_cast<uint32_t>(std::clamp<std::size_t>(buffer_ring_budget / buffers, min_buffer_size, buffer_size));
   if (err.empty()) err = buffers_.setup(ring_.raw(), 0, buffers, size);
   if (err.empty()) err = slab_.setup(plan_.connections, carry_capacity, scratch_needed());

@@ -13,11 +13,11 @@ import harness as h  # noqa: E402
 
 # Goals (issue 13; bench/README.md, memory.py). -t 1 -c 64: at most 8 MB of peak RSS (wrk:
 # ~5 MB). Past that, a shard's receive buffers grow with its connections up to a cap of
-# 8 MiB (memory.buffer_rings); everything else must stay under 1 KiB per connection in the
-# memory block (so that -c 10000 is under 2 KiB each with the buffers) and under 1.5 KiB
-# of RSS per extra connection.
+# 4 MiB (memory.buffer_rings); everything else must stay under 1 KiB per connection in the
+# memory block (so that -c 10000 is under 2 KiB each with the buffers, even on 2 shards)
+# and under 1.5 KiB of RSS per extra connection.
 RSS_64_KIB = 8 * 1024
-BUFFER_CAP = (8 << 20) + 64 * 1024  # the buffers and their ring entries
+BUFFER_CAP = (4 << 20) + 64 * 1024  # the buffers and their ring entries
 BLOCK_PER_CONN_BEYOND_BUFFERS = 1024
 RSS_PER_CONN_BEYOND_BUFFERS_KIB = 1.5
 PARTS = ("slots", "scratch", "buffer_rings", "rings", "session_state", "tls", "timers",

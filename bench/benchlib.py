@@ -86,14 +86,14 @@ def stop(proc, grace=5.0):
         proc.wait(timeout=grace)
 
 
-def start_target(tmp):
-    """ringload-target --threads 1 on SERVER_CPU, on a port it picks: (process, port)."""
+def start_target(tmp, threads=1):
+    """ringload-target --threads THREADS on SERVER_CPU, on a port it picks: (process, port)."""
     if not os.access(TARGET_BIN, os.X_OK):
         die(f"ringload-target not found at {TARGET_BIN} (set TARGET_BIN)")
     port_file = os.path.join(tmp, "target.port")
     # taskset execs the target: the PID is the target's own, for /proc/PID/stat.
     proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, TARGET_BIN, "--host", "127.0.0.1",
-                             "--port", "0", "--port-file", port_file, "--threads", "1",
+                             "--port", "0", "--port-file", port_file, "--threads", str(threads),
                              "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     port = None

@@ -19,15 +19,13 @@ Standard library only; every process is started by this script and stopped by it
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, TARGET_BIN, TIME_BIN,  # noqa: E402
+from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, TIME_BIN,  # noqa: E402
                       alternated, die, env, keep_output, make_out_dir, median_row, run_timed,
-                      stop, time_usage, wait_port, write_summary)
+                      start_target, stop, time_usage, write_summary)
 
 CS = [int(c) for c in env("CS", "64 10000").split()]
 D = env("D", "2s")
@@ -35,26 +33,6 @@ ROUNDS = int(env("ROUNDS", "3"))
 TARGET_THREADS = env("TARGET_THREADS", "1")
 TOOLS = env("TOOLS", "wrk ringload").split()
 RINGLOAD_BEFORE = env("RINGLOAD_BEFORE", "")
-
-
-def start_target(tmp):
-    port_file = os.path.join(tmp, "target.port")
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, TARGET_BIN, "--host", "127.0.0.1",
-                             "--port", "0", "--port-file", port_file, "--threads",
-                             TARGET_THREADS, "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    port = None
-    while port is None and time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with open(port_file) as f:
-                port = int(f.read().strip())
-        except (OSError, ValueError):
-            time.sleep(0.05)
-    if not port or not wait_port(port, proc):
-        stop(proc)
-        die("ringload-target did not start")
-    return proc, f"http://127.0.0.1:{port}/"
 
 
 def client_cmd(tool, c, url):
@@ -106,7 +84,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="ringload-memory-srv-")
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, CS={CS}, D={D}, rounds={ROUNDS}, "
           f"tools={TOOLS}; raw outputs in {out_dir}")
-    proc, url = start_target(tmp)
+    proc, port = start_target(tmp, TARGET_THREADS)
+    url = f"http://127.0.0.1:{port}/"
     results = {(t, c): [] for t in TOOLS for c in CS}
     try:
         print(HEADER)

@@ -268,8 +268,9 @@ def test_loading_errors(c, rl, plugins, srv):
         c.eq(f"load error, {name}: no connection made", h.wait_stable(lambda: srv.connections, 0.1, 1.0), 0)
 
 
-def test_sign(c, rl, plugins, tgt, tmp):
-    name = "sign over a request file, -c 4 -t 2"
+def sign_request_file(tgt, tmp):
+    """The signing tests' request file (four methods, queries, bodies) against tgt's /echo,
+    and the export path: (requests, export)."""
     requests = os.path.join(tmp, "sign.jsonl")
     lines = [{"url": tgt.url("/echo?a=1&b=two"), "method": "GET"},
              {"url": tgt.url("/echo"), "method": "POST", "body": "x=1&y=\u00e9t\u00e9"},
@@ -277,7 +278,33 @@ def test_sign(c, rl, plugins, tgt, tmp):
              {"url": tgt.url("/echo"), "method": "DELETE"}]
     with open(requests, "w") as f:
         f.write("".join(json.dumps(ln) + "\n" for ln in lines))
-    export = os.path.join(tmp, "sign-export.jsonl")
+    return requests, os.path.join(tmp, "sign-export.jsonl")
+
+
+def check_signed(c, name, export, key, n):
+    """What /echo received (from the export) carries a unique X-Request-Id and an X-Signature
+    that is the hex HMAC-SHA256 under `key` of "METHOD SP TARGET LF id LF body", n times."""
+    records, problems = h.read_export(export)
+    h.check_problems(c, f"{name}: export parses", problems)
+    seen = echoed(records)
+    c.eq(f"{name}: the server echoed {n} requests", len(seen), n)
+    ids, bad = set(), []
+    for method, target, headers, body in seen:
+        rid, sig = headers.get("X-Request-Id"), headers.get("X-Signature")
+        ids.add(rid)
+        message = f"{method} {target}\n{rid}\n".encode() + body.encode()
+        want = hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+        if rid is None or sig != want:
+            bad.append((method, target, rid, sig, want))
+    h.check_problems(c, f"{name}: every X-Signature is the HMAC of what the server received", bad)
+    c.eq(f"{name}: X-Request-Id unique", len(ids), n)
+    c.eq(f"{name}: every method and target sent", sorted({(m, t) for m, t, _, _ in seen}),
+         sorted({("GET", "/echo?a=1&b=two"), ("POST", "/echo"), ("PUT", "/echo?put"), ("DELETE", "/echo")}))
+
+
+def test_sign(c, rl, plugins, tgt, tmp):
+    name = "sign over a request file, -c 4 -t 2"
+    requests, export = sign_request_file(tgt, tmp)
     res = run(rl, [f"{plugins['sign']}:{SIGN_KEY}"],
               ["-f", requests, "--iterations", "100", "-c", "4", "-t", "2", "--export", export])
     if not h.check_run_ok(c, name, res):
@@ -285,22 +312,7 @@ def test_sign(c, rl, plugins, tgt, tmp):
     c.eq(f"{name}: requests.total", res.total(), 400)
     c.eq(f"{name}: requests.succeeded", res.get("requests", "succeeded"), 400)
     c.eq(f"{name}: plugin report", res.get("plugins")[0]["report"], {"signed": 400, "skipped": 0})
-    records, problems = h.read_export(export)
-    h.check_problems(c, f"{name}: export parses", problems)
-    seen = echoed(records)
-    c.eq(f"{name}: the server echoed 400 requests", len(seen), 400)
-    ids, bad = set(), []
-    for method, target, headers, body in seen:
-        rid, sig = headers.get("X-Request-Id"), headers.get("X-Signature")
-        ids.add(rid)
-        message = f"{method} {target}\n{rid}\n".encode() + body.encode()
-        want = hmac.new(SIGN_KEY.encode(), message, hashlib.sha256).hexdigest()
-        if rid is None or sig != want:
-            bad.append((method, target, rid, sig, want))
-    h.check_problems(c, f"{name}: every X-Signature is the HMAC of what the server received", bad)
-    c.eq(f"{name}: X-Request-Id unique", len(ids), 400)
-    c.eq(f"{name}: every method and target sent", sorted({(m, t) for m, t, _, _ in seen}),
-         sorted({("GET", "/echo?a=1&b=two"), ("POST", "/echo"), ("PUT", "/echo?put"), ("DELETE", "/echo")}))
+    check_signed(c, name, export, SIGN_KEY, 400)
 
 
 def test_json_ok(c, rl, plugins, srv):

@@ -24,8 +24,6 @@ in $RINGLOAD_PYTHON_PLUGIN, else build/python/ next to the ringload binary.
 
 Run: /usr/bin/python3 test_python_plugin.py --ringload PATH --target PATH
 """
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -33,11 +31,11 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
-from test_plugins import JSON_BODIES, echoed, read_message, respond  # noqa: E402
+from test_plugins import (JSON_BODIES, SIGN_KEY, check_signed, echoed, read_message, respond,  # noqa: E402
+                          sign_request_file)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples", "python")
-SIGN_KEY = "k3y:with colon"
 
 # Test modules, written into the temporary directory: name -> source.
 MODULES = {
@@ -248,36 +246,14 @@ def test_import_errors(c, rl, mods, srv):
 
 def test_sign(c, rl, tgt, tmp):
     name = "sign.py over a request file, -c 4 -t 2"
-    requests = os.path.join(tmp, "sign.jsonl")
-    lines = [{"url": tgt.url("/echo?a=1&b=two"), "method": "GET"},
-             {"url": tgt.url("/echo"), "method": "POST", "body": "x=1&y=\u00e9t\u00e9"},
-             {"url": tgt.url("/echo?put"), "method": "PUT", "body": {"n": [1, 2, 3]}},
-             {"url": tgt.url("/echo"), "method": "DELETE"}]
-    with open(requests, "w") as f:
-        f.write("".join(json.dumps(ln) + "\n" for ln in lines))
-    export = os.path.join(tmp, "sign-export.jsonl")
+    requests, export = sign_request_file(tgt, tmp)
     res = run(rl, f"{os.path.join(EXAMPLES, 'sign.py')}:{SIGN_KEY}",
               ["-f", requests, "--iterations", "100", "-c", "4", "-t", "2", "--export", export])
     if not h.check_run_ok(c, name, res):
         return
     c.eq(f"{name}: requests", requests_of(res), {"total": 400, "succeeded": 400, "failed": 0, "skipped": 0})
     c.eq(f"{name}: plugin report (finish())", res.get("plugins")[0]["report"], {"signed": 400})
-    records, problems = h.read_export(export)
-    h.check_problems(c, f"{name}: export parses", problems)
-    seen = echoed(records)
-    c.eq(f"{name}: the server echoed 400 requests", len(seen), 400)
-    ids, bad = set(), []
-    for method, target, headers, body in seen:
-        rid, sig = headers.get("X-Request-Id"), headers.get("X-Signature")
-        ids.add(rid)
-        want = hmac.new(SIGN_KEY.encode(), f"{method} {target}\n{rid}\n".encode() + body.encode(),
-                        hashlib.sha256).hexdigest()
-        if rid is None or sig != want:
-            bad.append((method, target, rid, sig, want))
-    h.check_problems(c, f"{name}: every X-Signature is the HMAC of what the server received", bad)
-    c.eq(f"{name}: X-Request-Id unique", len(ids), 400)
-    c.eq(f"{name}: every method and target sent", sorted({(m, t) for m, t, _, _ in seen}),
-         sorted({("GET", "/echo?a=1&b=two"), ("POST", "/echo"), ("PUT", "/echo?put"), ("DELETE", "/echo")}))
+    check_signed(c, name, export, SIGN_KEY, 400)
     h.check_no_errors(c, name, res)
 
 

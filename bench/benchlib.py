@@ -49,6 +49,19 @@ def require_time_and_ringload():
         die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
 
 
+def require_tools(tools, before=""):
+    """Ends the benchmark unless /usr/bin/time and each of `tools` is there: "ringload"
+    (RINGLOAD), "before" (`before`, an older ringload binary), "wrk"."""
+    if not os.access(TIME_BIN, os.X_OK):
+        die(f"{TIME_BIN} missing: apt-get install time")
+    if "ringload" in tools and not os.access(RINGLOAD, os.X_OK):
+        die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
+    if "before" in tools and not os.access(before, os.X_OK):
+        die("TOOLS has 'before': set RINGLOAD_BEFORE to an older ringload binary")
+    if "wrk" in tools and not shutil.which("wrk"):
+        die("wrk missing: apt-get install wrk")
+
+
 def seconds(dur):
     m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", dur)
     if not m:

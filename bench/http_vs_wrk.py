@@ -23,8 +23,8 @@ import tempfile
 
 # PYTHONSAFEPATH (or -P) leaves the script's directory off sys.path; benchlib.py is there.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU, TIME_BIN,  # noqa: E402
-                      alternated, die, env, free_port, keep_output, make_out_dir, median_row,
+from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU,  # noqa: E402
+                      alternated, die, env, free_port, keep_output, make_out_dir, median_row, require_tools,
                       parse_wrk, run_timed, seconds, start_nginx, start_target, stop, time_usage,
                       write_summary)
 
@@ -118,14 +118,7 @@ def summarize(target, results):
 
 
 def main():
-    if not os.access(TIME_BIN, os.X_OK):
-        die(f"{TIME_BIN} missing: apt-get install time")
-    if "ringload" in TOOLS and not os.access(RINGLOAD, os.X_OK):
-        die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
-    if "before" in TOOLS and not os.access(RINGLOAD_BEFORE, os.X_OK):
-        die("TOOLS has 'before': set RINGLOAD_BEFORE to an older ringload binary")
-    if "wrk" in TOOLS and not shutil.which("wrk"):
-        die("wrk missing: apt-get install wrk")
+    require_tools(TOOLS, RINGLOAD_BEFORE)
     out_dir = make_out_dir("ringload-bench-")
     tmp = tempfile.mkdtemp(prefix="ringload-bench-srv-")
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, C={C}, D={D}, rounds={ROUNDS}, "

@@ -23,8 +23,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU, TIME_BIN,  # noqa: E402
-                      alternated, die, env, keep_output, make_out_dir, median_row, run_timed,
+from benchlib import (CLIENT_CPU, RINGLOAD, SERVER_CPU,  # noqa: E402
+                      alternated, die, env, keep_output, make_out_dir, median_row, require_tools, run_timed,
                       start_target, stop, time_usage, write_summary)
 
 CS = [int(c) for c in env("CS", "64 10000").split()]
@@ -72,14 +72,9 @@ HEADER = f"{'tool':<9} {'C':>6} {'RSS MB':>8} {'KiB/conn':>9} {'engine MB':>9} {
 
 
 def main():
-    if not os.access(TIME_BIN, os.X_OK):
-        die(f"{TIME_BIN} missing: apt-get install time")
-    if "ringload" in TOOLS and not os.access(RINGLOAD, os.X_OK):
-        die(f"ringload not found at {RINGLOAD} (set RINGLOAD)")
-    if "before" in TOOLS and not os.access(RINGLOAD_BEFORE, os.X_OK):
-        die("TOOLS has 'before': set RINGLOAD_BEFORE to an older ringload binary")
-    if "wrk" in TOOLS and not (shutil.which("wrk") and shutil.which("prlimit")):
-        die("wrk and prlimit needed: apt-get install wrk util-linux")
+    require_tools(TOOLS, RINGLOAD_BEFORE)
+    if "wrk" in TOOLS and not shutil.which("prlimit"):
+        die("prlimit needed for wrk's descriptor limit: apt-get install util-linux")
     out_dir = make_out_dir("ringload-memory-")
     tmp = tempfile.mkdtemp(prefix="ringload-memory-srv-")
     print(f"server CPU {SERVER_CPU}, client CPU {CLIENT_CPU}, CS={CS}, D={D}, rounds={ROUNDS}, "

@@ -16,7 +16,7 @@ constexpr FieldFlag field_flags[] = {
     {"qps", "--qps"},
     {"stages", "--stages"},
     {"poisson", "--arrival"},
-    {"spin", "--no-spin"},
+    {"spin", "--spin"},
     {"adaptive.enabled", "--adaptive"},
     {"adaptive.qps_min", "--qps-min"},
     {"adaptive.qps_max", "--qps-max"},

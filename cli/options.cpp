@@ -97,7 +97,8 @@ struct Flags {
   std::string duration = "10s";
   uint64_t requests = 0;
   // Open loop.
-  std::string stages, arrival = "uniform", adapt_interval, target_p99;
+  std::string stages, arrival = "uniform", adapt_interval, target_p99, spin = "auto";
+  bool no_spin = false;
   // Streams.
   bool sse = false, ws = false;
   uint64_t max_events = 0, expect = 0, ws_repeat = 1;
@@ -197,8 +198,10 @@ void add_open_loop_flags(CLI::App& app, Flags& f) {
   adaptive_option("--adapt-down", a.down, "Adaptive: rate factor after a failing window")->capture_default_str();
   adaptive_option("--adapt-min-step", a.min_step, "Adaptive: smallest step the factors shrink to")
       ->capture_default_str();
-  app.add_flag("!--no-spin", c.spin, "Open loop: sleep until each send instead of spinning the last 250us")
-      ->group(group);
+  auto* spin = app.add_option("--spin", f.spin, "Open loop: spin the last 250us before a send (always), sleep "
+                              "(never), or spin where the timer's lateness would miss it (auto)")
+                   ->capture_default_str()->check(CLI::IsMember({"auto", "always", "never"}))->group(group);
+  app.add_flag("--no-spin", f.no_spin, "Open loop: --spin never")->excludes(spin)->group(group);
 }
 
 // How many connections and threads, how long, how many requests.
@@ -308,6 +311,9 @@ std::expected<void, UsageError> apply_common(const CLI::App& app, Flags& f) {
   if (!f.progress_every.empty()) o.progress_every = *parse_duration(f.progress_every);
   o.requests_file = f.requests_file;
   c.poisson = f.arrival == "poisson";
+  c.spin = f.no_spin || f.spin == "never" ? SpinMode::never
+           : f.spin == "always"           ? SpinMode::always
+                                          : SpinMode::automatic;
   if (f.stages_opt->count() > 0) {
     c.stages = *parse_stages(f.stages);
     if (f.duration_opt->count() > 0) return usage("--stages sets the duration: drop -d");

@@ -50,11 +50,11 @@ void Ring::exit() noexcept {
   ready_ = false;
 }
 
-void Ring::submit_and_wait(uint64_t wait_ns) noexcept {
+bool Ring::submit_and_wait(uint64_t wait_ns) noexcept {
   __kernel_timespec ts{static_cast<long long>(wait_ns / 1'000'000'000u),
                        static_cast<long long>(wait_ns % 1'000'000'000u)};
   io_uring_cqe* cqe = nullptr;
-  io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  return io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr) == -ETIME;
 }
 
 }  // namespace ringload

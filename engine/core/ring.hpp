@@ -42,7 +42,8 @@ class Ring {
     if (io_uring_sq_space_left(&ring_) < n) io_uring_submit(&ring_);
   }
   // Submits what is queued and waits up to `wait_ns` for at least one completion.
-  void submit_and_wait(uint64_t wait_ns) noexcept;
+  // Returns whether the wait ended by its timeout with no completion.
+  bool submit_and_wait(uint64_t wait_ns) noexcept;
   // Calls fn(cqe) for every completion ready, then frees them in one step.
   template <typename Fn>
   void reap(Fn&& fn) noexcept {

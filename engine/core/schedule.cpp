@@ -41,6 +41,7 @@ void Shard::pump_open(uint64_t now) noexcept {
       return;
     }
     waiting_counted_ = false;
+    if (spin_window_ns_ != 0) ++recorder_.stats().counters.spun_sends;
     issue(slot, line, due);
     pacer_.advance();
     sequence_.advance();

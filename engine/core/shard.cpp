@@ -99,6 +99,7 @@ std::string Shard::setup() noexcept {
   const auto timeout = static_cast<uint64_t>(config_.connect_timeout.count());
   connect_timeout_ = {static_cast<long long>(timeout / 1'000'000'000u), static_cast<long long>(timeout % 1'000'000'000u)};
   if (plan_.open_loop) pacer_.reset(plan_.rate, plan_.phase, plan_.poisson, plan_.seed + plan_.index);
+  spin_.reset(plan_.spin);
   return {};
 }
 
@@ -175,7 +176,12 @@ void Shard::loop() noexcept {
       rate_version_seen_ = version;
       pacer_.rerate(control_.rate.load(std::memory_order_relaxed), now);
     }
-    ring_.submit_and_wait(std::min(wait_ns(now), deadline - now));
+    if (plan_.open_loop) spin_window_ns_ = spin_.window_ns(pacer_.rate_at(now));
+    const uint64_t asked = std::min(wait_ns(now), deadline - now);
+    if (ring_.submit_and_wait(asked) && plan_.open_loop) {
+      const uint64_t woke = now_ns();
+      spin_.on_timed_wait(asked, woke > now + asked ? woke - (now + asked) : 0);
+    }
     // Completions that arrive after the deadline are not part of the run.
     if (now_ns() >= deadline) break;
     ring_.reap([this](const io_uring_cqe* cqe) { dispatch(cqe); });
@@ -200,14 +206,13 @@ void Shard::end_sessions() noexcept {
 }
 
 // How long the loop may sleep: until the next deadline, the next intended send (less
-// the wake-up floor, then spin: PLATFORM.md measured ~50 us of timer lateness), or a tick.
+// this turn's spin stretch: engine/load/spin.hpp), or a tick.
 uint64_t Shard::wait_ns(uint64_t now) const noexcept {
   uint64_t wait = timers_.next_wait_ns(now, idle_tick_ns);
   if (plan_.open_loop && !sequence_.done()) {
-    constexpr uint64_t spin_window = 250'000;  // covers the p99 of timer lateness (PLATFORM.md)
     const uint64_t due = pacer_.due_ns();
     uint64_t until = due <= now ? 0 : due - now;
-    if (plan_.spin) until = until > spin_window ? until - spin_window : 0;
+    until = until > spin_window_ns_ ? until - spin_window_ns_ : 0;
     wait = std::min(wait, until);
   }
   return wait;

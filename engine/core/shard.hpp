@@ -21,6 +21,7 @@
 #include "engine/core/timer_wheel.hpp"
 #include "engine/load/pacer.hpp"
 #include "engine/load/sequence.hpp"
+#include "engine/load/spin.hpp"
 #include "engine/output/recorder.hpp"
 #include "engine/plugins/plugin_shard.hpp"
 #include "engine/requests/request.hpp"
@@ -49,7 +50,7 @@ struct ShardPlan {
   double phase = 0;                   // this shard's offset in the even schedule
   bool poisson = false;
   uint64_t seed = 1;
-  bool spin = true;                   // spin the last stretch before a send instead of sleeping
+  SpinMode spin = SpinMode::automatic;  // spin the last stretch before a send, or sleep
 };
 
 // The control thread's handle on a running shard.
@@ -149,6 +150,8 @@ class Shard {
   Recorder recorder_;
   Sequence sequence_;
   Pacer pacer_;
+  SpinPolicy spin_;                   // open loop: sleep or spin before a send
+  uint64_t spin_window_ns_ = 0;       // this loop turn's spin stretch (0: sleep until due)
   std::vector<proto::Header> header_scratch_;
   SessionEnv env_;
   uint64_t rate_version_seen_ = 0;

@@ -223,6 +223,10 @@ json open_loop_json(const RunConfig& config, const RunResult& result) {
   if (!is_open_loop(config)) return nullptr;
   return {{"target_qps", config.qps},
           {"arrival", config.poisson ? "poisson" : "uniform"},
+          {"spin", config.spin == SpinMode::always  ? "always"
+                   : config.spin == SpinMode::never ? "never"
+                                                    : "auto"},
+          {"spun_sends", result.stats.counters.spun_sends},
           {"waited_for_connection", result.stats.counters.waited_for_connection},
           {"unsent_at_end", result.unsent_at_end}};
 }

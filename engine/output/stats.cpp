@@ -28,6 +28,7 @@ void Counters::merge(const Counters& o) noexcept {
   closes_by_server += o.closes_by_server;
   stale_completions += o.stale_completions;
   waited_for_connection += o.waited_for_connection;
+  spun_sends += o.spun_sends;
   closes_by_client += o.closes_by_client;
   tls_handshakes += o.tls_handshakes;
   tls_resumed += o.tls_resumed;
@@ -54,6 +55,7 @@ void Counters::subtract(const Counters& older) noexcept {
   closes_by_server = minus(closes_by_server, older.closes_by_server);
   stale_completions = minus(stale_completions, older.stale_completions);
   waited_for_connection = minus(waited_for_connection, older.waited_for_connection);
+  spun_sends = minus(spun_sends, older.spun_sends);
   closes_by_client = minus(closes_by_client, older.closes_by_client);
   tls_handshakes = minus(tls_handshakes, older.tls_handshakes);
   tls_resumed = minus(tls_resumed, older.tls_resumed);

@@ -77,6 +77,17 @@ struct TlsConfig {
   bool handshake_each = false;  // a new connection (and handshake) for every request
 };
 
+// The open loop's wait before an intended send. Sleeping wakes late by the timer's
+// lateness (tens of microseconds here); spinning the last 250 us sends on time but costs
+// the core that stretch before every send.
+enum class SpinMode : uint8_t {
+  automatic,  // spin only where it pays: while the gap between this shard's sends is
+              // shorter than the timer's measured p99 lateness, or that lateness is over
+              // 100 us (the send-lag budget); otherwise sleep
+  always,     // spin the last 250 us before every send
+  never,      // sleep until each send
+};
+
 struct RunConfig {
   std::vector<RequestSpec> requests;   // the requests, in order (ignored when `file` is set)
   RequestFile file;                    // a loaded request file (load_request_file); empty: none
@@ -85,7 +96,7 @@ struct RunConfig {
   uint64_t seed = 1;
   double qps = 0;                      // > 0: open loop at this total rate (the start rate of stages)
   bool poisson = false;                // exponential gaps instead of even spacing
-  bool spin = true;                    // spin the last 250 us before an intended send
+  SpinMode spin = SpinMode::automatic;  // open loop: spin or sleep before an intended send
   std::vector<Stage> stages;           // a rate ramp (open loop); the run lasts their total
   AdaptiveConfig adaptive;             // open loop whose rate follows the target's availability
   TlsConfig tls;

@@ -39,6 +39,7 @@ struct RINGLOAD_API Counters {
   uint64_t closes_by_server = 0;  // Connection: close, HTTP/1.0, or EOF between requests
   uint64_t stale_completions = 0; // completions for a recycled connection slot (dropped)
   uint64_t waited_for_connection = 0;  // open loop: no idle connection at the intended time
+  uint64_t spun_sends = 0;             // open loop: sends made while the pre-send spin was on
   uint64_t closes_by_client = 0;  // --tls-handshake-each: closed after each response
   uint64_t tls_handshakes = 0;    // completed
   uint64_t tls_resumed = 0;       // of which resumed a session

@@ -51,7 +51,7 @@ _VALUE = (
     "cacert", "cert", "key", "sni", "qps", "arrival", "stages", "adaptive", "connections",
     "threads", "duration", "method", "body", "body_file", "timeout", "reconnect_backoff",
     "max_events", "stream_timeout", "until", "expect", "idle_timeout", "ws_repeat",
-    "ws_interval", "ws_max_message", "plugin_errors", "success_status",
+    "ws_interval", "ws_max_message", "plugin_errors", "success_status", "spin",
 )
 # Flags without a value: True sets them, False or None leaves them out.
 _SWITCH = ("loop", "shuffle", "export_errors_only", "insecure", "no_tls_resume",

@@ -89,6 +89,7 @@ def test_fixed_rate(c, rl, tgt):
     ol = res.get("open_loop") or {}
     c.eq(f"{name}: open_loop.target_qps", ol.get("target_qps"), 2000)
     c.eq(f"{name}: open_loop.arrival", ol.get("arrival"), "uniform")
+    c.eq(f"{name}: open_loop.spin (the default)", ol.get("spin"), "auto")
     # Requests due before the stop but not sent: a few on a busy machine (a late loop turn
     # at the end), never the whole last stretch.
     c.check(f"{name}: open_loop.unsent_at_end <= 0.5% of the requests", (ol.get("unsent_at_end") or 0) <= 30,
@@ -112,6 +113,26 @@ def test_fixed_rate(c, rl, tgt):
         c.check(f"{name}: window ending {w['end']:.2f}s target_qps 2000",
                 within(w["target_qps"], 2000, 0.001), f"target_qps={w['target_qps']}")
     check_windows_sum(c, name, res)
+
+
+def test_spin_modes(c, rl, tgt):
+    """--spin always spins before every send, never (and --no-spin) before none; auto says so."""
+    for args, mode in ((["--spin", "always"], "always"), (["--spin", "never"], "never"),
+                       (["--no-spin"], "never")):
+        name = f"--qps 500 -d 1s {' '.join(args)}"
+        res = h.run_ringload(rl, ["--qps", "500", "-d", "1s"] + args + [tgt.url("/")],
+                             timeout=1 + h.RUN_SLACK_S)
+        if not h.check_run_ok(c, name, res):
+            continue
+        h.check_no_errors(c, name, res)
+        ol = res.get("open_loop") or {}
+        c.eq(f"{name}: open_loop.spin", ol.get("spin"), mode)
+        sends = sent(res)
+        spun = ol.get("spun_sends")
+        if mode == "always":
+            c.check(f"{name}: every send spun", spun == sends and sends >= 450, f"spun={spun} sent={sends}")
+        else:
+            c.eq(f"{name}: open_loop.spun_sends", spun, 0)
 
 
 def test_coordinated_omission(c, rl, tgt, tmp):
@@ -266,6 +287,8 @@ BAD_VALUES = [
     (["--adaptive", "--target-availability", "2"], ["--target-availability"]),
     (["--adaptive", "--stages", "1s:100"], ["--stages", "--adaptive"]),
     (["--qps", "100", "--arrival", "weird"], ["--arrival"]),
+    (["--qps", "100", "--spin", "sometimes"], ["--spin"]),
+    (["--qps", "100", "--spin", "always", "--no-spin"], ["--spin", "--no-spin"]),
 ]
 
 
@@ -293,6 +316,7 @@ def tests(env):
     return [
         ("bad values", test_bad_values, rl),
         ("fixed rate", test_fixed_rate, rl, tgt),
+        ("spin modes", test_spin_modes, rl, tgt),
         ("coordinated omission", test_coordinated_omission, rl, tgt, env.tmp),
         ("stages", test_stages, rl, tgt),
         ("poisson", test_poisson, rl, tgt),

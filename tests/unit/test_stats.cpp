@@ -43,6 +43,7 @@ const Field<Counters> counter_fields[] = {
     {"closes_by_server", [](Counters& c) { return one(c.closes_by_server); }},
     {"stale_completions", [](Counters& c) { return one(c.stale_completions); }},
     {"waited_for_connection", [](Counters& c) { return one(c.waited_for_connection); }},
+    {"spun_sends", [](Counters& c) { return one(c.spun_sends); }},
     {"closes_by_client", [](Counters& c) { return one(c.closes_by_client); }},
     {"tls_handshakes", [](Counters& c) { return one(c.tls_handshakes); }},
     {"tls_resumed", [](Counters& c) { return one(c.tls_resumed); }},

@@ -67,7 +67,26 @@ std::expected<void, std::string> Run::start() {
       controls_[k]->finished.store(true, std::memory_order_release);
     });
   }
+  if (plan_.open_loop()) start_open_loop();
   return {};
+}
+
+// The open loop starts once every shard has opened its connections (or given up on them
+// after the connect timeout): t0 moves to now, and the shards' schedules with it, so the
+// first intended sends do not wait on connects.
+void Run::start_open_loop() {
+  const uint64_t opened_at = t0_;
+  for (const auto& c : controls_) {
+    while (!c->ready.load(std::memory_order_acquire) && !c->finished.load(std::memory_order_acquire))
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  t0_ = now_ns();
+  previous_ns_ = t0_;
+  result_->warm_up_s = static_cast<double>(t0_ - opened_at) / 1e9;
+  for (const auto& c : controls_)
+    if (c->ready.load(std::memory_order_acquire)) result_->preopened += c->preopened;
+  if (writer_) writer_->set_t0(t0_);
+  for (auto& c : controls_) c->start_ns.store(t0_, std::memory_order_release);
 }
 
 bool Run::all_finished() const noexcept {

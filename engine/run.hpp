@@ -48,6 +48,7 @@ class Run {
   std::expected<void, std::string> set_qps(double qps);
 
  private:
+  void start_open_loop();
   struct Collected {
     std::unique_ptr<Stats> stats;  // merged over the shards
     uint64_t in_flight = 0;

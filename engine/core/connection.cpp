@@ -29,7 +29,6 @@ void Shard::start_connect(uint32_t slot) noexcept {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c.fd = fd;
   c.state = ConnState::connecting;
-  ++slab_.connecting[c.origin];
   c.recv_armed = false;
   // The connect and its linked timeout must go to the kernel in one submission.
   ring_.reserve(2);
@@ -44,7 +43,6 @@ void Shard::start_connect(uint32_t slot) noexcept {
 
 void Shard::on_connect(uint32_t slot, int res) noexcept {
   Conn& c = slab_[slot];
-  --slab_.connecting[c.origin];
   if (res < 0) {
     fail(slot, ErrorKind::connect, res == -ECANCELED ? "connect timed out" : strerror(-res));
     return;

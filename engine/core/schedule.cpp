@@ -25,8 +25,8 @@ void Shard::pump() noexcept {
 }
 
 // The open loop: every request whose intended time has come goes out now, on an idle
-// connection of its origin. None idle: it waits (its latency still counts from its
-// intended time) and another connection is opened if -c allows.
+// connection of its origin. None idle (all -c are busy, or reconnecting): it waits, and its
+// latency still counts from its intended time.
 void Shard::pump_open(uint64_t now) noexcept {
   while (!sequence_.done()) {
     const uint64_t due = pacer_.due_ns();
@@ -37,7 +37,6 @@ void Shard::pump_open(uint64_t now) noexcept {
     if (slot == UINT32_MAX) {
       if (!waiting_counted_) ++recorder_.stats().counters.waited_for_connection;
       waiting_counted_ = true;
-      grow(origin, now);
       return;
     }
     waiting_counted_ = false;
@@ -45,17 +44,6 @@ void Shard::pump_open(uint64_t now) noexcept {
     issue(slot, line, due);
     pacer_.advance();
     sequence_.advance();
-  }
-}
-
-// Opens connections for requests waiting on `origin`: as many as are overdue, less those
-// already connecting, within the origin's share of -c.
-void Shard::grow(uint16_t origin, uint64_t now) noexcept {
-  const double rate = pacer_.rate_at(now);
-  const double overdue = 1 + rate * static_cast<double>(now - pacer_.due_ns()) / 1e9;
-  while (slab_.opened[origin] < slab_.count(origin) && slab_.connecting[origin] < overdue) {
-    start_connect(slab_.first(origin) + slab_.opened[origin]);
-    ++slab_.opened[origin];
   }
 }
 

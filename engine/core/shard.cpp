@@ -98,7 +98,6 @@ std::string Shard::setup() noexcept {
   env_.random.state = seed | 1;
   const auto timeout = static_cast<uint64_t>(config_.connect_timeout.count());
   connect_timeout_ = {static_cast<long long>(timeout / 1'000'000'000u), static_cast<long long>(timeout % 1'000'000'000u)};
-  if (plan_.open_loop) pacer_.reset(plan_.rate, plan_.phase, plan_.poisson, plan_.seed + plan_.index);
   spin_.reset(plan_.spin);
   return {};
 }
@@ -157,15 +156,17 @@ void Shard::teardown() noexcept {
   }
 }
 
+// Both loops open every connection now. The closed loop sends on each as it opens; the
+// open loop first waits for all of them (warm_up), so its first intended sends do not
+// wait on connects.
 void Shard::loop() noexcept {
-  const uint64_t deadline = plan_.deadline_ns;
-  // The closed loop opens every connection now; the open loop a few per origin, then more
-  // as requests find none idle (up to -c).
-  constexpr uint32_t open_loop_initial = 8;
-  for (uint16_t o = 0; o < slab_.origins(); ++o) {
-    slab_.opened[o] = plan_.open_loop ? std::min(slab_.count(o), open_loop_initial) : slab_.count(o);
-    for (uint32_t i = 0; i < slab_.opened[o]; ++i) start_connect(slab_.first(o) + i);
+  for (uint32_t slot = 0; slot < slab_.size(); ++slot) start_connect(slot);
+  if (plan_.open_loop && !warm_up()) {
+    end_sessions();
+    maybe_publish();
+    return;
   }
+  const uint64_t deadline = plan_.deadline_ns;
   while (true) {
     const uint64_t now = now_ns();
     if (now >= deadline || control_.stop.load(std::memory_order_relaxed)) break;
@@ -192,6 +193,50 @@ void Shard::loop() noexcept {
   if (plan_.open_loop) count_unsent(std::min(now_ns(), deadline));
   end_sessions();
   maybe_publish();
+}
+
+// One loop turn without sending: submit, wait, handle completions and timers.
+void Shard::turn(uint64_t wait) noexcept {
+  maybe_publish();
+  ring_.submit_and_wait(wait);
+  ring_.reap([this](const io_uring_cqe* cqe) { dispatch(cqe); });
+  buffers_.publish();
+  timers_.expire(now_ns(), [this](uint32_t slot) { on_timer(slot); });
+}
+
+// Connections still connecting or in their TLS handshake.
+uint32_t Shard::opening() const noexcept {
+  uint32_t n = 0;
+  for (uint32_t slot = 0; slot < slab_.size(); ++slot)
+    n += slab_[slot].state == ConnState::connecting || slab_[slot].state == ConnState::handshaking;
+  return n;
+}
+
+// The open loop's start: waits (bounded by the connect timeout: a slot that failed retries
+// in the run) until every connection is open or has failed, says `ready`, then waits for
+// the run's start and moves the plan there: the schedule and the deadline keep their
+// shape, from the new t0. False: stopped before the start.
+bool Shard::warm_up() noexcept {
+  const uint64_t give_up = now_ns() + static_cast<uint64_t>(config_.connect_timeout.count()) + 100'000'000;
+  while (opening() != 0 && now_ns() < give_up && !control_.stop.load(std::memory_order_relaxed))
+    turn(1'000'000);
+  uint32_t idle = 0;
+  for (uint32_t slot = 0; slot < slab_.size(); ++slot) idle += slab_[slot].state == ConnState::idle;
+  control_.preopened = idle;
+  control_.ready.store(true, std::memory_order_release);
+  uint64_t start = 0;
+  while ((start = control_.start_ns.load(std::memory_order_acquire)) == 0) {
+    if (control_.stop.load(std::memory_order_relaxed)) return false;
+    turn(200'000);
+  }
+  const uint64_t shift = start > plan_.t0_ns ? start - plan_.t0_ns : 0;
+  for (RateSegment& seg : plan_.rate) {
+    seg.start_ns += shift;
+    if (seg.end_ns != UINT64_MAX) seg.end_ns += shift;
+  }
+  if (plan_.deadline_ns != UINT64_MAX) plan_.deadline_ns += shift;
+  pacer_.reset(plan_.rate, plan_.phase, plan_.poisson, plan_.seed + plan_.index);
+  return true;
 }
 
 // Sessions still open when the run stops end as the session decides (a stream as

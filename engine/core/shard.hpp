@@ -39,6 +39,7 @@ class ExportQueue;
 struct ShardPlan {
   uint32_t index = 0;
   uint32_t shard_count = 1;
+  uint64_t t0_ns = 0;                 // the run's planned start: `rate` and `deadline_ns` count from it
   int cpu = -1;                       // pin here; -1: do not pin
   std::vector<uint32_t> connections;  // this shard's connections to each origin
   uint64_t limit = UINT64_MAX;        // positions below it are sent (sequence.hpp); UINT64_MAX: no end
@@ -63,6 +64,11 @@ struct ShardControl {
   const Stats* final_stats = nullptr;         // ... and these are its last figures
   std::atomic<double> rate{0};                // adaptive: this shard's new rate ...
   std::atomic<uint64_t> rate_version{0};      // ... taken when this changes
+  // The open loop's start: each shard opens all its connections, says `ready`, and sends
+  // nothing until the control thread sets `start_ns` (its plan then moves to start there).
+  std::atomic<bool> ready{false};
+  std::atomic<uint64_t> start_ns{0};
+  uint32_t preopened = 0;                     // connections open at the start (set before `ready`)
   Stats snapshot;                             // written by the shard only on request
   uint64_t snapshot_in_flight = 0;
 };
@@ -99,6 +105,9 @@ class Shard {
   MemoryUsage allocated() const noexcept;  // at the end of setup, before the ring closes
   void teardown() noexcept;
   void loop() noexcept;
+  void turn(uint64_t wait) noexcept;
+  bool warm_up() noexcept;
+  uint32_t opening() const noexcept;
   void dispatch(const io_uring_cqe* cqe) noexcept;
   void maybe_publish() noexcept;
   void end_sessions() noexcept;
@@ -130,7 +139,6 @@ class Shard {
   // What to send next and on which connection (schedule.cpp).
   void pump() noexcept;
   void pump_open(uint64_t now) noexcept;
-  void grow(uint16_t origin, uint64_t now) noexcept;
   void count_unsent(uint64_t end) noexcept;
 
   ShardPlan plan_;

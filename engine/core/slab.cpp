@@ -40,8 +40,6 @@ std::string Slab::setup(std::span<const uint32_t> per_origin, std::size_t carry,
     for (std::size_t o = 0; o < per_origin.size(); ++o) free_[o].reserve(per_origin[o]);
     first_.assign(per_origin.size(), 0);
     count_.assign(per_origin.begin(), per_origin.end());
-    opened.assign(per_origin.size(), 0);
-    connecting.assign(per_origin.size(), 0);
   } catch (const std::bad_alloc&) {
     return "out of memory for " + std::to_string(n) + " connections";
   }

@@ -43,9 +43,6 @@ class Slab {
   // The slot is idle: into its origin's free list.
   void release(uint32_t slot) noexcept;
 
-  // Open loop: slots of each origin put to use so far, and connects under way.
-  std::vector<uint32_t> opened;
-  std::vector<uint32_t> connecting;
 
  private:
   std::vector<Conn> conns_;

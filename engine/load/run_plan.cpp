@@ -32,6 +32,7 @@ std::vector<ShardPlan> RunPlan::shards(uint64_t t0, const std::vector<int>& cpus
     ShardPlan& p = plans[k];
     p.index = k;
     p.shard_count = n;
+    p.t0_ns = t0;
     p.cpu = config_.pin_threads && !cpus.empty() ? cpus[k % cpus.size()] : -1;
     for (uint32_t total : per_origin) p.connections.push_back(total / n + (k < total % n ? 1 : 0));
     p.limit = limit;

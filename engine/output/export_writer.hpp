@@ -77,6 +77,9 @@ class ExportWriter {
   std::expected<void, std::string> open();
   // Starts the thread. Producers wait while it is not running and their ring is full.
   void start();
+  // Moves the start the lines' times count from; only before any shard produces (the
+  // open loop's start, after its connections opened).
+  void set_t0(uint64_t t0_ns) noexcept { t0_ns_ = t0_ns; }
   // Drains every queue, drops the records of requests that never ended (in flight at
   // the stop), flushes and closes. The error is the first write failure. Idempotent.
   std::expected<void, std::string> finish();

@@ -227,6 +227,8 @@ json open_loop_json(const RunConfig& config, const RunResult& result) {
                    : config.spin == SpinMode::never ? "never"
                                                     : "auto"},
           {"spun_sends", result.stats.counters.spun_sends},
+          {"preopened_connections", result.preopened},
+          {"warm_up_s", result.warm_up_s},
           {"waited_for_connection", result.stats.counters.waited_for_connection},
           {"unsent_at_end", result.unsent_at_end}};
 }

@@ -41,8 +41,8 @@
 //          "close_codes": {"1000": n, ..., "other": n}, "closed_by": {"client", "server", "none"},
 //          "ended_by": {"expect", "until", "idle_timeout", "stream_timeout", "server", "run_end", "error"},
 //          "handshake_us", "rtt_us": {same keys}} | null,   null: no WebSocket session
-//   "open_loop": {"target_qps", "arrival", "spin", "spun_sends", "waited_for_connection",
-//                 "unsent_at_end"} | null,
+//   "open_loop": {"target_qps", "arrival", "spin", "spun_sends", "preopened_connections",
+//                 "warm_up_s", "waited_for_connection", "unsent_at_end"} | null,
 //                                       null: closed loop
 //   "capacity": f | null,               adaptive: highest rate passing two windows
 //   "qps_timeline": [{"t_s", "target_qps", "achieved_qps", "availability", "p50_us", "p99_us", "errors"}],

@@ -161,6 +161,8 @@ struct RunResult {
   uint32_t threads = 0;
   uint64_t in_flight_at_end = 0; // sent, not finished when the run stopped (not in requests)
   uint64_t unsent_at_end = 0;    // open loop: due before the stop but never sent
+  uint32_t preopened = 0;        // open loop: connections open when the schedule started
+  double warm_up_s = 0;          // open loop: opening them, before the start (not in duration_s)
   double capacity_qps = -1;      // adaptive: highest rate passing >= 2 windows; -1: none
   bool interrupted = false;      // stopped by request_stop (Ctrl-C)
   bool plugin_stopped = false;   // stopped at a plugin's hook error (plugin_errors_fatal)

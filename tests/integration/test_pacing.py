@@ -90,6 +90,10 @@ def test_fixed_rate(c, rl, tgt):
     c.eq(f"{name}: open_loop.target_qps", ol.get("target_qps"), 2000)
     c.eq(f"{name}: open_loop.arrival", ol.get("arrival"), "uniform")
     c.eq(f"{name}: open_loop.spin (the default)", ol.get("spin"), "auto")
+    # Every connection (-c 64 by default) is opened before the first intended send.
+    c.eq(f"{name}: open_loop.preopened_connections", ol.get("preopened_connections"), 64)
+    c.eq(f"{name}: connections_opened", res.get("connections_opened"), 64)
+    c.check(f"{name}: open_loop.warm_up_s in [0, 2)", 0 <= (ol.get("warm_up_s") or -1) < 2, f"open_loop={ol}")
     # Requests due before the stop but not sent: a few on a busy machine (a late loop turn
     # at the end), never the whole last stretch.
     c.check(f"{name}: open_loop.unsent_at_end <= 0.5% of the requests", (ol.get("unsent_at_end") or 0) <= 30,

@@ -11,6 +11,8 @@ packages=(
   python3-aiohttp python3-websockets   # SSE and WebSocket peers in the integration tests
   python3-jsonschema                   # every report the tests produce is validated (report.schema.json)
   python3-dev pybind11-dev             # the Python module and the Python hooks plugin (python/)
+  python3-h2                           # the misbehaving HTTP/2 peer (tests/integration/h2_peers.py)
+  nghttp2-client                       # h2load and nghttp: bench/h2_vs_h2load.py, checks of the h2 peer
 )
 
 missing=()

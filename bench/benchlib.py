@@ -122,6 +122,25 @@ def start_target(tmp, threads=1):
     return proc, port
 
 
+def make_certs(d):
+    """A CA (ca.pem) and an EC P-256 server certificate (server.pem, server.key) for localhost
+    and 127.0.0.1, in directory d."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    with open(os.path.join(d, "server.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    for cmd in (["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "3",
+                 "-subj", "/CN=ringload-bench-ca", "-addext",
+                 "basicConstraints=critical,CA:TRUE"],
+                ["req"] + ec + ["-keyout", "server.key", "-out", "server.csr",
+                                "-subj", "/CN=localhost"],
+                ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-days", "3", "-out", "server.pem",
+                 "-extfile", "server.ext"]):
+        p = subprocess.run(["openssl"] + cmd, cwd=d, capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            die(f"openssl {' '.join(cmd)}: {p.stderr[-500:]}")
+
+
 # The part of the nginx configuration every benchmark server has; the script appends its
 # own http-level lines and server blocks, then the closing brace. A str.format template:
 # {tmp} is the server's directory.

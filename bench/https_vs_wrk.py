@@ -45,8 +45,8 @@ import time
 # PYTHONSAFEPATH (or -P) leaves the script's directory off sys.path; benchlib.py is there.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU, TIME_BIN,  # noqa: E402
-                      alternated, cpu_stall_us, die, env, free_port, keep_output, make_out_dir,
-                      median_row, parse_wrk, proc_cpu_s, run_timed, seconds, start_nginx, stop,
+                      alternated, cpu_stall_us, die, env, free_port, keep_output, make_certs,
+                      make_out_dir, median_row, parse_wrk, proc_cpu_s, run_timed, seconds, start_nginx, stop,
                       time_usage, write_summary)
 
 C = int(env("C", "64"))
@@ -71,24 +71,6 @@ QUIET_MAX_WAIT = float(env("QUIET_MAX_WAIT", "300"))
 def run(cmd, cwd=None, timeout=60, stdin=None):
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           input=stdin)
-
-
-def make_certs(d):
-    """A CA and an EC P-256 server certificate for localhost and 127.0.0.1."""
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    with open(os.path.join(d, "server.ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    for cmd in (["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "3",
-                 "-subj", "/CN=ringload-bench-ca", "-addext",
-                 "basicConstraints=critical,CA:TRUE"],
-                ["req"] + ec + ["-keyout", "server.key", "-out", "server.csr",
-                                "-subj", "/CN=localhost"],
-                ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-days", "3", "-out", "server.pem",
-                 "-extfile", "server.ext"]):
-        p = run(["openssl"] + cmd, cwd=d)
-        if p.returncode != 0:
-            die(f"openssl {' '.join(cmd)}: {p.stderr[-500:]}")
 
 
 # The measured server logs nothing; the observer (same worker, idle while measuring) logs

@@ -273,8 +273,7 @@ class Connection:
                 # open at once, as max_concurrent counts them.
                 ready, self.ready = self.ready, []
                 for sid in ready:
-                    if sid in self.open:
-                        self.respond(sid)
+                    self.respond_open(sid)
                 await self.flush()
                 data = None
             if self.goaway_last is not None:
@@ -392,6 +391,15 @@ class Connection:
         """h2's queued frames, then `raw`, in that order on the wire."""
         self.writer.write(self.h2.data_to_send() + raw)
 
+    def respond_open(self, sid):
+        """respond() to a stream still open: one the client reset meanwhile is dropped."""
+        if sid not in self.open:
+            return
+        try:
+            self.respond(sid)
+        except h2.exceptions.StreamClosedError:
+            self.close_stream(sid)
+
     def respond(self, sid):
         path, mode = self.open[sid]["path"], self.peer.mode
         if path == "/stats":
@@ -425,7 +433,10 @@ class Connection:
     async def answer_later(self, sid, delay_ms):
         await asyncio.sleep(delay_ms / 1000)
         if sid in self.open:
-            self.answer(sid, self.peer.body)
+            try:
+                self.answer(sid, self.peer.body)
+            except h2.exceptions.StreamClosedError:
+                self.close_stream(sid)
             await self.flush()
 
     def response_headers(self, length, huge=False):

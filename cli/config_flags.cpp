@@ -40,6 +40,7 @@ constexpr FieldFlag field_flags[] = {
     {"export_errors_only", "--export-errors-only"},
     {"shuffle", "--shuffle"},
     {"seed", "--seed"},
+    {"thresholds", "--threshold"},
 };
 
 }  // namespace

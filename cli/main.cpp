@@ -5,7 +5,8 @@
 // written); 3 an output could not be written (the export, the -o file or standard
 // output): the results are incomplete; 130 / 143 the run was interrupted by SIGINT /
 // SIGTERM (its report is complete up to the stop); 4 a plugin's hook failed and
-// --plugin-errors fatal stopped the run.
+// --plugin-errors fatal stopped the run; 5 the run finished but a --threshold failed (3, 4,
+// 130 and 143 take precedence).
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "cli/output_file.hpp"
 #include "cli/progress.hpp"
 #include "cli/summary.hpp"
+#include "cli/thresholds.hpp"
 #include "ringload/engine.hpp"
 #include "ringload/report.hpp"
 #include "ringload/request_file.hpp"
@@ -25,6 +27,7 @@ constexpr int exit_cannot_start = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_output_failed = 3;
 constexpr int exit_plugin_stopped = 4;
+constexpr int exit_threshold_failed = 5;
 
 ringload::Engine* g_engine = nullptr;
 volatile std::sig_atomic_t g_signal = 0;
@@ -84,6 +87,10 @@ int write_outputs(const ringload::cli::Options& o, const ringload::RunConfig& co
     std::cerr << "error: cannot write to standard output: " << ok.error() << '\n';
     status = exit_output_failed;
   }
+  if (const std::string failed = ringload::cli::thresholds_failure(config, result); !failed.empty()) {
+    std::cerr << "error: " << failed << '\n';
+    if (status == 0) status = exit_threshold_failed;
+  }
   return status;
 }
 
@@ -110,6 +117,8 @@ int main(int argc, char** argv) {
       return fail(ringload::cli::flag_message(ok.error(), options->config), exit_usage);
     options->config.file = std::move(*file);
   }
+  if (auto ok = ringload::check_threshold_names(options->config); !ok)
+    return fail(ringload::cli::flag_message(ok.error(), options->config), exit_usage);
   ringload::Engine engine(options->config);
   // A plugin that cannot be loaded is a bad flag value; a target that cannot be reached is not.
   if (auto loaded = engine.load_plugins(); !loaded) return fail(loaded.error(), exit_usage);

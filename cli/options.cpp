@@ -13,6 +13,7 @@
 
 #include "cli/config_flags.hpp"
 #include "cli/duration.hpp"
+#include "cli/thresholds.hpp"
 #include "ringload/config_check.hpp"
 #include "ringload/request_file.hpp"
 #include "ringload/stream_keys.hpp"
@@ -106,6 +107,7 @@ struct Flags {
   std::vector<std::string> ws_messages, subprotocols;
   // Report.
   std::string success = "200-399", progress_every;
+  std::vector<std::string> thresholds;
   // Plugins, as given: PATH[:ARGS].
   std::vector<std::string> plugins;
   std::string plugin_errors = "count";
@@ -450,6 +452,7 @@ std::expected<Options, UsageError> build_options(const CLI::App& app, Flags& f) 
   RunConfig& c = f.options.config;
   c.plugins = plugin_specs(f.plugins);
   c.plugin_errors_fatal = f.plugin_errors == "fatal";
+  c.thresholds = parsed_thresholds(f.thresholds);
   if (auto ok = check_config(c); !ok) return usage(flag_message(ok.error(), c));
   return std::move(f.options);
 }
@@ -470,6 +473,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   add_stream_flags(app, f);
   add_ws_flags(app, f);
   add_report_flags(app, f);
+  add_threshold_flag(app, f.thresholds);
   add_plugin_flags(app, f);
   try {
     app.parse(argc, argv);

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "cli/thresholds.hpp"
 #include "ringload/report.hpp"
 
 namespace ringload::cli {
@@ -239,6 +240,7 @@ std::string render_human(const RunConfig& config, const RunResult& result) {
     out += "  Export       FAILED, the run stopped there: " + result.export_error + "; " +
            std::to_string(result.export_lines) + " whole lines in the file\n";
   for (const std::string& n : result.notices) out += "  Notice       " + n + "\n";
+  out += thresholds_summary(config, result);
   return out;
 }
 

@@ -81,6 +81,7 @@ std::expected<void, ConfigError> check_config(RunConfig& c) {
   if (c.duration.count() <= 0 && c.max_requests == 0 && c.iterations == 0)
     return bad("duration", "give {duration}, {max_requests} or {iterations}");
   if (c.success_status.empty()) return bad("success_status", "{success_status} is empty");
+  if (auto r = check_thresholds(c); !r) return r;
   return check_load_model(c);
 }
 

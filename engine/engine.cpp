@@ -71,6 +71,7 @@ std::expected<void, std::string> Engine::prepare() {
   auto prepared = prepare_requests(c);
   if (!prepared) return std::unexpected(prepared.error());
   impl_->prepared = std::move(*prepared);
+  if (auto r = check_threshold_names(c); !r) return std::unexpected(r.error().to_string());
   // More shards than connections to an origin would leave shards without one.
   const std::size_t origins = impl_->prepared.origins.size();
   if (auto r = check_origin_connections(c, origins); !r) return std::unexpected(r.error().to_string());

@@ -5,6 +5,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/output/memory_report.hpp"
+#include "engine/output/thresholds.hpp"
 
 namespace ringload {
 
@@ -116,6 +117,7 @@ void Run::control(const std::atomic<bool>& stop, const std::function<void(const 
     if (now_ns() >= next_window) {
       take_window(on_window);
       next_window += interval;
+      if (result_->threshold_stop >= 0) break;  // an abort threshold failed
       continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -156,6 +158,8 @@ void Run::take_window(const std::function<void(const Window&)>& on_window) {
     w = window(*current.stats, now);
     result_->timeline.push_back(w);
     adapt(w);
+    if (!config_.thresholds.empty())
+      result_->threshold_stop = first_failed_abort(config_.thresholds, *current.stats, static_cast<double>(now - t0_) / 1e9);
     last_window_ = w;
     *previous_ = *current.stats;
     previous_ns_ = now;

@@ -27,6 +27,7 @@
 
 #include "cli/config_flags.hpp"
 #include "cli/options.hpp"
+#include "cli/thresholds.hpp"
 #include "hooks.hpp"
 #include "ringload/engine.hpp"
 #include "ringload/report.hpp"
@@ -119,6 +120,7 @@ class PyEngine {
         throw py::value_error(cli::flag_message(ok.error(), config));
       config.file = std::move(*file);
     }
+    if (auto ok = check_threshold_names(config); !ok) throw py::value_error(cli::flag_message(ok.error(), config));
     for (PluginSpec& p : config.plugins)
       if (p.path.ends_with(".py")) p.entry = &hooks_entry();
     engine_ = std::make_unique<Engine>(config);
@@ -195,7 +197,7 @@ class PyEngine {
   }
 
   // What the CLI tells through its exit status: an output that failed, a plugin that
-  // stopped the run, an interruption.
+  // stopped the run, an interruption, a threshold that failed.
   py::dict outcome() {
     const RunResult& r = finished();
     py::dict d;
@@ -204,6 +206,7 @@ class PyEngine {
     d["export_lines"] = r.export_lines;
     d["plugin_stopped"] = r.plugin_stopped;
     d["plugin_error"] = r.first_error[static_cast<std::size_t>(ErrorKind::plugin)];
+    d["threshold_error"] = cli::thresholds_failure(engine_->config(), r);  // "": every threshold passed
     return d;
   }
 

@@ -1,4 +1,5 @@
 #include "ringload/report.hpp"
+#include "ringload/thresholds.hpp"
 
 #include "engine/output/memory_report.hpp"
 #include "engine/requests/request_table.hpp"
@@ -270,6 +271,28 @@ json plugins_json(const RunConfig& config, const RunResult& result) {
   return out;
 }
 
+// Each threshold, in the order given, with what the run measured.
+json thresholds_json(const RunConfig& config, const RunResult& result) {
+  json out = json::array();
+  const std::vector<ThresholdResult> results = evaluate_thresholds(config, result);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const Threshold& t = config.thresholds[i];
+    const ThresholdResult& r = results[i];
+    out.push_back({{"expression", expression(t)},
+                   {"name", t.name.empty() ? json(nullptr) : json(t.name)},
+                   {"metric", to_string(t.metric)},
+                   {"stat", stat_text(t)},
+                   {"op", to_string(t.op)},
+                   {"limit", t.limit},
+                   {"unit", unit_text(t.metric)},
+                   {"value", r.measured ? json(r.value) : json(nullptr)},
+                   {"passed", r.passed},
+                   {"abort", t.abort},
+                   {"stopped_run", r.stopped_run}});
+  }
+  return out;
+}
+
 json report(const RunConfig& config, const RunResult& result) {
   const Counters& c = result.stats.counters;
   auto [errors, first_errors] = errors_json(result);
@@ -310,6 +333,7 @@ json report(const RunConfig& config, const RunResult& result) {
       {"export", export_json(config, result)},
       {"labels", labels_json(config, result)},
       {"plugins", plugins_json(config, result)},
+      {"thresholds", thresholds_json(config, result)},
       {"memory", memory_json(result.memory)},
       {"config", config_json(config)},
   };

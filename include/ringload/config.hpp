@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ringload/requests.hpp"
+#include "ringload/thresholds.hpp"
 #include "ringload/url.hpp"
 
 struct ringload_plugin_entry;
@@ -121,6 +122,8 @@ struct RunConfig {
   bool export_errors_only = false;     // export only failed requests
   std::vector<PluginSpec> plugins;     // loaded by Engine::load_plugins(), called in this order
   bool plugin_errors_fatal = false;    // a hook error (a `plugin` error) stops the run
+  std::vector<Threshold> thresholds;   // pass/fail objectives (ringload/thresholds.hpp); the
+                                       // report lists them, `abort` ones may stop the run
 };
 
 // Whether a response status counts as a success for this run (RunConfig::success_status).

@@ -32,8 +32,18 @@ struct RINGLOAD_API ConfigError {
 // set `duration`; adaptive sets `qps` (100 when 0) and `progress_interval` (its window).
 RINGLOAD_API std::expected<void, ConfigError> check_load_model(RunConfig& config);
 
+// The thresholds' fields (ringload/thresholds.hpp): a statistic that fits the metric, a
+// percentile from 0 to 100, a finite limit, per name only latency, errors, availability
+// and rps, and no `abort` per name.
+RINGLOAD_API std::expected<void, ConfigError> check_thresholds(const RunConfig& config);
+
+// Every threshold's request name is one of the run's (a request file's `name`s, or method +
+// path): call it once the requests (or the request file) are in `config`.
+RINGLOAD_API std::expected<void, ConfigError> check_threshold_names(const RunConfig& config);
+
 // Everything Engine::prepare() checks before any I/O: connections, an end to the run
-// (duration, max_requests or iterations), success_status, then check_load_model.
+// (duration, max_requests or iterations), success_status, the thresholds, then
+// check_load_model.
 RINGLOAD_API std::expected<void, ConfigError> check_config(RunConfig& config);
 
 // One request as the engine will render it: method token, header names and values, the

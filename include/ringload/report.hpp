@@ -65,6 +65,18 @@
 //   "plugins": [{"path", "args", "report": {"key": f, ...}}] | null,
 //                                       each plugin in load order, with what its finish
 //                                       reported; null: no plugin
+//   "thresholds": [{"expression", "name", "metric", "stat", "op", "limit", "unit", "value", "passed",
+//                   "abort", "stopped_run"}],
+//                                       each --threshold in the order given, [] without
+//                                       (ringload/thresholds.hpp); name: a by_name name or null (the
+//                                       whole run); metric: latency, service, ttfb, errors,
+//                                       availability or rps; stat: pNN, avg, min, max, med or rate;
+//                                       op: < <= > >= ==; limit and value in unit: us (times, as in
+//                                       the histogram blocks), ratio (errors = failed / total,
+//                                       availability = succeeded / total), per_s (rps, as throughput);
+//                                       value: null when there was nothing to measure (then it
+//                                       fails); abort: stops the run at the first progress window
+//                                       that fails it; stopped_run: it did (then it fails)
 //   "memory": {"total_bytes",           the engine's own allocations in bytes (ringload/memory.hpp;
 //                                       not RSS: no kernel socket buffers, no wolfSSL heap)
 //              "per_connection_bytes",  the parts that grow with -c (slots to timers) / connections

@@ -166,6 +166,8 @@ struct RunResult {
   double capacity_qps = -1;      // adaptive: highest rate passing >= 2 windows; -1: none
   bool interrupted = false;      // stopped by request_stop (Ctrl-C)
   bool plugin_stopped = false;   // stopped at a plugin's hook error (plugin_errors_fatal)
+  int threshold_stop = -1;       // index into RunConfig::thresholds of the `abort` threshold
+                                 // that stopped the run; -1: none did
   std::vector<Window> timeline;
   std::vector<NameStats> by_name;            // one per name, in first-seen order
   std::vector<IterationStats> by_iteration;  // one per pass (empty for a single looping URL)

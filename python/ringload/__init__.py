@@ -15,8 +15,9 @@ module of Python hooks (``handle_request`` / ``handle_response``), run in this i
 Errors are exceptions with the CLI's messages: ValueError for a bad option, URL, request or
 plugin (before any traffic), FileNotFoundError for a missing request file, StartError when
 the run cannot start (the host does not resolve, the connection is refused), OutputError
-when the export failed (the run stops there) and PluginError when ``plugin_errors="fatal"``
-stopped the run; the last two carry the run's report in ``.report``.
+when the export failed (the run stops there), PluginError when ``plugin_errors="fatal"``
+stopped the run and ThresholdError when a ``threshold`` (the CLI's --threshold: "p99<50ms",
+"errors<0.1%") failed; the last three carry the run's report in ``.report``.
 """
 import json
 import os
@@ -25,7 +26,7 @@ import re
 from . import _ringload
 from ._ringload import StartError
 
-__all__ = ["run", "Engine", "StartError", "OutputError", "PluginError", "__version__"]
+__all__ = ["run", "Engine", "StartError", "OutputError", "PluginError", "ThresholdError", "__version__"]
 __version__ = _ringload.version
 
 
@@ -45,6 +46,15 @@ class PluginError(RuntimeError):
         self.report = report
 
 
+class ThresholdError(RuntimeError):
+    """The run finished but a threshold failed (the CLI's exit status 5): ``report`` holds its
+    report, whose "thresholds" list says which and what was measured."""
+
+    def __init__(self, message, report):
+        super().__init__(message)
+        self.report = report
+
+
 # Options taking a value, as the CLI names them (the value goes through the CLI's checks).
 _VALUE = (
     "requests_file", "iterations", "seed", "connections_total", "export", "export_max_body",
@@ -58,7 +68,8 @@ _SWITCH = ("loop", "shuffle", "export_errors_only", "insecure", "no_tls_resume",
            "tls_handshake_each", "no_spin", "sse", "ws")
 # Repeatable options: a string or a list of strings.
 _REPEAT = {"header": "--header", "headers": "--header", "ws_message": "--ws-message",
-           "ws_subprotocol": "--ws-subprotocol", "plugin": "--plugin", "plugins": "--plugin"}
+           "ws_subprotocol": "--ws-subprotocol", "plugin": "--plugin", "plugins": "--plugin",
+           "threshold": "--threshold", "thresholds": "--threshold"}
 _SECONDS = ("duration", "timeout", "reconnect_backoff", "stream_timeout", "idle_timeout", "ws_interval")
 _OPTIONS = frozenset(_VALUE) | frozenset(_SWITCH) | frozenset(_REPEAT) | {"total"}
 
@@ -202,11 +213,12 @@ class Engine:
 
     def outcome(self):
         """What the CLI tells by its exit status: interrupted, export_error (and export_lines),
-        plugin_stopped (and plugin_error)."""
+        plugin_stopped (and plugin_error), threshold_error ("": every threshold passed)."""
         return self._engine.outcome()
 
     def run(self):
-        """start(), wait(), then the report; OutputError / PluginError as run() raises them."""
+        """start(), wait(), then the report; OutputError / PluginError / ThresholdError as run()
+        raises them."""
         self.start()
         self.wait()
         return self._checked()
@@ -219,6 +231,8 @@ class Engine:
         if outcome["plugin_stopped"]:
             raise PluginError("a plugin's hook failed and plugin_errors='fatal' stopped the run: "
                               f"{outcome['plugin_error']}", report)
+        if outcome["threshold_error"]:
+            raise ThresholdError(outcome["threshold_error"], report)
         return report
 
     def __enter__(self):
@@ -246,7 +260,7 @@ def run(url=None, *, requests=None, requests_file=None, connections=None, thread
     qps            --qps; adaptive: --adaptive SPEC; export: --export FILE.jsonl
     **options      any other CLI flag with '_' for '-': method, header / headers, body,
                    timeout, iterations, loop, stages, plugin / plugins, plugin_errors,
-                   success_status, insecure, sse, ws, ...
+                   success_status, threshold / thresholds, insecure, sse, ws, ...
     """
     named = dict(requests_file=requests_file, connections=connections, threads=threads,
                  duration=duration, total=total, qps=qps, adaptive=adaptive, export=export)

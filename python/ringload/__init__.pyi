@@ -18,6 +18,10 @@ class PluginError(RuntimeError):
     report: Report
     def __init__(self, message: str, report: Report) -> None: ...
 
+class ThresholdError(RuntimeError):
+    report: Report
+    def __init__(self, message: str, report: Report) -> None: ...
+
 class Engine:
     def __init__(self, url: Optional[str] = ..., *, requests: Optional[Iterable[Mapping[str, Any]]] = ...,
                  **options: Any) -> None: ...
@@ -42,4 +46,5 @@ def run(url: Optional[str] = ..., *, requests: Optional[Iterable[Mapping[str, An
         body_file: Optional[PathLike] = ..., timeout: Optional[Seconds] = ...,
         plugin: Union[str, Sequence[str], None] = ..., plugins: Union[str, Sequence[str], None] = ...,
         plugin_errors: Optional[str] = ..., success_status: Union[str, Sequence[Union[int, str]], None] = ...,
+        threshold: Union[str, Sequence[str], None] = ..., thresholds: Union[str, Sequence[str], None] = ...,
         **options: Any) -> Report: ...

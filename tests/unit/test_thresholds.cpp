@@ -164,7 +164,7 @@ TEST_CASE("parse_threshold: every error, with its column", "[thresholds]") {
   }
 }
 
-TEST_CASE("--threshold: repeatable, and a bad one names the flag, the text and the column", "[thresholds]") {
+TEST_CASE("parse_options: --threshold is repeatable, and a bad one names the flag, the text and the column", "[thresholds]") {
   std::vector<std::string> args = {"ringload", "--threshold", "p99<50ms", "--threshold", "errors<1%",
                                    "http://127.0.0.1:8080/"};
   std::vector<char*> argv;

@@ -1,5 +1,6 @@
 #include "cli/thresholds.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -259,9 +260,13 @@ std::string thresholds_summary(const RunConfig& config, const RunResult& result)
   for (const ThresholdResult& r : results) failed += r.passed ? 0 : 1;
   std::string out = "  Thresholds   " + std::to_string(results.size() - failed) + " passed, " +
                     std::to_string(failed) + " failed\n";
+  std::size_t width = 0;
+  for (const Threshold& t : config.thresholds) width = std::max(width, std::min<std::size_t>(expression(t).size(), 40));
   for (std::size_t i = 0; i < results.size(); ++i) {
     const Threshold& t = config.thresholds[i];
-    out += std::string("    ") + (results[i].passed ? "ok    " : "FAIL  ") + expression(t) + "  (" +
+    std::string text = expression(t);
+    if (text.size() < width) text.resize(width, ' ');
+    out += std::string("    ") + (results[i].passed ? "ok    " : "FAIL  ") + text + "  (" +
            measured_text(t, results[i]) + ")";
     if (results[i].stopped_run) out += "  stopped the run";
     out += "\n";

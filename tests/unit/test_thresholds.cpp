@@ -266,7 +266,7 @@ TEST_CASE("evaluate_thresholds: a threshold that stopped the run fails", "[thres
   CHECK_THAT(text, Catch::Contains("Thresholds   1 passed, 1 failed"));
   CHECK_THAT(text, Catch::Contains("FAIL  p99<1s:abort  (latency p99 "));
   CHECK_THAT(text, Catch::Contains("stopped the run"));
-  CHECK_THAT(text, Catch::Contains("ok    errors<50%  (errors 1%)"));
+  CHECK_THAT(text, Catch::Contains("ok    errors<50%    (errors 1%)"));
   CHECK_THAT(ringload::cli::thresholds_failure(config, *result),
              Catch::StartsWith("1 of 2 thresholds failed: 'p99<1s:abort' (latency p99 "));
   result->threshold_stop = -1;

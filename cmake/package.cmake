@@ -6,7 +6,7 @@
 #                            (fast build) wolfSSL are inside, only RINGLOAD_API is exported;
 #                            a consumer links nothing else.
 #   ringload::engine_static  libringload.a: the same code as one object; a consumer also
-#                            links liburing, simdjson, libm and pthreads (the package finds
+#                            links liburing, zlib, simdjson, libm and pthreads (the package finds
 #                            them), and the system wolfSSL when the fast build is absent.
 #
 # Both are made from one relocatable object (cmake/prelink.cmake), so the engine is
@@ -55,12 +55,13 @@ set_target_properties(ringload_engine_static PROPERTIES
   OUTPUT_NAME ringload EXPORT_NAME engine_static LINKER_LANGUAGE CXX)
 
 # What the engine's code needs besides libstdc++ and libc. The shared library records
-# them itself (-z defs: none may be missing); the static one hands them on. liburing and
+# them itself (-z defs: none may be missing); the static one hands them on. liburing, zlib and
 # a system wolfSSL come from pkg-config, found again under these names by ringloadConfig.
-set(_deps PkgConfig::URING simdjson::simdjson Threads::Threads m)
+set(_deps PkgConfig::URING PkgConfig::ZLIB simdjson::simdjson Threads::Threads m)
 set(_static_deps $<BUILD_INTERFACE:PkgConfig::URING> $<INSTALL_INTERFACE:PkgConfig::ringload_liburing>
+    $<BUILD_INTERFACE:PkgConfig::ZLIB> $<INSTALL_INTERFACE:PkgConfig::ringload_zlib>
     simdjson::simdjson Threads::Threads m)
-set(_pc_requires "liburing simdjson")
+set(_pc_requires "liburing simdjson zlib")
 set(RINGLOAD_PACKAGE_STATIC ON)
 if(RINGLOAD_WOLFSSL_SYSTEM)
   list(APPEND _deps PkgConfig::WOLFSSL)

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   liburing-dev libwolfssl-dev libcli11-dev catch2 nlohmann-json3-dev libsimdjson-dev
+  zlib1g-dev                           # deflate for the report's HdrHistogram encoding
+  nodejs                               # tools/hdr: the tests' independent HdrHistogram decoder
   clang libclang-rt-14-dev           # libFuzzer targets
   nginx wrk time curl openssl python3  # integration tests and benchmarks
   python3-aiohttp python3-websockets   # SSE and WebSocket peers in the integration tests
@@ -33,3 +35,11 @@ fi
 # wolfSSL with AES-NI, from Debian's own source package (Debian's binary lacks it and
 # would make every HTTPS byte ~25x dearer). Skipped when already built.
 "$(dirname "$0")/build_wolfssl.sh"
+
+# npm's hdr-histogram-js for the tests (tools/hdr/decode_hdr.js decodes the reports'
+# histograms independently of ringload), pinned by tools/hdr/package-lock.json; the build
+# itself downloads nothing. npm comes with the nodejs package from nodesource, else Debian's.
+if ! command -v npm >/dev/null; then
+  $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+npm ci --prefix "$(dirname "$0")/hdr" --no-audit --no-fund --loglevel=error

@@ -127,6 +127,20 @@ void Histogram::record_n(uint64_t value_ns, uint64_t n) noexcept {
   sum_sq_ += d * d * dn;
 }
 
+void Histogram::record_bucket(std::size_t index, uint64_t n) noexcept {
+  if (n == 0 || index >= counts_len) return;
+  const uint64_t lo = lowest_equivalent(index);
+  const uint64_t hi = highest_equivalent(index);
+  counts_[index] += n;
+  total_ += n;
+  min_ = std::min(min_, lo);
+  max_ = std::max(max_, hi);
+  const double median = static_cast<double>(lo + (hi - lo + 1) / 2);
+  const double dn = static_cast<double>(n);
+  sum_ += median * dn;
+  sum_sq_ += median * median * dn;
+}
+
 void Histogram::merge(const Histogram& other) noexcept {
   for (std::size_t i = other.first(), end = other.last(); i <= end && i < counts_len; ++i) counts_[i] += other.counts_[i];
   total_ += other.total_;

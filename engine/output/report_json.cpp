@@ -1,6 +1,8 @@
 #include "ringload/report.hpp"
 #include "ringload/thresholds.hpp"
 
+#include "ringload/hdr_encoding.hpp"
+
 #include "engine/output/memory_report.hpp"
 #include "engine/requests/request_table.hpp"
 
@@ -34,8 +36,12 @@ std::string range_text(const StatusRange& r) {
   return std::to_string(r.lo) + "-" + std::to_string(r.hi);
 }
 
+// Percentiles in microseconds, plus the count and the whole histogram in HdrHistogram's
+// interchange encoding (nanoseconds: hdr_encoding.hpp).
 json histogram_json(const Histogram& h) {
   json out = {
+      {"count", h.count()},
+      {"hdr", hdr_encode(h)},
       {"min", us(h.min())},
       {"mean", h.mean() / 1e3},
       {"stdev", h.stdev() / 1e3},

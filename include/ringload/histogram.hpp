@@ -37,6 +37,10 @@ class RINGLOAD_API Histogram {
   void record(uint64_t value_ns) noexcept { record_n(value_ns, 1); }
   void record_n(uint64_t value_ns, uint64_t n) noexcept;
   void reset() noexcept;
+  // Adds n counts to bucket `index` (< counts_len) as HdrHistogram's decoders do: the
+  // bucket's lowest and highest equivalent values bound min and max, its median one
+  // (lowest + half its width) enters mean and stdev. For decoded histograms (hdr_decode).
+  void record_bucket(std::size_t index, uint64_t n) noexcept;
 
   // Exact: the result is what recording both streams into one histogram would give.
   void merge(const Histogram& other) noexcept;

@@ -2,7 +2,9 @@
 // an embedding program, the Python module), written from a run's config and result.
 //
 // Schema (stable). Keys are emitted in sorted order; counts are integers; times in the
-// histogram blocks ({same keys}) are microseconds as floats. This listing is the one the
+// histogram blocks ({same keys}) are microseconds as floats, but for "hdr": the whole
+// histogram in HdrHistogram's interchange encoding (compressed V2, Base64; values in
+// nanoseconds: ringload/hdr_encoding.hpp), which HdrHistogram's libraries decode. This listing is the one the
 // README points to; the machine-readable form is the JSON Schema (draft 2020-12) next to
 // this header, report.schema.json (installed with it; its $id ends in the version):
 // `jsonschema -i report.json report.schema.json` (Debian's python3-jsonschema) checks a
@@ -21,8 +23,9 @@
 //   "status_codes": {"200": n, ...},    complete responses by status (non-zero only)
 //   "errors": {"connect", "read", "write", "timeout", "protocol", "tls", "plugin"},   every kind, zeros included
 //   "first_errors": {"kind": "message"},  the first message of each kind that occurred
-//   "latency_us":      {"min", "mean", "stdev", "p50", "p75", "p90", "p95", "p99", "p99_9", "p99_99", "max"},
-//                                       completion - intended send
+//   "latency_us":      {"count", "hdr", "min", "mean", "stdev", "p50", "p75", "p90", "p95", "p99", "p99_9",
+//                       "p99_99", "max"},   completion - intended send; count: values recorded,
+//                                       hdr: the histogram, HdrHistogram-encoded (ns)
 //   "service_time_us": {same keys},     completion - actual send
 //   "ttfb_us":         {same keys},     first response byte - actual send
 //   "send_lag_us":     {same keys},     actual send - intended send (open loop)

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/summary.hpp"
+#include "ringload/hdr_encoding.hpp"
 #include "ringload/report.hpp"
 
 using nlohmann::json;
@@ -78,8 +79,11 @@ std::unique_ptr<ringload::RunResult> make_result() {
 }
 
 void check_histogram_block(const json& block, const Histogram& h) {
-  CHECK(keys_of(block) == std::set<std::string>{"min", "mean", "stdev", "p50", "p75", "p90", "p95", "p99",
-                                                "p99_9", "p99_99", "max"});
+  CHECK(keys_of(block) == std::set<std::string>{"count", "hdr", "min", "mean", "stdev", "p50", "p75", "p90",
+                                                "p95", "p99", "p99_9", "p99_99", "max"});
+  CHECK(block["count"].get<uint64_t>() == h.count());
+  // The whole histogram, HdrHistogram-encoded (test_hdr_encoding checks the encoding).
+  CHECK(block["hdr"].get<std::string>() == ringload::hdr_encode(h));
   CHECK(block["min"].get<double>() == Approx(static_cast<double>(h.min()) / 1e3));
   CHECK(block["max"].get<double>() == Approx(static_cast<double>(h.max()) / 1e3));
   CHECK(block["mean"].get<double>() == Approx(h.mean() / 1e3));
@@ -255,9 +259,15 @@ TEST_CASE("report_json: an empty run", "[report]") {
   CHECK(j["timeline"] == json::array());
   CHECK(j["notices"] == json::array());
   CHECK(j["latency_us"]["max"].get<double>() == 0.0);
-  // No failure: the error histogram is all zeros, like any empty one.
+  // No failure: the error histogram is all zeros, like any empty one, and encodes nothing.
   for (const auto& [key, value] : j["error_latency_us"].items()) {
     INFO(key);
+    if (key == "hdr") {
+      auto decoded = std::make_unique<Histogram>();
+      CHECK(ringload::hdr_decode(value.get<std::string>(), *decoded));
+      CHECK(decoded->count() == 0);
+      continue;
+    }
     CHECK(value.get<double>() == 0.0);
   }
   CHECK(j["config"]["duration_s"].is_null());

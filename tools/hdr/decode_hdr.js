@@ -2,7 +2,7 @@
 // Decodes every histogram of a ringload report with npm's hdr-histogram-js (an
 // implementation independent of ringload's encoder) and prints, per histogram block (the
 // objects with an `hdr` key, named by their path: "latency_us", "by_name.0.latency_us"),
-// its total count, min, the percentiles p50 ... p99_99 and max (nanoseconds, HdrHistogram's
+// its total count, min (HdrHistogram's getMinValue), the percentiles p50 ... p99_99 and max (nanoseconds, HdrHistogram's
 // getValueAtPercentile) and its non-empty buckets as [lowest equivalent value, count].
 //
 //   node tools/hdr/decode_hdr.js REPORT.json [--record VALUES.json]
@@ -21,7 +21,9 @@ const PERCENTILES = [["p50", 50], ["p75", 75], ["p90", 90], ["p95", 95], ["p99",
                      ["p99_9", 99.9], ["p99_99", 99.99]];
 
 function describe(h) {
-  const out = { count: h.totalCount, min: h.totalCount ? h.minNonZeroValue : 0 };
+  // min as Java's getMinValue: 0 when a zero was recorded.
+  const min = h.totalCount === 0 || h.getCountAtIndex(0) > 0 ? 0 : h.minNonZeroValue;
+  const out = { count: h.totalCount, min };
   for (const [key, p] of PERCENTILES) out[key] = h.getValueAtPercentile(p);
   out.max = h.getValueAtPercentile(100);
   out.buckets = [];

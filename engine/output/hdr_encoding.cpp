@@ -148,6 +148,29 @@ struct Reader {
 using Expected = std::expected<void, std::string>;
 using Buckets = std::vector<std::pair<std::size_t, uint64_t>>;
 
+// zlib's inflate of `in`, at most max_encoded bytes out (a larger one is no histogram of
+// ringload's layout: refused before it is all inflated).
+std::expected<std::vector<unsigned char>, std::string> inflate_bounded(const unsigned char* in, std::size_t n) {
+  z_stream zs{};
+  if (inflateInit(&zs) != Z_OK) return std::unexpected(std::string("zlib: out of memory"));
+  zs.next_in = const_cast<unsigned char*>(in);  // zlib's API is not const-correct
+  zs.avail_in = static_cast<uInt>(n);
+  std::vector<unsigned char> raw;
+  unsigned char chunk[16384];
+  int z = Z_OK;
+  while (z == Z_OK && raw.size() <= max_encoded) {
+    zs.next_out = chunk;
+    zs.avail_out = sizeof chunk;
+    z = inflate(&zs, Z_NO_FLUSH);
+    raw.insert(raw.end(), chunk, chunk + (sizeof chunk - zs.avail_out));
+  }
+  inflateEnd(&zs);
+  if (raw.size() > max_encoded) return std::unexpected(std::string("larger than any histogram of ringload's layout"));
+  if (z == Z_BUF_ERROR) return std::unexpected(std::string("bad deflate data (truncated)"));
+  if (z != Z_STREAM_END) return std::unexpected(std::string("bad deflate data (zlib: ") + zError(z) + ")");
+  return raw;
+}
+
 // The compressed frame to the V2 encoding's bytes, bounded by the largest one possible.
 std::expected<std::vector<unsigned char>, std::string> inflate_frame(std::string_view text) {
   std::vector<char> framed(proto::base64_decoded_max(text.size()));
@@ -163,15 +186,7 @@ std::expected<std::vector<unsigned char>, std::string> inflate_frame(std::string
     return std::unexpected(std::string("not a compressed V2 HdrHistogram (cookie)"));
   }
   if (zlen > d.size - 8) return std::unexpected(std::string("truncated: the compressed length exceeds the data"));
-  std::vector<unsigned char> raw(max_encoded + 1);
-  uLongf rlen = static_cast<uLongf>(raw.size());
-  const int z = uncompress(raw.data(), &rlen, r.p + 8, static_cast<uLong>(zlen));
-  if (z == Z_BUF_ERROR && rlen == raw.size()) {
-    return std::unexpected(std::string("larger than any histogram of ringload's layout"));
-  }
-  if (z != Z_OK) return std::unexpected(std::string("bad deflate data (zlib: ") + zError(z) + ")");
-  raw.resize(rlen);
-  return raw;
+  return inflate_bounded(r.p + 8, static_cast<std::size_t>(zlen));
 }
 
 // The V2 header and counts to (index, count) pairs, checked against ringload's layout.

@@ -1,13 +1,18 @@
 // hdr_encode / hdr_decode against encodings written by HdrHistogram's own libraries:
 // Java's (Debian's libhdrhistogram-java 2.1.11, tools/hdr/JavaFixture.java) and npm's
 // hdr-histogram-js 3.0.1 (tools/hdr), and round trips through every bucket.
+#include <zlib.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "proto/base64.hpp"
 #include "ringload/hdr_encoding.hpp"
 #include "ringload/histogram.hpp"
 #include "tests/support/values.hpp"
@@ -149,6 +154,25 @@ TEST_CASE("hdr_decode refuses what it cannot read and leaves the histogram uncha
       {std::string(java_edges).substr(0, 40), "truncated"},
       {"HISTFAAAAAB4nJNpmSzMwMDAyAABzFAaxJf/DwT2H6AiAGw5BpY=", "bad deflate data"},
   };
+  // A V2 header followed by 300 KB of zero bytes: deflates to little, inflates past the
+  // largest encoding of ringload's layout (40 + 9 * 28,672 bytes) and is refused there.
+  std::vector<unsigned char> bomb(300000, 0);
+  const unsigned char header[] = {0x1c, 0x84, 0x93, 0x13};
+  std::copy(std::begin(header), std::end(header), bomb.begin());
+  uLongf zlen = compressBound(static_cast<uLong>(bomb.size()));
+  std::vector<unsigned char> framed(8 + zlen);
+  REQUIRE(compress2(framed.data() + 8, &zlen, bomb.data(), static_cast<uLong>(bomb.size()), 9) == Z_OK);
+  framed.resize(8 + zlen);
+  const unsigned char frame[] = {0x1c, 0x84, 0x93, 0x14, 0, 0, static_cast<unsigned char>(zlen >> 8),
+                                 static_cast<unsigned char>(zlen)};
+  std::copy(std::begin(frame), std::end(frame), framed.begin());
+  std::string text(ringload::proto::base64_encoded_size(framed.size()), '\0');
+  ringload::proto::base64_encode({reinterpret_cast<const char*>(framed.data()), framed.size()}, text.data());
+  REQUIRE(zlen < 65536);
+  const auto r = ringload::hdr_decode(text, *h);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error(), Catch::Contains("larger than any histogram"));
+
   for (const auto& k : cases) {
     INFO(k.text);
     const auto r = ringload::hdr_decode(k.text, *h);

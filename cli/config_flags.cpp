@@ -41,12 +41,15 @@ constexpr FieldFlag field_flags[] = {
     {"shuffle", "--shuffle"},
     {"seed", "--seed"},
     {"thresholds", "--threshold"},
+    {"max_streams", "--max-streams"},
+    {"plugins", "--plugin"},
 };
 
 }  // namespace
 
 std::string flag_for(std::string_view field, const RunConfig& config) {
   // -c is the count per origin, or with --connections-total the total: name what was meant.
+  if (field == "http2") return config.http2 == Http2Mode::alpn ? "--http2" : "--h2c";
   if (field == "connections") return config.connections_per_origin ? "-c/--connections" : "--connections-total";
   const auto* f = std::find_if(std::begin(field_flags), std::end(field_flags),
                                [field](const FieldFlag& ff) { return ff.field == field; });

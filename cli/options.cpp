@@ -111,6 +111,7 @@ struct Flags {
   // Plugins, as given: PATH[:ARGS].
   std::vector<std::string> plugins;
   std::string plugin_errors = "count";
+  bool h2c = false, http2 = false;
   // Options whose presence matters, not only their value.
   CLI::Option* url_opt = nullptr;
   CLI::Option* file_opt = nullptr;
@@ -217,6 +218,14 @@ void add_run_flags(CLI::App& app, Flags& f) {
                        ->capture_default_str()->check(checked(parse_duration, "DURATION"));
   f.requests_opt = app.add_option("-n,--requests", f.requests, "Total requests to send, exactly (no time limit unless -d)")
                        ->check(unsigned_number)->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+}
+
+void add_http2_flags(CLI::App& app, Flags& f) {
+  const char* group = "HTTP/2";
+  auto* h2c = app.add_flag("--h2c", f.h2c, "HTTP/2 with prior knowledge on http:// URLs (h2c)")->group(group);
+  app.add_flag("--http2", f.http2, "Offer HTTP/2 by ALPN on https:// URLs (h2, else HTTP/1.1)")->group(group)->excludes(h2c);
+  app.add_option("--max-streams", f.options.config.max_streams, "HTTP/2: streams at once per connection (h2load's -m)")
+      ->capture_default_str()->check(unsigned_number)->group(group);
 }
 
 // The request of a URL run, and how long each may take.
@@ -453,6 +462,7 @@ std::expected<Options, UsageError> build_options(const CLI::App& app, Flags& f) 
   c.plugins = plugin_specs(f.plugins);
   c.plugin_errors_fatal = f.plugin_errors == "fatal";
   c.thresholds = parsed_thresholds(f.thresholds);
+  c.http2 = f.h2c ? Http2Mode::prior_knowledge : f.http2 ? Http2Mode::alpn : Http2Mode::off;
   if (auto ok = check_config(c); !ok) return usage(flag_message(ok.error(), c));
   return std::move(f.options);
 }
@@ -470,6 +480,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   add_open_loop_flags(app, f);
   add_run_flags(app, f);
   add_request_flags(app, f);
+  add_http2_flags(app, f);
   add_stream_flags(app, f);
   add_ws_flags(app, f);
   add_report_flags(app, f);

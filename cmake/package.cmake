@@ -57,11 +57,12 @@ set_target_properties(ringload_engine_static PROPERTIES
 # What the engine's code needs besides libstdc++ and libc. The shared library records
 # them itself (-z defs: none may be missing); the static one hands them on. liburing, zlib and
 # a system wolfSSL come from pkg-config, found again under these names by ringloadConfig.
-set(_deps PkgConfig::URING PkgConfig::ZLIB simdjson::simdjson Threads::Threads m)
+set(_deps PkgConfig::URING PkgConfig::ZLIB PkgConfig::NGHTTP2 simdjson::simdjson Threads::Threads m)
 set(_static_deps $<BUILD_INTERFACE:PkgConfig::URING> $<INSTALL_INTERFACE:PkgConfig::ringload_liburing>
     $<BUILD_INTERFACE:PkgConfig::ZLIB> $<INSTALL_INTERFACE:PkgConfig::ringload_zlib>
+    $<BUILD_INTERFACE:PkgConfig::NGHTTP2> $<INSTALL_INTERFACE:PkgConfig::ringload_libnghttp2>
     simdjson::simdjson Threads::Threads m)
-set(_pc_requires "liburing simdjson zlib")
+set(_pc_requires "liburing simdjson zlib libnghttp2")
 set(RINGLOAD_PACKAGE_STATIC ON)
 if(RINGLOAD_WOLFSSL_SYSTEM)
   list(APPEND _deps PkgConfig::WOLFSSL)

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/requests/request_table.hpp"
+#include "engine/session/h2_requests.hpp"
 
 namespace ringload {
 namespace {
@@ -49,6 +50,20 @@ std::expected<void, ConfigError> check_adaptive(RunConfig& c) {
   return {};
 }
 
+// HTTP/2: streams per connection, and what does not run on it yet.
+std::expected<void, ConfigError> check_http2(const RunConfig& c) {
+  if (c.max_streams == 0 || c.max_streams > 1024) return bad("max_streams", "{max_streams} must be 1 to 1024");
+  if (c.http2 == Http2Mode::off) {
+    if (c.max_streams > 1) return bad("max_streams", "{max_streams} is for HTTP/2: add --h2c or --http2");
+    return {};
+  }
+  if (!c.plugins.empty()) return bad("plugins", "{plugins} does not run on HTTP/2 streams: drop it or {http2}");
+  for (const RequestSpec& r : c.requests) {
+    if (auto e = http2_refusal(c.http2, r.url.scheme, r.stream.has_value()); !e.empty()) return bad("http2", e);
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string ConfigError::to_string(const std::function<std::string(std::string_view)>& name) const {
@@ -82,6 +97,7 @@ std::expected<void, ConfigError> check_config(RunConfig& c) {
     return bad("duration", "give {duration}, {max_requests} or {iterations}");
   if (c.success_status.empty()) return bad("success_status", "{success_status} is empty");
   if (auto r = check_thresholds(c); !r) return r;
+  if (auto r = check_http2(c); !r) return r;
   return check_load_model(c);
 }
 

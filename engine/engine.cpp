@@ -6,6 +6,7 @@
 #include "engine/plugins/plugin_host.hpp"
 #include "engine/requests/request.hpp"
 #include "engine/run.hpp"
+#include "engine/session/h2_requests.hpp"
 
 #include <mutex>
 #include <thread>
@@ -72,6 +73,17 @@ std::expected<void, std::string> Engine::prepare() {
   if (!prepared) return std::unexpected(prepared.error());
   impl_->prepared = std::move(*prepared);
   if (auto r = check_threshold_names(c); !r) return std::unexpected(r.error().to_string());
+  if (c.http2 != Http2Mode::off) {
+    // A request file's lines, checked as check_config checks the URL run's requests.
+    const RequestTable& t = *impl_->prepared.table;
+    for (const RequestLine& l : t.lines) {
+      std::string e = http2_refusal(c.http2, t.origins[l.origin].scheme, l.stream != 0);
+      if (e.empty()) continue;
+      const std::string mode = c.http2 == Http2Mode::alpn ? "http2" : "h2c";
+      e.replace(e.find("{http2}"), 7, mode);
+      return std::unexpected(t.source + ":" + std::to_string(l.source_line) + ": " + e);
+    }
+  }
   // More shards than connections to an origin would leave shards without one.
   const std::size_t origins = impl_->prepared.origins.size();
   if (auto r = check_origin_connections(c, origins); !r) return std::unexpected(r.error().to_string());

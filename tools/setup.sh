@@ -15,6 +15,7 @@ packages=(
   python3-dev pybind11-dev             # the Python module and the Python hooks plugin (python/)
   python3-h2                           # the misbehaving HTTP/2 peer (tests/integration/h2_peers.py)
   nghttp2-client                       # h2load and nghttp: bench/h2_vs_h2load.py, checks of the h2 peer
+  libnghttp2-dev                       # HTTP/2 (--h2c, --http2): framing, HPACK, flow control
 )
 
 missing=()

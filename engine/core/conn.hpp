@@ -7,14 +7,15 @@
 
 #include "engine/session/http_exchange.hpp"
 #include "engine/transport/transport.hpp"
+#include "engine/core/in_flight.hpp"
 #include "engine/requests/request_table.hpp"
 
 namespace ringload {
 
 enum class ConnState : uint8_t { closed, connecting, handshaking, idle, busy, retry_wait };
 
-// Which session the request in flight is (engine/session/).
-enum class SessionKind : uint8_t { http, sse, ws };
+// Which session the request in flight is (engine/session/); h2: the connection's.
+enum class SessionKind : uint8_t { http, sse, ws, h2 };
 
 struct Conn {
   int fd = -1;
@@ -23,23 +24,16 @@ struct Conn {
   SessionKind session = SessionKind::http;  // busy: the kind of the request in flight
   bool recv_armed = false;
   bool in_free_list = false;         // its slot is in the origin's free list (maybe stale: check state)
-  bool request_queued = false;       // busy: the request's bytes went to the transport
   uint16_t origin = 0;
   uint32_t slot = 0;                 // its index in the slab
   uint32_t connect_failures = 0;     // consecutive, for the reconnect back-off
-  // The request in flight (state == busy).
-  const RequestLine* request = nullptr;
-  const StreamSpec* stream = nullptr;  // its stream (SSE, WebSocket); null: plain HTTP
-  uint32_t iteration = 0;            // the pass the request belongs to
-  uint64_t seq = 0;                  // the shard's count of requests sent before it (the export id)
-  uint32_t head_len = 0;             // bytes of the assembled request head in `scratch`
-  std::span<const char> body;        // the request body: the table's, or a plugin's
-  uint64_t intended_ns = 0;          // when the request should have been sent
-  uint64_t sent_ns = 0;              // when its send was queued
-  uint64_t first_byte_ns = 0;        // first response byte (0: none yet)
+  uint16_t capacity = 1;             // requests it may carry at once (the session says, once ready)
+  uint16_t in_flight = 0;            // requests on it now (state == busy while > 0)
+  bool mux = false;                  // the session is the connection's, not a request's: it owns
+                                     // the in-flight records (HTTP/2 streams; see in_flight.hpp)
+  InFlight req;                      // the request in flight when the session is a request's
   CarryBuffer carry;                 // a response head split across reads
   char* scratch = nullptr;           // the request head, then (WebSocket) outgoing frames
-  ResponseTap tap;                   // what of the response the export and plugins keep
   HttpExchange exchange;             // HTTP/1.1 response reader (every session starts with one)
   Transport transport;
 };

@@ -64,10 +64,17 @@ void Shard::on_connect(uint32_t slot, int res) noexcept {
   }
 }
 
-// The connection can carry requests.
+// The connection can carry requests: its session says how many at once (HTTP/2 after
+// ALPN or with prior knowledge: a connection's session, which may speak first).
 void Shard::on_ready(uint32_t slot) noexcept {
+  Conn& c = slab_[slot];
   timers_.cancel(slot);
+  if (!sessions_.on_ready(slot, c, env_, now_ns())) {
+    fail(slot, ErrorKind::protocol, "out of memory for the connection's HTTP/2 session");
+    return;
+  }
   slab_.release(slot);
+  if (c.mux) pump_output(slot);
 }
 
 void Shard::arm_recv(uint32_t slot) noexcept {
@@ -102,7 +109,7 @@ void Shard::on_send(uint32_t slot, int res) noexcept {
     return;
   }
   flush(slot);
-  if (c.state == ConnState::busy) pump_output(slot);
+  if (talking(c)) pump_output(slot);
 }
 
 void Shard::on_recv(uint32_t slot, const io_uring_cqe* cqe) noexcept {
@@ -186,6 +193,9 @@ bool Shard::take_events(uint32_t slot) noexcept {
 void Shard::on_timer(uint32_t slot) noexcept {
   Conn& c = slab_[slot];
   switch (c.state) {
+    case ConnState::idle:
+      if (!c.mux) return;
+      [[fallthrough]];
     case ConnState::busy: {
       const uint64_t now = now_ns();
       apply(slot, sessions_.on_timer(slot, c, env_, now), now);
@@ -212,6 +222,9 @@ void Shard::close_conn(uint32_t slot) noexcept {
   }
   ++c.gen;
   c.state = ConnState::closed;
+  c.in_flight = 0;
+  c.capacity = 1;
+  c.mux = false;
   c.recv_armed = false;
   c.carry.len = 0;
   c.transport.reset();

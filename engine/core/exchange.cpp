@@ -11,12 +11,11 @@
 
 namespace ringload {
 
-void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
-  Conn& c = slab_[slot];
-  const RequestLine& req = table_.lines[line];
+// The HTTP/1.1 head of `req` into `out`: the line's own part, the defaults it did not set,
+// the blank line. Returns its length.
+uint32_t Shard::assemble_head(char* out, const RequestLine& req) const noexcept {
   const Origin& origin = prepared_.origins[req.origin];
-  // The head: the line's own part, the defaults it did not set, the blank line.
-  char* p = c.scratch;
+  char* p = out;
   auto put = [&p](std::string_view s) {
     std::memcpy(p, s.data(), s.size());
     p += s.size();
@@ -26,44 +25,60 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
   if (!(req.flags & RequestLine::flag_has_user_agent)) put(origin.user_agent_line);
   if (!(req.flags & RequestLine::flag_has_accept)) put(origin.accept_line);
   put("\r\n");
+  return static_cast<uint32_t>(p - out);
+}
+
+// A request goes out on a connection with room for it (Slab::take_idle). A connection
+// whose session is the request's keeps it in Conn::req, its head assembled in the scratch;
+// a multiplexing session gives a record of its own and renders the request itself.
+void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
+  Conn& c = slab_[slot];
+  const RequestLine& req = table_.lines[line];
+  InFlight& r = c.mux ? sessions_.acquire(slot, c) : c.req;
   const uint64_t now = now_ns();
-  c.request = &req;
-  c.body = table_.body(req);
-  c.seq = issued_++;
-  c.stream = table_.stream(req);
-  c.session = Sessions::kind_of(c.stream);
+  r.request = &req;
+  r.body = table_.body(req);
+  r.seq = issued_++;
+  r.stream = table_.stream(req);
   // The pass (0 for a single URL that loops: its requests are not passes).
-  c.iteration = recorder_.per_pass() ? static_cast<uint32_t>(sequence_.pass()) : 0;
+  r.iteration = recorder_.per_pass() ? static_cast<uint32_t>(sequence_.pass()) : 0;
+  r.request_queued = false;
+  r.intended_ns = intended;
+  r.first_byte_ns = 0;
+  r.tap = {plan_.export_queue, r.seq, config_.export_max_body, false};
+  if (!c.mux) {
+    r.head_len = assemble_head(c.scratch, req);
+    c.session = Sessions::kind_of(r.stream);
+    c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry, sessions_.sink(slot, c));
+  }
   c.state = ConnState::busy;
-  c.request_queued = false;
-  c.head_len = static_cast<uint32_t>(p - c.scratch);
-  c.intended_ns = intended;
-  c.first_byte_ns = 0;
-  c.tap = {plan_.export_queue, c.seq, config_.export_max_body, false};
-  c.exchange.start((req.flags & RequestLine::flag_head) != 0, c.carry, sessions_.sink(slot, c));
-  const Sessions::Start start = sessions_.start(slot, c, env_, table_, now);
+  ++c.in_flight;
+  ++in_flight_;
+  const Sessions::Start start = sessions_.start(slot, c, r, env_, table_, now);
   if (start != Sessions::Start::send) {
     // A plugin skipped it, or its hook failed (a failed request, never sent): the
     // connection waits for the next one.
     if (start == Sessions::Start::skip) {
       ++recorder_.stats().counters.skipped;
+      --in_flight_;
+      --c.in_flight;
     } else {
-      const char* why = Sessions::failure_message(env_);
-      recorder_.error(ErrorKind::plugin, why);
+      const char* why = sessions_.failure_message(env_);
+      const ErrorKind kind = sessions_.failure_kind();
+      recorder_.error(kind, why);
       const uint64_t failed_at = now_ns();  // the hook's time is the failure's
       recorder_.failure(failed_at - intended);
-      ++in_flight_;
-      c.sent_ns = now;
-      finish_request(slot, false, failed_at, static_cast<int>(ErrorKind::plugin), why);
+      r.sent_ns = now;
+      finish_request(slot, r, false, failed_at, static_cast<int>(kind), why);
     }
     slab_.release(slot);
     return;
   }
   // Time the plugins' on_request took is send lag, not service time.
-  c.sent_ns = env_.plugins != nullptr ? now_ns() : now;
-  recorder_.stats().send_lag.record(c.sent_ns - intended);
-  recorder_.stats().counters.bytes_out += c.head_len + c.body.size();
-  ++in_flight_;
+  r.sent_ns = env_.plugins != nullptr ? now_ns() : now;
+  recorder_.stats().send_lag.record(r.sent_ns - intended);
+  if (!c.mux) recorder_.stats().counters.bytes_out += r.head_len + r.body.size();  // a mux session counts its own
+  if (c.in_flight < c.capacity) slab_.offer(slot);  // room for more on it
   pump_output(slot);
 }
 
@@ -71,11 +86,12 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
 // slot still holds the same connection.
 bool Shard::deliver(uint32_t slot, std::span<const char> plaintext) noexcept {
   Conn& c = slab_[slot];
+  if (c.mux) return apply(slot, sessions_.on_read(slot, c, env_, plaintext), env_.rx_ns);
   if (c.state != ConnState::busy) {
     fail(slot, ErrorKind::protocol, "data received with no request in flight");
     return false;
   }
-  if (c.first_byte_ns == 0) c.first_byte_ns = env_.rx_ns;
+  if (c.req.first_byte_ns == 0) c.req.first_byte_ns = env_.rx_ns;
   return apply(slot, sessions_.on_read(slot, c, env_, plaintext), env_.rx_ns);
 }
 
@@ -113,6 +129,8 @@ void Shard::rearm(uint32_t slot) noexcept {
 bool Shard::apply(uint32_t slot, const Step& step, uint64_t now) noexcept {
   Conn& c = slab_[slot];
   if (step.kind == Step::Kind::more) {
+    // A multiplexing session may have made room (a stream ended, the peer's limit rose).
+    if (c.mux && c.in_flight < c.capacity) slab_.offer(slot);
     pump_output(slot);
     return true;
   }
@@ -121,18 +139,25 @@ bool Shard::apply(uint32_t slot, const Step& step, uint64_t now) noexcept {
     fail(slot, step.error, step.message);
     return false;
   }
-  // Done: a complete response, or a stream that ended well (a plugin's hook may have
-  // failed on it: then it is an error of that kind).
   timers_.cancel(slot);
-  if (step.message != nullptr) recorder_.error(step.error, step.message);
-  finish_request(slot, step.ok, now, step.message != nullptr ? static_cast<int>(step.error) : -1, step.message);
-  recorder_.response(c.exchange.status(), now - c.intended_ns, now - c.sent_ns,
-                     (c.first_byte_ns != 0 ? c.first_byte_ns : now) - c.sent_ns);
   Step::Then then = step.then;
-  if (then == Step::Then::reuse && config_.tls.handshake_each) then = Step::Then::close_by_client;
-  if (then == Step::Then::reuse) {
-    slab_.release(slot);
-    return true;
+  if (c.mux) {
+    // The connection's session ended (an HTTP/2 GOAWAY): its requests ended one by one
+    // through ended(); any left are failures.
+    abort_requests(slot, ErrorKind::read, "the connection ended with the request in flight");
+  } else {
+    // Done: a complete response, or a stream that ended well (a plugin's hook may have
+    // failed on it: then it is an error of that kind).
+    if (step.message != nullptr) recorder_.error(step.error, step.message);
+    finish_request(slot, c.req, step.ok, now, step.message != nullptr ? static_cast<int>(step.error) : -1,
+                   step.message);
+    recorder_.response(c.exchange.status(), now - c.req.intended_ns, now - c.req.sent_ns,
+                       (c.req.first_byte_ns != 0 ? c.req.first_byte_ns : now) - c.req.sent_ns);
+    if (then == Step::Then::reuse && config_.tls.handshake_each) then = Step::Then::close_by_client;
+    if (then == Step::Then::reuse) {
+      slab_.release(slot);
+      return true;
+    }
   }
   Counters& k = recorder_.stats().counters;
   ++(then == Step::Then::close_by_client ? k.closes_by_client : k.closes_by_server);
@@ -141,15 +166,45 @@ bool Shard::apply(uint32_t slot, const Step& step, uint64_t now) noexcept {
   return false;
 }
 
-// The one error exit: count it, finish the request in flight as failed, recycle the
-// connection. The run goes on.
+// A request a multiplexing session owned has ended (session.hpp). Counted like apply()
+// and fail() count a request of Conn::req; the connection is left as it is.
+void Shard::ended(uint32_t slot, InFlight& r, const RequestEnd& end) noexcept {
+  Conn& c = slab_[slot];
+  if (end.message != nullptr) recorder_.error(end.error, end.message);
+  const int kind = end.message != nullptr ? static_cast<int>(end.error) : -1;
+  finish_request(slot, r, end.ok, end.now, kind, end.message, end.complete ? end.status : 0, end.complete);
+  if (end.complete) {
+    recorder_.response(end.status, end.now - r.intended_ns, end.now - r.sent_ns,
+                       (r.first_byte_ns != 0 ? r.first_byte_ns : end.now) - r.sent_ns);
+  } else {
+    recorder_.failure(end.now - r.intended_ns);
+  }
+  if (c.in_flight == 0 && c.state == ConnState::busy) c.state = ConnState::idle;
+}
+
+// Every request in flight on the connection fails with `kind`: Conn::req's, or each one
+// a multiplexing session owns (through ended()). Each is an error of that kind.
+void Shard::abort_requests(uint32_t slot, ErrorKind kind, const char* message) noexcept {
+  Conn& c = slab_[slot];
+  if (c.mux) {
+    sessions_.abort(slot, c, env_, kind, message, now_ns());
+    return;
+  }
+  if (c.state != ConnState::busy) return;
+  recorder_.error(kind, message);
+  const uint64_t now = now_ns();
+  recorder_.failure(now - c.req.intended_ns);
+  finish_request(slot, c.req, false, now, static_cast<int>(kind), message);
+}
+
+// The one error exit: count it, finish the requests in flight as failed, recycle the
+// connection. The run goes on. With no request in flight the error is the connection's.
 void Shard::fail(uint32_t slot, ErrorKind kind, const char* message) noexcept {
   Conn& c = slab_[slot];
-  recorder_.error(kind, message);
-  if (c.state == ConnState::busy) {
-    const uint64_t now = now_ns();
-    recorder_.failure(now - c.intended_ns);
-    finish_request(slot, false, now, static_cast<int>(kind), message);
+  if (c.in_flight == 0 || (!c.mux && c.state != ConnState::busy)) {
+    recorder_.error(kind, message);
+  } else {
+    abort_requests(slot, kind, message);
   }
   timers_.cancel(slot);
   close_conn(slot);
@@ -161,26 +216,31 @@ void Shard::fail(uint32_t slot, ErrorKind kind, const char* message) noexcept {
 }
 
 // Counts a finished request (a complete response or a failure after its send) in the
-// totals, its name, its pass and its session's figures, and exports it.
-void Shard::finish_request(uint32_t slot, bool ok, uint64_t now, int error_kind, const char* message) noexcept {
+// totals, its name, its pass and its session's figures, and exports it. `status` and
+// `complete` are a multiplexing session's (-1: the connection's HttpExchange says).
+void Shard::finish_request(uint32_t slot, InFlight& r, bool ok, uint64_t now, int error_kind, const char* message,
+                           int status, int complete) noexcept {
   Conn& c = slab_[slot];
   --in_flight_;
-  const bool timed = ok || c.exchange.state() == ExchangeState::complete;
-  recorder_.finished(c.request->name, c.iteration, ok, timed, now - c.intended_ns);
-  const int stream_end = sessions_.finish(slot, c, env_, ok, now);
+  --c.in_flight;
+  const bool exchange = complete < 0;
+  const bool timed = ok || (exchange ? c.exchange.state() == ExchangeState::complete : complete != 0);
+  recorder_.finished(r.request->name, r.iteration, ok, timed, now - r.intended_ns);
+  const int stream_end = exchange ? sessions_.finish(slot, c, env_, ok, now) : -1;
   if (plan_.export_queue == nullptr) return;
   ExportEnd e;
-  e.id = c.tap.id;
-  e.line_index = static_cast<uint32_t>(c.request - table_.lines.data());
-  e.iteration = c.iteration;
-  e.status = c.exchange.final_status();  // 0 until a final head arrived
+  e.id = r.tap.id;
+  e.line_index = static_cast<uint32_t>(r.request - table_.lines.data());
+  e.iteration = r.iteration;
+  e.status = exchange ? c.exchange.final_status() : status;  // 0 until a final head arrived
   e.error_kind = error_kind;
   e.error_message = message;
-  e.start_ns = c.intended_ns;
-  e.first_byte_ns = c.first_byte_ns;
+  e.start_ns = r.intended_ns;
+  e.first_byte_ns = r.first_byte_ns;
   e.end_ns = now;
-  e.body_truncated = c.tap.truncated;
+  e.body_truncated = r.tap.truncated;
   e.stream_end = stream_end;
+  e.protocol = c.mux ? sessions_.protocol(c) : ExportProtocol::http1;
   plan_.export_queue->end(e);
 }
 

@@ -42,7 +42,7 @@ Shard::Shard(ShardPlan plan, const RunConfig& config, const PreparedRun& prepare
       prepared_(prepared),
       table_(*prepared.table),
       control_(control),
-      env_{recorder_.stats(), plan_.export_queue, config, {}, 0, {}, 0} {}
+      env_{recorder_.stats(), plan_.export_queue, config, {}, 0, {}, 0, 0, this} {}
 
 Shard::~Shard() { teardown(); }
 
@@ -77,7 +77,7 @@ std::string Shard::setup() noexcept {
   if (err.empty()) err = buffers_.setup(ring_.raw(), 0, buffers, size);
   if (err.empty()) err = slab_.setup(plan_.connections, carry_capacity, scratch_needed());
   if (err.empty()) err = recorder_.setup(table_, config_);
-  if (err.empty()) err = sessions_.setup(n, table_, config_);
+  if (err.empty()) err = sessions_.setup(n, table_, config_, prepared_.origins, recorder_.stats().http2);
   if (err.empty()) err = setup_tls();
   if (err.empty() && plan_.plugins != nullptr) {
     err = plugins_.setup(*plan_.plugins, plan_.index, n, slab_.scratch_size());

@@ -73,7 +73,7 @@ struct ShardControl {
   uint64_t snapshot_in_flight = 0;
 };
 
-class Shard {
+class Shard final : public RequestEnds {
  public:
   Shard(ShardPlan plan, const RunConfig& config, const PreparedRun& prepared, ShardControl& control) noexcept;
   ~Shard();
@@ -128,12 +128,21 @@ class Shard {
   void reconnect_later(uint32_t slot) noexcept;
 
   // A request's life (exchange.cpp).
+  uint32_t assemble_head(char* out, const RequestLine& req) const noexcept;
   void issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept;
   bool deliver(uint32_t slot, std::span<const char> plaintext) noexcept;
   void pump_output(uint32_t slot) noexcept;
   bool apply(uint32_t slot, const Step& step, uint64_t now) noexcept;
   void fail(uint32_t slot, ErrorKind kind, const char* message) noexcept;
-  void finish_request(uint32_t slot, bool ok, uint64_t now, int error_kind, const char* message) noexcept;
+  void ended(uint32_t slot, InFlight& r, const RequestEnd& end) noexcept override;
+  void abort_requests(uint32_t slot, ErrorKind kind, const char* message) noexcept;
+  void finish_request(uint32_t slot, InFlight& r, bool ok, uint64_t now, int error_kind, const char* message,
+                      int status = 0, int complete = -1) noexcept;
+  // The connection's session may be spoken to: a request is in flight, or the session is
+  // the connection's (it reads and writes between requests: HTTP/2 SETTINGS, PING).
+  static bool talking(const Conn& c) noexcept {
+    return c.state == ConnState::busy || (c.mux && c.state == ConnState::idle);
+  }
   void rearm(uint32_t slot) noexcept;
 
   // What to send next and on which connection (schedule.cpp).

@@ -73,14 +73,19 @@ uint32_t Slab::take_idle(uint16_t origin) noexcept {
     const uint32_t s = list.back();
     list.pop_back();
     conns_[s].in_free_list = false;
-    if (conns_[s].state == ConnState::idle) return s;
+    if (available(conns_[s])) return s;
   }
   return UINT32_MAX;
 }
 
 void Slab::release(uint32_t slot) noexcept {
   Conn& c = conns_[slot];
-  c.state = ConnState::idle;
+  c.state = c.in_flight == 0 ? ConnState::idle : ConnState::busy;
+  offer(slot);
+}
+
+void Slab::offer(uint32_t slot) noexcept {
+  Conn& c = conns_[slot];
   if (!c.in_free_list) {
     c.in_free_list = true;
     free_[c.origin].push_back(slot);

@@ -37,11 +37,19 @@ class Slab {
   uint32_t first(uint16_t origin) const noexcept { return first_[origin]; }
   uint32_t count(uint16_t origin) const noexcept { return count_[origin]; }
 
-  // An idle slot of `origin` from its free list (entries that are no longer idle are
-  // dropped on the way); UINT32_MAX: none.
+  // A slot of `origin` with room for a request, from its free list (entries that have
+  // none any more are dropped on the way); UINT32_MAX: none. A connection has room while
+  // it is ready and carries fewer requests than its capacity (1, or a multiplexing
+  // session's: HTTP/2's streams); taking it out of the list does not fill it: the shard
+  // offers it again after issuing while room is left.
   uint32_t take_idle(uint16_t origin) noexcept;
-  // The slot is idle: into its origin's free list.
+  static bool available(const Conn& c) noexcept {
+    return (c.state == ConnState::idle || c.state == ConnState::busy) && c.in_flight < c.capacity;
+  }
+  // The slot's request ended (or it became ready): idle if it carries none, into the free list.
   void release(uint32_t slot) noexcept;
+  // The slot has room for a request: into its origin's free list, unless it is there.
+  void offer(uint32_t slot) noexcept;
 
 
  private:

@@ -153,7 +153,7 @@ void ExportQueue::close(uint64_t id, uint16_t code, bool by_server, std::string_
 
 void ExportQueue::end(const ExportEnd& e) noexcept {
   EndFields f{e.start_ns, e.first_byte_ns, e.end_ns, e.line_index, e.iteration, e.status, e.error_kind, 0,
-              e.body_truncated ? 1u : 0u, e.stream_end, 0};
+              e.body_truncated ? 1u : 0u, e.stream_end, static_cast<int32_t>(e.protocol)};
   if (e.error_message != nullptr)
     f.message_len = static_cast<uint32_t>(strnlen(e.error_message, limits::max_export_message));
   const std::size_t size = sizeof f + f.message_len;

@@ -20,6 +20,9 @@ inline constexpr std::size_t max_export_item_field = 1024;  // event types and I
 }  // namespace limits
 
 // A finished request. Plain data; the producer copies it, message included.
+// The protocol a response came over (the export line's "protocol").
+enum class ExportProtocol : int32_t { http1 = 0, h2 = 1 };
+
 struct ExportEnd {
   uint64_t id = 0;                // as given to head()/body()
   uint32_t line_index = 0;        // index into RequestTable::lines
@@ -32,6 +35,7 @@ struct ExportEnd {
   uint64_t end_ns = 0;            // when it finished
   bool body_truncated = false;    // the shard stopped passing body bytes at max_body
   int stream_end = -1;            // streams: static_cast<int>(StreamEnd); -1: not a stream
+  ExportProtocol protocol = ExportProtocol::http1;
 };
 
 // An item of a stream's output: an SSE event or a received WebSocket data message. Its
@@ -94,7 +98,7 @@ class ExportQueue {
     uint32_t line_index, iteration;
     int32_t status, error_kind;
     uint32_t message_len, truncated;  // message bytes follow
-    int32_t stream_end, pad;
+    int32_t stream_end, protocol;
   };
   struct ItemFields {
     uint64_t t_ns;

@@ -234,7 +234,7 @@ void ExportWriter::on_end(Source& s, uint64_t id, std::span<const char> payload)
   ExportQueue::EndFields f;
   std::memcpy(&f, payload.data(), sizeof f);
   ExportEnd e{id, f.line_index, f.iteration, f.status, f.error_kind, nullptr, f.start_ns, f.first_byte_ns,
-              f.end_ns, f.truncated != 0, f.stream_end};
+              f.end_ns, f.truncated != 0, f.stream_end, static_cast<ExportProtocol>(f.protocol)};
   if (!failed()) {
     auto it = s.pending.find(id);
     Pending* p = it == s.pending.end() ? nullptr : &slots_[it->second];
@@ -269,6 +269,7 @@ void ExportWriter::write_line(const ExportEnd& e, std::string_view message, Pend
   const RequestLine* line = e.line_index < table_.lines.size() ? &table_.lines[e.line_index] : nullptr;
   write_request(line, e.iteration);
   std::string& o = out_;
+  o += e.protocol == ExportProtocol::h2 ? ",\"protocol\":\"HTTP/2\"" : ",\"protocol\":\"HTTP/1.1\"";
   o += ",\"status\":";
   if (e.status != 0) append_u64(o, static_cast<uint64_t>(e.status)); else o += "null";
   o += ",\"headers\":";

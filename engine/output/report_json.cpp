@@ -4,6 +4,7 @@
 #include "ringload/hdr_encoding.hpp"
 
 #include "engine/output/memory_report.hpp"
+#include "engine/output/report_http2.hpp"
 #include "engine/requests/request_table.hpp"
 
 #include <array>
@@ -324,6 +325,7 @@ json report(const RunConfig& config, const RunResult& result) {
       {"tls_handshake_us", histogram_json(result.stats.tls_handshake)},
       {"sse", sse_json(result)},
       {"ws", ws_json(result)},
+      {"http2", http2_json(config, result)},
       {"open_loop", open_loop_json(config, result)},
       {"capacity", result.capacity_qps >= 0 ? json(result.capacity_qps) : json(nullptr)},
       {"qps_timeline", is_open_loop(config) ? qps_timeline_json(result.timeline) : json::array()},

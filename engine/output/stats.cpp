@@ -1,5 +1,7 @@
 #include "ringload/stats.hpp"
 
+#include <algorithm>
+
 namespace ringload {
 
 const char* to_string(ErrorKind k) noexcept {
@@ -119,8 +121,46 @@ void StreamCounters::merge(const StreamCounters& o) noexcept {
   close_codes.merge(o.close_codes);
 }
 
+void Http2Counters::merge(const Http2Counters& o) noexcept {
+  connections += o.connections;
+  alpn_fallbacks += o.alpn_fallbacks;
+  streams += o.streams;
+  max_concurrent = std::max(max_concurrent, o.max_concurrent);
+  settings_frames += o.settings_frames;
+  max_concurrent_streams = std::max(max_concurrent_streams, o.max_concurrent_streams);
+  initial_window_size = std::max(initial_window_size, o.initial_window_size);
+  max_frame_size = std::max(max_frame_size, o.max_frame_size);
+  header_table_size = std::max(header_table_size, o.header_table_size);
+  max_header_list_size = std::max(max_header_list_size, o.max_header_list_size);
+  goaways += o.goaways;
+  goaway_unprocessed += o.goaway_unprocessed;
+  for (std::size_t i = 0; i < rst_received.size(); ++i) rst_received[i] += o.rst_received[i];
+  rst_other += o.rst_other;
+  rst_sent += o.rst_sent;
+  flow_control_stalls += o.flow_control_stalls;
+  header_block_bytes += o.header_block_bytes;
+  header_decoded_bytes += o.header_decoded_bytes;
+}
+
+// Windows: the counts' differences; maxima and SETTINGS values stay as seen so far.
+void Http2Counters::subtract(const Http2Counters& older) noexcept {
+  connections = minus(connections, older.connections);
+  alpn_fallbacks = minus(alpn_fallbacks, older.alpn_fallbacks);
+  streams = minus(streams, older.streams);
+  settings_frames = minus(settings_frames, older.settings_frames);
+  goaways = minus(goaways, older.goaways);
+  goaway_unprocessed = minus(goaway_unprocessed, older.goaway_unprocessed);
+  for (std::size_t i = 0; i < rst_received.size(); ++i) rst_received[i] = minus(rst_received[i], older.rst_received[i]);
+  rst_other = minus(rst_other, older.rst_other);
+  rst_sent = minus(rst_sent, older.rst_sent);
+  flow_control_stalls = minus(flow_control_stalls, older.flow_control_stalls);
+  header_block_bytes = minus(header_block_bytes, older.header_block_bytes);
+  header_decoded_bytes = minus(header_decoded_bytes, older.header_decoded_bytes);
+}
+
 void Stats::merge(const Stats& o) noexcept {
   counters.merge(o.counters);
+  http2.merge(o.http2);
   streams.merge(o.streams);
   sse_ttfe.merge(o.sse_ttfe);
   sse_gap.merge(o.sse_gap);
@@ -165,6 +205,7 @@ void StreamCounters::subtract(const StreamCounters& older) noexcept {
 
 void Stats::subtract(const Stats& older) noexcept {
   counters.subtract(older.counters);
+  http2.subtract(older.http2);
   streams.subtract(older.streams);
   sse_ttfe.subtract(older.sse_ttfe);
   sse_gap.subtract(older.sse_gap);

@@ -47,7 +47,7 @@ int set_body(ringload_request* r, const void* p, std::size_t n) {
     if (!r->head.set_header("Content-Length", {digits, static_cast<std::size_t>(len)})) return -1;
   }
   r->body_store->assign(static_cast<const char*>(p), n);
-  r->conn->body = {r->body_store->data(), r->body_store->size()};
+  r->conn->req.body = {r->body_store->data(), r->body_store->size()};
   return 0;
 }
 
@@ -58,15 +58,15 @@ uint64_t request_seq(const ringload_request* r) { return r->seq; }
 unsigned request_conn(const ringload_request* r) { return r->conn->slot; }
 ringload_str request_method(const ringload_request* r) { return str(r->head.method()); }
 ringload_str request_target(const ringload_request* r) { return str(r->head.target()); }
-ringload_str request_body(const ringload_request* r) { return {r->conn->body.data(), r->conn->body.size()}; }
-uint32_t request_line(const ringload_request* r) { return r->conn->request->source_line; }
+ringload_str request_body(const ringload_request* r) { return {r->conn->req.body.data(), r->conn->req.body.size()}; }
+uint32_t request_line(const ringload_request* r) { return r->conn->req.request->source_line; }
 unsigned request_shard(const ringload_request* r) { return r->shard; }
 // The stats bucket's name: the line's `name`, else method + path ("(other)" past the cap).
-ringload_str request_name(const ringload_request* r) { return str(r->table->names[r->conn->request->name]); }
+ringload_str request_name(const ringload_request* r) { return str(r->table->names[r->conn->req.request->name]); }
 
 ringload_str request_url(const ringload_request* r) {
   thread_local std::string url;
-  url = r->table->origins[r->conn->request->origin].origin();
+  url = r->table->origins[r->conn->req.request->origin].origin();
   url += r->head.target();
   return str(url);
 }
@@ -76,7 +76,7 @@ ringload_str request_url(const ringload_request* r) {
 int request_header_at(const ringload_request* r, std::size_t index, ringload_str* name, ringload_str* value) {
   const std::string_view method = r->head.method();
   if (method.empty()) return 0;
-  const std::string_view head(method.data(), r->conn->head_len);
+  const std::string_view head(method.data(), r->conn->req.head_len);
   std::size_t at = head.find("\r\n");
   if (at == std::string_view::npos) return 0;
   at += 2;

@@ -18,7 +18,7 @@ struct ringload_request {
   ringload::Conn* conn;
   const ringload::RequestTable* table;
   ringload::RequestHead head;
-  std::string* body_store;  // the slot's; conn->body points into it once a plugin set a body
+  std::string* body_store;  // the slot's; conn->req.body points into it once a plugin set a body
   uint64_t seq;
   unsigned shard;
 };

@@ -32,13 +32,13 @@ PluginShard::Send PluginShard::before_send(Conn& c, const RequestTable& table, u
   Slot& s = slots_[c.slot];
   s.stream_error.failed = false;
   if (host_->wants_responses()) {
-    c.tap.capture = &s.capture;
-    c.tap.capture_left = host_->body_limit();
+    c.req.tap.capture = &s.capture;
+    c.req.tap.capture_left = host_->body_limit();
     s.capture.head.clear();
     s.capture.body.clear();
   }
   if (!host_->wants_requests()) return Send::send;
-  ringload_request req{&c, &table, RequestHead(c.scratch, c.head_len, scratch_size_), &s.body, seq, shard_};
+  ringload_request req{&c, &table, RequestHead(c.scratch, c.req.head_len, scratch_size_), &s.body, seq, shard_};
   const std::vector<LoadedPlugin>& plugins = host_->plugins();
   error_.failed = false;
   set_hook_error_target(&error_);
@@ -55,17 +55,17 @@ PluginShard::Send PluginShard::before_send(Conn& c, const RequestTable& table, u
 
 ringload_response PluginShard::response_of(Conn& c, ringload_request& req, uint64_t now) noexcept {
   const Slot& s = slots_[c.slot];
-  const int64_t ttfb = c.first_byte_ns != 0 ? static_cast<int64_t>(c.first_byte_ns - c.sent_ns) : -1;
-  return {&req, &s.capture, c.exchange.final_status(), static_cast<int64_t>(now - c.intended_ns), ttfb,
+  const int64_t ttfb = c.req.first_byte_ns != 0 ? static_cast<int64_t>(c.req.first_byte_ns - c.req.sent_ns) : -1;
+  return {&req, &s.capture, c.exchange.final_status(), static_cast<int64_t>(now - c.req.intended_ns), ttfb,
           &header_scratch_};
 }
 
 const char* PluginShard::judge(Conn& c, bool& ok, uint64_t now) noexcept {
   // A WebSocket session wrote its frames over the handshake in the scratch: no head.
-  uint32_t head_len = c.session == SessionKind::ws ? 0 : c.head_len;
-  ringload_request req{&c, table_, RequestHead(c.scratch, head_len, head_len), &slots_[c.slot].body, c.seq, shard_};
+  uint32_t head_len = c.session == SessionKind::ws ? 0 : c.req.head_len;
+  ringload_request req{&c, table_, RequestHead(c.scratch, head_len, head_len), &slots_[c.slot].body, c.req.seq, shard_};
   ringload_response res = response_of(c, req, now);
-  if (c.tap.queue != nullptr) res.export_tap = &c.tap;  // a plugin may change what is exported
+  if (c.req.tap.queue != nullptr) res.export_tap = &c.req.tap;  // a plugin may change what is exported
   ringload_verdict verdict{ok, nullptr, &label_};
   label_.clear();
   const std::vector<LoadedPlugin>& plugins = host_->plugins();
@@ -89,7 +89,7 @@ const char* PluginShard::judge(Conn& c, bool& ok, uint64_t now) noexcept {
 void PluginShard::message(const Conn& c, int kind, std::string_view name, std::string_view data) noexcept {
   Conn& conn = const_cast<Conn&>(c);  // the views handed out are read-only
   uint32_t head_len = 0;
-  ringload_request req{&conn, table_, RequestHead(conn.scratch, head_len, 0), &slots_[c.slot].body, c.seq, shard_};
+  ringload_request req{&conn, table_, RequestHead(conn.scratch, head_len, 0), &slots_[c.slot].body, c.req.seq, shard_};
   const ringload_response res = response_of(conn, req, 0);
   const std::vector<LoadedPlugin>& plugins = host_->plugins();
   // A hook error here fails the stream when it ends well (judge); the first one is kept.

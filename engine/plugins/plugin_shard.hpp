@@ -22,7 +22,7 @@ class PluginShard {
   std::string setup(PluginHost& host, unsigned shard, uint32_t slots, std::size_t scratch_size) noexcept;
 
   enum class Send : uint8_t { send, skip, failed };
-  // The request in c.scratch (c.head_len bytes) and c.body is about to be sent: each
+  // The request in c.scratch (c.req.head_len bytes) and c.req.body is about to be sent: each
   // plugin's on_request may change it, skip it, or fail (error() says why). Also makes the
   // tap keep what on_response will need of the response.
   Send before_send(Conn& c, const RequestTable& table, uint64_t seq) noexcept;

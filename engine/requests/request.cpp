@@ -41,6 +41,7 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
       t.key_file = config.tls.key_file;
       t.sni_override = config.tls.sni;
       t.resume = config.tls.resume;
+      t.offer_h2 = config.http2 == Http2Mode::alpn;
       auto ctx = TlsContext::create(t, url.host);
       if (!ctx) return std::unexpected(ctx.error());
       o.tls = std::shared_ptr<TlsContext>(std::move(*ctx));

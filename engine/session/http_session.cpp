@@ -5,12 +5,12 @@
 namespace ringload {
 
 Output HttpSession::request(Conn& c, const RequestTable&) noexcept {
-  c.request_queued = true;
-  return {{c.scratch, c.head_len}, c.body};
+  c.req.request_queued = true;
+  return {{c.scratch, c.req.head_len}, c.req.body};
 }
 
 Step HttpSession::produce(Conn& c, SessionEnv&, const RequestTable& table, Output& out) noexcept {
-  if (!c.request_queued) out = request(c, table);
+  if (!c.req.request_queued) out = request(c, table);
   return Step::more();
 }
 
@@ -20,7 +20,7 @@ Step HttpSession::complete(const Conn& c, const SessionEnv& env) noexcept {
 }
 
 Step HttpSession::on_read(Conn& c, SessionEnv& env, std::span<const char> data) noexcept {
-  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, c.tap.active() ? &c.tap : nullptr);
+  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, c.req.tap.active() ? &c.req.tap : nullptr);
   switch (ev.kind) {
     case ExchangeEvent::Kind::complete: return complete(c, env);
     case ExchangeEvent::Kind::error:
@@ -37,8 +37,8 @@ Step HttpSession::on_eof(Conn& c, SessionEnv& env) noexcept {
 }
 
 uint64_t HttpSession::deadline(const Conn& c, const SessionEnv& env) noexcept {
-  const uint64_t timeout = env.request_timeout(*c.request);
-  return timeout == 0 ? UINT64_MAX : c.sent_ns + timeout;
+  const uint64_t timeout = env.request_timeout(*c.req.request);
+  return timeout == 0 ? UINT64_MAX : c.req.sent_ns + timeout;
 }
 
 }  // namespace ringload

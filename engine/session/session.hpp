@@ -73,6 +73,28 @@ struct Random {
   }
 };
 
+// A request a multiplexing session (Conn::mux) owns has ended: how. The shard counts it,
+// times it and exports it like a request of Conn::req; the connection is untouched.
+struct RequestEnd {
+  bool ok = false;                        // a complete response with a success status
+  bool complete = false;                  // a complete response (else a failure after the send)
+  int status = 0;                         // the final status; 0: no final head
+  ErrorKind error = ErrorKind::protocol;  // with `message`: an error of this kind
+  const char* message = nullptr;          // static, or alive until ended() returns
+  uint64_t now = 0;
+};
+
+// Where a multiplexing session hands back each request it owns once it ended (the shard).
+// ended() never closes or recycles the connection, so a session may call it from inside
+// its own read (an HTTP/2 stream closing in the middle of a frame batch) and go on.
+class RequestEnds {
+ public:
+  virtual void ended(uint32_t slot, InFlight& request, const RequestEnd& end) noexcept = 0;
+
+ protected:
+  ~RequestEnds() = default;
+};
+
 // What a session may use of its shard besides its connection.
 struct SessionEnv {
   Stats& stats;
@@ -83,6 +105,7 @@ struct SessionEnv {
   PluginShard* plugins = nullptr;     // null: no plugins loaded
   Random random;
   uint64_t rx_ns = 0;                 // when the bytes being handled arrived
+  RequestEnds* ends = nullptr;        // the shard, for multiplexing sessions
 
   // The request's deadline (streams: for the head and each gap): its line's, else the run's.
   uint64_t request_timeout(const RequestLine& r) const noexcept {
@@ -95,10 +118,10 @@ struct SessionEnv {
 // the request's timeout from the last bytes received and, while no head has come, by the
 // stream's stream_timeout from the send. A failed Step when one passed, else more.
 inline Step before_stream_timer(const Conn& c, const SessionEnv& env, uint64_t last_rx_ns, uint64_t now) noexcept {
-  const uint64_t timeout = env.request_timeout(*c.request);
+  const uint64_t timeout = env.request_timeout(*c.req.request);
   const bool head = c.exchange.state() == ExchangeState::head;
-  const uint64_t cut = c.stream->stream_timeout_ns;
-  if ((head && cut != 0 && now >= c.sent_ns + cut) || (timeout != 0 && now >= last_rx_ns + timeout))
+  const uint64_t cut = c.req.stream->stream_timeout_ns;
+  if ((head && cut != 0 && now >= c.req.sent_ns + cut) || (timeout != 0 && now >= last_rx_ns + timeout))
     return Step::fail(ErrorKind::timeout, head ? "no response head in time" : "request timed out");
   return Step::more();
 }

@@ -5,20 +5,46 @@
 
 namespace ringload {
 
-std::string Sessions::setup(uint32_t slots, const RequestTable& table, const RunConfig& config) noexcept {
+std::string Sessions::setup(uint32_t slots, const RequestTable& table, const RunConfig& config,
+                            std::span<const Origin> origins, Http2Counters& http2) noexcept {
   bool sse = false, ws = false;
   for (const StreamSpec& s : table.streams) (s.proto == StreamProto::sse ? sse : ws) = true;
+  slots_ = slots;
   try {
     if (sse) sse_ = std::vector<SseSession>(slots);
     if (ws) ws_ = std::vector<WsSession>(slots, WsSession(config.ws_max_message));
+    if (config.http2 != Http2Mode::off) {
+      h2_shared_ = std::make_unique<H2Shared>();
+      if (std::string err = h2_shared_->setup(table, origins, config, http2); !err.empty()) return err;
+      h2_ = std::make_unique<H2Session[]>(slots);
+    }
   } catch (const std::bad_alloc&) {
     return "out of memory for the stream state of " + std::to_string(slots) + " connections";
   }
   return {};
 }
 
+std::size_t Sessions::bytes() const noexcept {
+  std::size_t n = sse_.capacity() * sizeof(SseSession) + ws_.capacity() * sizeof(WsSession);
+  if (h2_) {
+    n += h2_shared_->requests.bytes() + slots_ * sizeof(H2Session);
+    for (uint32_t i = 0; i < slots_; ++i) n += h2_[i].bytes();
+  }
+  return n;
+}
+
+bool Sessions::on_ready(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept {
+  if (!h2_) return true;
+  const bool h2 = c.transport.is_tls() ? c.transport.alpn_h2() : env.config.http2 == Http2Mode::prior_knowledge;
+  if (!h2) {
+    if (c.transport.is_tls()) ++h2_shared_->counters->alpn_fallbacks;  // the run notes it once
+    return true;
+  }
+  return h2_[slot].ready(slot, c, env, *h2_shared_, now);
+}
+
 Sessions::Start Sessions::before_send(Conn& c, SessionEnv& env, const RequestTable& table) noexcept {
-  switch (env.plugins->before_send(c, table, c.seq)) {
+  switch (env.plugins->before_send(c, table, c.req.seq)) {
     case PluginShard::Send::send: return Start::send;
     case PluginShard::Send::skip: return Start::skip;
     case PluginShard::Send::failed: return Start::failed;
@@ -26,7 +52,9 @@ Sessions::Start Sessions::before_send(Conn& c, SessionEnv& env, const RequestTab
   return Start::send;
 }
 
-const char* Sessions::failure_message(const SessionEnv& env) noexcept { return env.plugins->error(); }
+const char* Sessions::failure_message(const SessionEnv& env) const noexcept {
+  return start_error_ != nullptr ? start_error_ : env.plugins->error();
+}
 
 // A hook error makes the Step a failure of kind `plugin`, still done: the response came.
 Step Sessions::judged(Conn& c, SessionEnv& env, Step step) noexcept {
@@ -44,6 +72,7 @@ Step Sessions::on_eof(uint32_t slot, Conn& c, SessionEnv& env) noexcept {
     case SessionKind::http: step = HttpSession::on_eof(c, env); break;
     case SessionKind::sse: step = sse_[slot].on_eof(c, env); break;
     case SessionKind::ws: step = ws_[slot].on_eof(c, env); break;
+    case SessionKind::h2: return h2_[slot].on_eof(c, env);
   }
   return env.plugins == nullptr ? step : judged(c, env, step);
 }
@@ -54,6 +83,7 @@ Step Sessions::on_timer(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) n
     case SessionKind::http: step = HttpSession::on_timer(c, env, now); break;
     case SessionKind::sse: step = sse_[slot].on_timer(c, env, now); break;
     case SessionKind::ws: step = ws_[slot].on_timer(c, env, now); break;
+    case SessionKind::h2: return h2_[slot].on_timer(c, env, now);
   }
   return env.plugins == nullptr ? step : judged(c, env, step);
 }
@@ -63,6 +93,7 @@ uint64_t Sessions::deadline(uint32_t slot, const Conn& c, const SessionEnv& env)
     case SessionKind::http: return HttpSession::deadline(c, env);
     case SessionKind::sse: return sse_[slot].deadline(c, env);
     case SessionKind::ws: return ws_[slot].deadline(c, env);
+    case SessionKind::h2: return h2_[slot].deadline();
   }
   return UINT64_MAX;
 }
@@ -73,6 +104,7 @@ Step Sessions::on_stop(uint32_t slot, Conn& c, SessionEnv& env) noexcept {
     case SessionKind::http: step = HttpSession::on_stop(c, env); break;
     case SessionKind::sse: step = sse_[slot].on_stop(c, env); break;
     case SessionKind::ws: step = ws_[slot].on_stop(c, env); break;
+    case SessionKind::h2: return Step::more();  // streams stay in flight, like HTTP/1.1
   }
   return env.plugins == nullptr ? step : judged(c, env, step);
 }
@@ -82,6 +114,7 @@ int Sessions::finish(uint32_t slot, Conn& c, SessionEnv& env, bool ok, uint64_t 
     case SessionKind::http: return HttpSession::finish(c, env, ok, now);
     case SessionKind::sse: return sse_[slot].finish(c, env, ok, now);
     case SessionKind::ws: return ws_[slot].finish(c, env, ok, now);
+    case SessionKind::h2: return -1;
   }
   return -1;
 }

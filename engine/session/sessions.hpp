@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "engine/core/conn.hpp"
+#include "engine/output/export_queue.hpp"
+#include "engine/session/h2_session.hpp"
 #include "engine/session/http_session.hpp"
 #include "engine/session/session.hpp"
 #include "engine/session/sse_session.hpp"
@@ -17,10 +19,30 @@ namespace ringload {
 class Sessions {
  public:
   // Per-slot state for `slots` connections, for the stream kinds `table` has.
-  std::string setup(uint32_t slots, const RequestTable& table, const RunConfig& config) noexcept;
-  // Bytes of the per-slot stream state (0: a run without streams).
-  std::size_t bytes() const noexcept {
-    return sse_.capacity() * sizeof(SseSession) + ws_.capacity() * sizeof(WsSession);
+  // With HTTP/2 (--h2c, --http2) also each slot's HTTP/2 session, its streams made when it
+  // first becomes ready, and the run's requests as HTTP/2 header lists.
+  std::string setup(uint32_t slots, const RequestTable& table, const RunConfig& config,
+                    std::span<const Origin> origins, Http2Counters& http2) noexcept;
+  // Bytes of the per-slot stream state (0: a run without streams or HTTP/2).
+  std::size_t bytes() const noexcept;
+
+  // The connection is ready for requests: whose session it has. HTTP/2 (prior knowledge
+  // on http://, or ALPN's choice on https://) makes the session the connection's
+  // (Conn::mux) with room for its streams; otherwise each request brings its own, one at
+  // a time. False: out of memory (the connection fails).
+  bool on_ready(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept;
+  // A multiplexing session's record for the next request (Conn::mux, in_flight < capacity).
+  InFlight& acquire(uint32_t slot, Conn& c) noexcept {
+    (void)c;
+    return h2_[slot].acquire();
+  }
+  // A multiplexing session's requests all fail (the connection is going).
+  void abort(uint32_t slot, Conn& c, SessionEnv& env, ErrorKind kind, const char* message, uint64_t now) noexcept {
+    h2_[slot].abort(c, env, kind, message, now);
+  }
+  // What the export says a response came over.
+  static ExportProtocol protocol(const Conn& c) noexcept {
+    return c.session == SessionKind::h2 ? ExportProtocol::h2 : ExportProtocol::http1;
   }
 
   // The kind of session a request line is.
@@ -30,13 +52,17 @@ class Sessions {
   }
   // The session needs to hear when its sends complete (it writes its next bytes into
   // the same scratch); otherwise a successful send may post no completion.
-  static bool needs_send_completion(const Conn& c) noexcept { return c.session == SessionKind::ws; }
+  // HTTP/2 batches frames in a per-slot buffer it rewrites at the next produce().
+  static bool needs_send_completion(const Conn& c) noexcept {
+    return c.session == SessionKind::ws || c.session == SessionKind::h2;
+  }
   // The consumer of the stream the slot's HttpExchange reads (null: plain HTTP).
   StreamSink* sink(uint32_t slot, const Conn& c) noexcept {
     switch (c.session) {
       case SessionKind::http: return nullptr;
       case SessionKind::sse: return &sse_[slot];
       case SessionKind::ws: return &ws_[slot];
+      case SessionKind::h2: return nullptr;
     }
     return nullptr;
   }
@@ -44,16 +70,23 @@ class Sessions {
   // What becomes of a request once its session set up and the plugins saw it: sent,
   // skipped by a plugin, or failed in a plugin's hook (failure_message() says why).
   enum class Start : uint8_t { send, skip, failed };
-  Start start(uint32_t slot, Conn& c, SessionEnv& env, const RequestTable& table, uint64_t now) noexcept {
+  // `r`: Conn::req, or acquire()'s record.
+  Start start(uint32_t slot, Conn& c, InFlight& r, SessionEnv& env, const RequestTable& table, uint64_t now) noexcept {
     switch (c.session) {
       case SessionKind::http: HttpSession::start(c, env, now); break;
       case SessionKind::sse: sse_[slot].start(c, env, now); break;
       case SessionKind::ws: ws_[slot].start(c, env, now); break;
+      case SessionKind::h2:
+        start_error_ = h2_[slot].start(c, r, env, now);
+        return start_error_ == nullptr ? Start::send : Start::failed;
     }
     return env.plugins == nullptr ? Start::send : before_send(c, env, table);
   }
-  static const char* failure_message(const SessionEnv& env) noexcept;
+  // Why start() said failed, and as which error kind.
+  const char* failure_message(const SessionEnv& env) const noexcept;
+  ErrorKind failure_kind() const noexcept { return start_error_ != nullptr ? ErrorKind::protocol : ErrorKind::plugin; }
   Step produce(uint32_t slot, Conn& c, SessionEnv& env, const RequestTable& table, Output& out) noexcept {
+    if (c.session == SessionKind::h2) return h2_[slot].produce(c, env, out);
     if (c.session != SessionKind::ws) return HttpSession::produce(c, env, table, out);  // SSE sends like HTTP
     const Step step = ws_[slot].produce(c, env, table, out);
     return env.plugins == nullptr ? step : judged(c, env, step);
@@ -64,6 +97,7 @@ class Sessions {
       case SessionKind::http: step = HttpSession::on_read(c, env, data); break;
       case SessionKind::sse: step = sse_[slot].on_read(c, env, data); break;
       case SessionKind::ws: step = ws_[slot].on_read(c, env, data); break;
+      case SessionKind::h2: return h2_[slot].on_read(c, env, data);
     }
     return env.plugins == nullptr ? step : judged(c, env, step);
   }
@@ -81,6 +115,10 @@ class Sessions {
 
   std::vector<SseSession> sse_;  // one per slot when the run has SSE lines
   std::vector<WsSession> ws_;    // one per slot when the run has WebSocket lines
+  std::unique_ptr<H2Session[]> h2_;  // one per slot with HTTP/2
+  std::unique_ptr<H2Shared> h2_shared_;
+  uint32_t slots_ = 0;
+  const char* start_error_ = nullptr;
 };
 
 }  // namespace ringload

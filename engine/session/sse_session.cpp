@@ -21,7 +21,7 @@ Step SseSession::on_read(Conn& c, SessionEnv& env, std::span<const char> data) n
   c_ = &c;
   env_ = &env;
   step_ = Step::more();
-  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, c.tap.active() ? &c.tap : nullptr);
+  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, c.req.tap.active() ? &c.req.tap : nullptr);
   switch (ev.kind) {
     case ExchangeEvent::Kind::stopped: return step_;
     // The server ended the stream with its last chunk: the connection carries on.
@@ -56,7 +56,7 @@ bool SseSession::on_stream_data(std::span<const char> in) noexcept {
   last_rx_ns_ = now;
   StreamCounters& k = env.stats.streams;
   k.sse_bytes += in.size();
-  const StreamSpec& spec = *c.stream;
+  const StreamSpec& spec = *c.req.stream;
   while (!in.empty()) {
     proto::SseEvent ev;
     const proto::SseResult r = parser_.feed(in, ev);
@@ -69,19 +69,19 @@ bool SseSession::on_stream_data(std::span<const char> in) noexcept {
     ++k.sse_events;
     ++events_;
     if (last_event_ns_ == 0) {
-      env.stats.sse_ttfe.record(now - c.sent_ns);
+      env.stats.sse_ttfe.record(now - c.req.sent_ns);
     } else {
       env.stats.sse_gap.record(now - last_event_ns_);
     }
     last_event_ns_ = now;
     if (env.exports != nullptr) {
       ExportItem item;
-      item.t_ns = now - c.intended_ns;
+      item.t_ns = now - c.req.intended_ns;
       item.has_type = !ev.type.empty();
       item.type = ev.type;
       item.event_id = ev.id;
-      env.exports->item(c.tap.id, item);
-      env.exports->item_data(c.tap.id, ev.data);
+      env.exports->item(c.req.tap.id, item);
+      env.exports->item_data(c.req.tap.id, ev.data);
     }
     if (env.plugins != nullptr) env.plugins->message(c, RINGLOAD_MESSAGE_SSE_EVENT, ev.type, ev.data);
     if (spec.has_until && ev.data == spec.until) {
@@ -108,10 +108,10 @@ Step SseSession::on_eof(Conn& c, SessionEnv& env) noexcept {
 }
 
 Step SseSession::on_timer(Conn& c, SessionEnv& env, uint64_t now) noexcept {
-  const uint64_t timeout = env.request_timeout(*c.request);
-  const StreamSpec& spec = *c.stream;
+  const uint64_t timeout = env.request_timeout(*c.req.request);
+  const StreamSpec& spec = *c.req.stream;
   if (!c.exchange.streaming()) return before_stream_timer(c, env, last_rx_ns_, now);
-  if (spec.stream_timeout_ns != 0 && now >= c.sent_ns + spec.stream_timeout_ns) {
+  if (spec.stream_timeout_ns != 0 && now >= c.req.sent_ns + spec.stream_timeout_ns) {
     env_ = &env;
     c_ = &c;
     return end_by_client(StreamEnd::stream_timeout);
@@ -124,9 +124,9 @@ Step SseSession::on_timer(Conn& c, SessionEnv& env, uint64_t now) noexcept {
 // The earliest deadline in force. Activity moves the gap deadline later without touching
 // the timer: it fires early and is armed again.
 uint64_t SseSession::deadline(const Conn& c, const SessionEnv& env) const noexcept {
-  const uint64_t timeout = env.request_timeout(*c.request);
+  const uint64_t timeout = env.request_timeout(*c.req.request);
   uint64_t at = UINT64_MAX;
-  if (c.stream->stream_timeout_ns != 0) at = c.sent_ns + c.stream->stream_timeout_ns;
+  if (c.req.stream->stream_timeout_ns != 0) at = c.req.sent_ns + c.req.stream->stream_timeout_ns;
   if (timeout != 0) at = std::min(at, last_rx_ns_ + timeout);
   return at;
 }
@@ -146,7 +146,7 @@ int SseSession::finish(Conn& c, SessionEnv& env, bool ok, uint64_t now) noexcept
   ++k.sse_streams;
   ++k.sse_end[static_cast<std::size_t>(end)];
   k.sse_comments += parser_.comments();
-  if (c.exchange.streaming()) env.stats.sse_duration.record(now - c.sent_ns);
+  if (c.exchange.streaming()) env.stats.sse_duration.record(now - c.req.sent_ns);
   return static_cast<int>(end);
 }
 

@@ -35,7 +35,7 @@ void WsSession::start(Conn& c, SessionEnv& env, uint64_t now) noexcept {
   char key[proto::base64_encoded_size(sizeof raw)];
   static_assert(sizeof key == ws::key_length);
   proto::base64_encode({reinterpret_cast<const char*>(raw), sizeof raw}, key);
-  std::memcpy(c.scratch + c.stream->key_offset, key, ws::key_length);
+  std::memcpy(c.scratch + c.req.stream->key_offset, key, ws::key_length);
   char input[ws::key_length + ws::accept_guid.size()];
   const std::size_t n = ws::accept_key_input(input, {key, ws::key_length});
   byte sha[WC_SHA_DIGEST_SIZE];
@@ -47,7 +47,7 @@ void WsSession::start(Conn& c, SessionEnv& env, uint64_t now) noexcept {
 // The handshake first; once open, what is due in one send, as much as the scratch holds:
 // a pong, then our close (nothing follows it), else the line's messages in order.
 Step WsSession::produce(Conn& c, SessionEnv& env, const RequestTable& table, Output& out) noexcept {
-  if (!c.request_queued) {
+  if (!c.req.request_queued) {
     out = HttpSession::request(c, table);
     return Step::more();
   }
@@ -65,7 +65,7 @@ Step WsSession::produce(Conn& c, SessionEnv& env, const RequestTable& table, Out
   }
   if (!close_queued_) len = fill(c, env, scratch, len);
   // Every message is out and none (or no more) is expected back: done.
-  if (len == 0 && phase_ == Phase::open && c.stream->has_expect && received_ >= c.stream->expect)
+  if (len == 0 && phase_ == Phase::open && c.req.stream->has_expect && received_ >= c.req.stream->expect)
     begin_close(StreamEnd::expect, now_ns());
   if (close_queued_) {
     close_queued_ = false;
@@ -83,7 +83,7 @@ Step WsSession::on_read(Conn& c, SessionEnv& env, std::span<const char> data) no
   c_ = &c;
   env_ = &env;
   step_ = Step::more();
-  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, c.tap.active() ? &c.tap : nullptr);
+  const ExchangeEvent ev = c.exchange.on_data(data, c.carry, env.headers, c.req.tap.active() ? &c.req.tap : nullptr);
   if (ev.kind == ExchangeEvent::Kind::error && !step_.terminal())
     return Step::fail(ErrorKind::protocol, ev.message != nullptr ? ev.message : proto::to_string(ev.error));
   return step_;
@@ -98,13 +98,13 @@ StreamSink::Verdict WsSession::on_stream_head(const proto::ResponseHead& head,
     why = "WebSocket handshake: the server did not answer 101 Switching Protocols";
     return Verdict::fail;
   }
-  const std::span<const std::string> offered = c.stream->subprotocols;
+  const std::span<const std::string> offered = c.req.stream->subprotocols;
   std::array<std::string_view, 16> protocols;
   const std::size_t count = std::min(offered.size(), protocols.size());
   for (std::size_t i = 0; i < count; ++i) protocols[i] = offered[i];
   why = ws::check_upgrade_headers(headers, {accept_, ws::accept_length}, {protocols.data(), count});
   if (why != nullptr) return Verdict::fail;
-  env_->stats.ws_handshake.record(now - c.sent_ns);
+  env_->stats.ws_handshake.record(now - c.req.sent_ns);
   phase_ = Phase::open;
   return Verdict::stream;
 }
@@ -116,7 +116,7 @@ bool WsSession::on_stream_data(std::span<const char> in) noexcept {
   SessionEnv& env = *env_;
   const uint64_t now = env.rx_ns;
   StreamCounters& k = env.stats.streams;
-  const StreamSpec& spec = *c.stream;
+  const StreamSpec& spec = *c.req.stream;
   while (!in.empty() && !assembler_.closed()) {
     const ws::MessageResult r = assembler_.feed(in);
     in = in.subspan(r.consumed);
@@ -132,10 +132,10 @@ bool WsSession::on_stream_data(std::span<const char> in) noexcept {
         until_match_ = spec.has_until && r.opcode == ws::Opcode::text;
         if (env.exports != nullptr) {
           ExportItem item;
-          item.t_ns = now - c.intended_ns;
+          item.t_ns = now - c.req.intended_ns;
           item.message = true;
           item.binary = r.opcode == ws::Opcode::binary;
-          env.exports->item(c.tap.id, item);
+          env.exports->item(c.req.tap.id, item);
         }
       }
     }
@@ -145,7 +145,7 @@ bool WsSession::on_stream_data(std::span<const char> in) noexcept {
         std::memcpy(ctrl_ + ctrl_len_, r.data.data(), r.data.size());
         ctrl_len_ = static_cast<uint8_t>(ctrl_len_ + r.data.size());
       } else {
-        if (env.exports != nullptr) env.exports->item_data(c.tap.id, r.data);
+        if (env.exports != nullptr) env.exports->item_data(c.req.tap.id, r.data);
         if (env.plugins != nullptr)
           env.plugins->message(c, binary_ ? RINGLOAD_MESSAGE_WS_BINARY : RINGLOAD_MESSAGE_WS_TEXT, {},
                                {r.data.data(), r.data.size()});
@@ -212,7 +212,7 @@ Step WsSession::on_control() noexcept {
     closed_by_server_ = true;
     end_ = StreamEnd::server;
     close_deadline_ns_ = env.rx_ns + close_wait_ns;
-    if (env.exports != nullptr) env.exports->close(c_->tap.id, info.code, true, info.reason);
+    if (env.exports != nullptr) env.exports->close(c_->req.tap.id, info.code, true, info.reason);
     close_code_ = info.has_code ? info.code : 0;
     close_queued_ = true;
     phase_ = Phase::closing;
@@ -245,16 +245,16 @@ void WsSession::begin_close(StreamEnd end, uint64_t now) noexcept {
   close_code_ = 1000;
   close_queued_ = true;
   close_deadline_ns_ = now + close_wait_ns;
-  if (env_->exports != nullptr) env_->exports->close(c_->tap.id, 1000, false, {});
+  if (env_->exports != nullptr) env_->exports->close(c_->req.tap.id, 1000, false, {});
 }
 
 // Appends the line's next messages to out[len..], each masked with a fresh key; returns
 // the new length. A message that does not fit goes as fragments, one per send, so a pong
 // or our close can go between them (RFC 6455 §5.4 lets control frames interleave).
 std::size_t WsSession::fill(Conn& c, SessionEnv& env, std::span<char> out, std::size_t len) noexcept {
-  const std::vector<WsMessage>& messages = c.stream->messages;
+  const std::vector<WsMessage>& messages = c.req.stream->messages;
   uint64_t now = 0;
-  const uint64_t interval = c.stream->interval_ns;
+  const uint64_t interval = c.req.stream->interval_ns;
   while (phase_ == Phase::open && more_to_send(c)) {
     const WsMessage& m = messages[next_message_];
     // Paced: a message starts only when due (deadline() wakes the session for it).
@@ -279,7 +279,7 @@ std::size_t WsSession::fill(Conn& c, SessionEnv& env, std::span<char> out, std::
     message_offset_ += piece;
     if (!fin) break;  // the rest after this send
     message_offset_ = 0;
-    if (++next_message_ == messages.size() && (c.stream->repeat == 0 || ++pass_ < c.stream->repeat))
+    if (++next_message_ == messages.size() && (c.req.stream->repeat == 0 || ++pass_ < c.req.stream->repeat))
       next_message_ = 0;  // the next pass
     if (interval != 0) next_send_ns_ += interval;  // an absolute schedule: no drift
     StreamCounters& k = env.stats.streams;
@@ -323,12 +323,12 @@ Step WsSession::on_eof(Conn& c, SessionEnv& env) noexcept {
 Step WsSession::on_timer(Conn& c, SessionEnv& env, uint64_t now) noexcept {
   c_ = &c;
   env_ = &env;
-  const uint64_t timeout = env.request_timeout(*c.request);
-  const StreamSpec& spec = *c.stream;
+  const uint64_t timeout = env.request_timeout(*c.req.request);
+  const StreamSpec& spec = *c.req.stream;
   if (!c.exchange.streaming()) return before_stream_timer(c, env, last_rx_ns_, now);
   // A paced message that is due goes out when the shard pumps after this step, unless
   // the checks below end the session first.
-  if (phase_ == Phase::open && spec.stream_timeout_ns != 0 && now >= c.sent_ns + spec.stream_timeout_ns) {
+  if (phase_ == Phase::open && spec.stream_timeout_ns != 0 && now >= c.req.sent_ns + spec.stream_timeout_ns) {
     begin_close(StreamEnd::stream_timeout, now);
     return Step::more();
   }
@@ -345,8 +345,8 @@ Step WsSession::on_timer(Conn& c, SessionEnv& env, uint64_t now) noexcept {
 // The earliest deadline in force. Activity moves the idle deadlines later without
 // touching the timer: it fires early and is armed again.
 uint64_t WsSession::deadline(const Conn& c, const SessionEnv& env) const noexcept {
-  const uint64_t timeout = env.request_timeout(*c.request);
-  const StreamSpec& spec = *c.stream;
+  const uint64_t timeout = env.request_timeout(*c.req.request);
+  const StreamSpec& spec = *c.req.stream;
   uint64_t at = UINT64_MAX;
   if (phase_ == Phase::handshake) {
     if (timeout != 0) at = last_rx_ns_ + timeout;
@@ -357,7 +357,7 @@ uint64_t WsSession::deadline(const Conn& c, const SessionEnv& env) const noexcep
   } else if (timeout != 0) {
     at = last_rx_ns_ + timeout;
   }
-  if (phase_ == Phase::open && spec.stream_timeout_ns != 0) at = std::min(at, c.sent_ns + spec.stream_timeout_ns);
+  if (phase_ == Phase::open && spec.stream_timeout_ns != 0) at = std::min(at, c.req.sent_ns + spec.stream_timeout_ns);
   if (phase_ == Phase::open && spec.interval_ns != 0 && more_to_send(c) && next_send_ns_ != 0)
     at = std::min(at, next_send_ns_);
   return at;

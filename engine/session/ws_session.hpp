@@ -48,7 +48,7 @@ class WsSession final : public StreamSink {
   Step fail(uint16_t code, const char* message) noexcept;
   Step finished() noexcept;  // the close handshake is over (or given up on)
   std::size_t fill(Conn& c, SessionEnv& env, std::span<char> out, std::size_t len) noexcept;
-  bool more_to_send(const Conn& c) const noexcept { return next_message_ < c.stream->messages.size(); }
+  bool more_to_send(const Conn& c) const noexcept { return next_message_ < c.req.stream->messages.size(); }
   void rtt_sent(uint64_t now) noexcept;
   void rtt_received(SessionEnv& env, uint64_t now) noexcept;
 

@@ -49,6 +49,7 @@ struct TlsOptions {
   std::string key_file;      // PEM private key; empty with cert_file: the key is in cert_file
   std::string sni_override;  // name sent as SNI and verified; empty: the URL host
   bool resume = true;        // offer session resumption (tickets, or TLS 1.2 session IDs)
+  bool offer_h2 = false;     // ALPN "h2,http/1.1" instead of "http/1.1" (--http2)
 };
 
 namespace tls_limits {
@@ -189,6 +190,8 @@ class TlsSession {
   void feed_eof() noexcept;
 
   TlsStatus handshake() noexcept;
+  // After the handshake: the server chose "h2" by ALPN.
+  bool alpn_h2() const noexcept;
   ReadResult read(std::span<char> out) noexcept;
   WriteResult write(std::span<const char> plaintext) noexcept;
   // Queues a close_notify alert in output() (once). Optional before closing the socket.

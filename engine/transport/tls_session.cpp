@@ -88,8 +88,10 @@ bool TlsSession::start(TlsContext& ctx, WOLFSSL_SESSION* resume) noexcept {
     set_error(TlsFailure::internal, "cannot set SNI");
     return false;
   }
-  char alpn[] = "http/1.1";  // wolfSSL_UseALPN takes a mutable list; it copies it
-  if (wolfSSL_UseALPN(ssl_, alpn, sizeof alpn - 1, WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) !=
+  // wolfSSL_UseALPN takes a mutable, comma-separated list; it copies it.
+  char http1[] = "http/1.1", both[] = "h2,http/1.1";
+  char* alpn = ctx.options().offer_h2 ? both : http1;
+  if (wolfSSL_UseALPN(ssl_, alpn, static_cast<unsigned>(strlen(alpn)), WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) !=
       WOLFSSL_SUCCESS) {
     set_error(TlsFailure::internal, "cannot set ALPN");
     return false;
@@ -184,6 +186,13 @@ void TlsSession::set_error(TlsFailure f, const char* text) noexcept {
   in_error_ = true;
   failure_ = f;
   reason_ = text;
+}
+
+bool TlsSession::alpn_h2() const noexcept {
+  char* name = nullptr;
+  unsigned short len = 0;
+  if (ssl_ == nullptr || wolfSSL_ALPN_GetProtocol(ssl_, &name, &len) != WOLFSSL_SUCCESS) return false;
+  return len == 2 && name[0] == 'h' && name[1] == '2';
 }
 
 TlsStatus TlsSession::handshake() noexcept {

@@ -141,3 +141,9 @@ void Transport::tls_reset() noexcept {
 }
 
 }  // namespace ringload
+
+namespace ringload {
+
+bool Transport::alpn_h2() const noexcept { return tls_ != nullptr && tls_->alpn_h2(); }
+
+}  // namespace ringload

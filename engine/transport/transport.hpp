@@ -44,6 +44,10 @@ class Transport {
   // Without this call the transport is plain TCP.
   void use_tls(TlsSession* session, TlsShared* shared, uint16_t origin) noexcept;
 
+  bool is_tls() const noexcept { return tls_ != nullptr; }
+  // TLS, after the handshake: the server chose HTTP/2 by ALPN.
+  bool alpn_h2() const noexcept;
+
   // The TCP connect succeeded. ready (plain), none (a handshake is under way: send the
   // output; next() says ready later), or error.
   TransportEvent connected(uint64_t now_ns) noexcept;

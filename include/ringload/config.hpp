@@ -89,6 +89,11 @@ enum class SpinMode : uint8_t {
   never,      // sleep until each send
 };
 
+// HTTP/2 (libnghttp2): off, with prior knowledge on http:// origins (h2c), or offered by
+// ALPN ("h2,http/1.1") on https:// origins, falling back to HTTP/1.1 when the server
+// picks it (a notice says so once).
+enum class Http2Mode : uint8_t { off, prior_knowledge, alpn };
+
 struct RunConfig {
   std::vector<RequestSpec> requests;   // the requests, in order (ignored when `file` is set)
   RequestFile file;                    // a loaded request file (load_request_file); empty: none
@@ -101,6 +106,9 @@ struct RunConfig {
   std::vector<Stage> stages;           // a rate ramp (open loop); the run lasts their total
   AdaptiveConfig adaptive;             // open loop whose rate follows the target's availability
   TlsConfig tls;
+  Http2Mode http2 = Http2Mode::off;    // --h2c: prior_knowledge; --http2: alpn
+  uint32_t max_streams = 1;            // HTTP/2: concurrent streams per connection (h2load's -m),
+                                       // capped by the server's SETTINGS_MAX_CONCURRENT_STREAMS
   uint32_t connections = 64;           // closed loop: connections kept busy; open loop: the
                                        // most open (and so in flight) per origin
   bool connections_per_origin = true;  // false: `connections` is the total over all origins

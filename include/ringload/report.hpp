@@ -44,6 +44,22 @@
 //          "close_codes": {"1000": n, ..., "other": n}, "closed_by": {"client", "server", "none"},
 //          "ended_by": {"expect", "until", "idle_timeout", "stream_timeout", "server", "run_end", "error"},
 //          "handshake_us", "rtt_us": {same keys}} | null,   null: no WebSocket session
+//   "http2": {"connections", "alpn_fallbacks",   connections that spoke HTTP/2; --http2: that got http/1.1
+//             "max_streams", "streams",          --max-streams; streams opened (each one request)
+//             "max_concurrent",                  the most streams open at once on one connection
+//             "settings_frames",                 SETTINGS received (ACKs aside)
+//             "settings": {"max_concurrent_streams", "initial_window_size", "max_frame_size",
+//                          "header_table_size", "max_header_list_size"},   largest received; null: never
+//             "goaways", "goaway_unprocessed",   GOAWAYs received; streams above their last_stream_id
+//             "rst_stream_received": {"no_error", "protocol_error", "internal_error",
+//                 "flow_control_error", "settings_timeout", "stream_closed", "frame_size_error",
+//                 "refused_stream", "cancel", "compression_error", "connect_error",
+//                 "enhance_your_calm", "inadequate_security", "http_1_1_required", "other"},
+//             "rst_stream_sent",                 streams we reset (timeouts, oversized header lists)
+//             "flow_control_stalls",             a request body waited for the server's window
+//             "header_block_bytes", "header_decoded_bytes"} | null,
+//                                       response header blocks as received (HPACK) and decoded
+//                                       (names + values); null: no --h2c / --http2
 //   "open_loop": {"target_qps", "arrival", "spin", "spun_sends", "preopened_connections",
 //                 "warm_up_s", "waited_for_connection", "unsent_at_end"} | null,
 //                                       null: closed loop

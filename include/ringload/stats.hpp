@@ -89,6 +89,33 @@ struct RINGLOAD_API StreamCounters {
   void subtract(const StreamCounters& older) noexcept;
 };
 
+// HTTP/2 (the report's `http2` block): counts summed over shards; the maxima and the
+// SETTINGS values received are the largest any connection saw.
+struct RINGLOAD_API Http2Counters {
+  uint64_t connections = 0;          // connections that spoke HTTP/2 (prior knowledge or ALPN h2)
+  uint64_t alpn_fallbacks = 0;       // --http2: connections where the server chose http/1.1
+  uint64_t streams = 0;              // streams opened (each one request)
+  uint64_t max_concurrent = 0;       // the most streams open at once on one connection
+  uint64_t settings_frames = 0;      // SETTINGS received (not ACKs)
+  // SETTINGS values received (largest seen; 0: never sent by the server)
+  uint64_t max_concurrent_streams = 0;
+  uint64_t initial_window_size = 0;
+  uint64_t max_frame_size = 0;
+  uint64_t header_table_size = 0;
+  uint64_t max_header_list_size = 0;
+  uint64_t goaways = 0;              // GOAWAY frames received
+  uint64_t goaway_unprocessed = 0;   // streams above a GOAWAY's last_stream_id (not processed)
+  std::array<uint64_t, 14> rst_received{};  // RST_STREAM received, by error code (RFC 9113 §7)
+  uint64_t rst_other = 0;            // RST_STREAM with a code past 13
+  uint64_t rst_sent = 0;             // streams we reset (timeouts, oversized header lists)
+  uint64_t flow_control_stalls = 0;  // a request body waited for the server's window
+  uint64_t header_block_bytes = 0;   // response header blocks as received (HPACK)
+  uint64_t header_decoded_bytes = 0; // their fields decoded: names + values
+
+  void merge(const Http2Counters& o) noexcept;
+  void subtract(const Http2Counters& older) noexcept;
+};
+
 struct RINGLOAD_API Stats {
   // User-provided, so that `new Stats()` and make_unique do not zero the histograms'
   // pages first: only the pages that come to hold counts cost memory (histogram.hpp).
@@ -96,6 +123,7 @@ struct RINGLOAD_API Stats {
 
   Counters counters;
   StreamCounters streams;
+  Http2Counters http2;
   Histogram latency;  // completion - intended send time (closed loop: the send)
   Histogram service;  // completion - actual send
   Histogram ttfb;     // first response byte - actual send

@@ -578,6 +578,7 @@ http {{
     log_format plain '$status $request_method $request_uri "$http_x_test" "$http_x_other"';
     log_format tls '$status $request_method $request_uri $ssl_protocol '
                    '$ssl_session_reused $ssl_client_verify $ssl_cipher';
+    log_format proto '$status $request_method $request_uri $server_protocol';
     client_body_temp_path {tmp}/client_body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
@@ -622,12 +623,24 @@ class Service:
 
 class NginxServer:
     """One server block: `directives` (formatted with {tmp}: the nginx directory) and
-    `locations` (as they are), plain HTTP or TLS (`ssl` on the listen line, the "tls" log)."""
+    `locations` (as they are), plain HTTP or TLS (`ssl` on the listen line, the "tls" log).
+    `http2`: `http2` on the listen line (nginx 1.22: h2 with TLS, h2c with prior knowledge
+    without), and the "proto" log ($status $request_method $request_uri $server_protocol).
+    `log`: another of the declared log formats."""
 
-    def __init__(self, locations=PLAIN_LOCATIONS, directives="        root {tmp}/www;\n", tls=False):
+    def __init__(self, locations=PLAIN_LOCATIONS, directives="        root {tmp}/www;\n", tls=False, http2=False,
+                 log=None):
         self.locations = locations
         self.directives = directives
         self.tls = tls
+        self.http2 = http2
+        self.log = log
+
+    def listen_options(self):
+        return (" ssl" if self.tls else "") + (" http2" if self.http2 else "")
+
+    def log_format(self):
+        return self.log or ("proto" if self.http2 else "tls" if self.tls else "plain")
 
 
 class Nginx(Service):
@@ -647,8 +660,8 @@ class Nginx(Service):
 
     def conf(self):
         return NGINX_CONF.format(workers=self.workers, tmp=self.tmp, http=self.http, servers="".join(
-            NGINX_SERVER.format(port=self.ports[name], ssl=" ssl" if srv.tls else "", tmp=self.tmp,
-                                log=self.log_name(name), log_format="tls" if srv.tls else "plain",
+            NGINX_SERVER.format(port=self.ports[name], ssl=srv.listen_options(), tmp=self.tmp,
+                                log=self.log_name(name), log_format=srv.log_format(),
                                 directives=srv.directives.format(tmp=self.tmp), locations=srv.locations)
             for name, srv in self.servers.items()))
 

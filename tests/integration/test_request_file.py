@@ -21,7 +21,7 @@ import harness as h  # noqa: E402
 from harness import check_problems, check_run_ok, eq, read_export  # noqa: E402
 
 # The documented order of an export line's keys (optional ones only when they apply).
-EXPORT_KEYS = ("seq", "line", "iteration", "name", "url", "method", "status", "headers",
+EXPORT_KEYS = ("seq", "line", "iteration", "name", "url", "method", "protocol", "status", "headers",
                "body", "body_base64", "body_truncated", "error", "timing")
 NAMES = ("login", "search", "checkout", "upload", "profile")
 

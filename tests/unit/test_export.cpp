@@ -276,6 +276,7 @@ void check_line(const std::string& text, const json& j, int q, uint32_t k) {
   x["name"] = le.name;
   x["url"] = le.url;
   x["method"] = le.method;
+  x["protocol"] = "HTTP/1.1";
   x["status"] = g.status ? json(g.status) : json(nullptr);
   x["headers"] = json::array();
   for (const auto& [n, v] : g.headers) x["headers"].push_back({n, v});
@@ -399,11 +400,11 @@ TEST_CASE("export: key order, escaping and nulls", "[export]") {
   REQUIRE(lines.size() == 2);
   CHECK(lines[0] ==
         "{\"seq\":0,\"line\":3,\"iteration\":0,\"name\":\"GET /a/b\",\"url\":\"http://127.0.0.1:8080/a/b?x=1&y=\\\"2\\\"\","
-        "\"method\":\"GET\",\"status\":200,\"headers\":[[\"X-Bad\",\"a\xef\xbf\xbd" "b\"],[\"X-Q\",\"\\\"q\\\"\"]],"
+        "\"method\":\"GET\",\"protocol\":\"HTTP/1.1\",\"status\":200,\"headers\":[[\"X-Bad\",\"a\xef\xbf\xbd" "b\"],[\"X-Q\",\"\\\"q\\\"\"]],"
         "\"body\":\"a\\\"b\\\\c\\n\\u0001\x7f\xc3\xa9\",\"timing\":{\"start_us\":1.000,\"ttfb_us\":1.000,\"total_us\":2.500}}");
   CHECK(lines[1] ==
         "{\"seq\":1,\"line\":3,\"iteration\":0,\"name\":\"GET /a/b\",\"url\":\"http://127.0.0.1:8080/a/b?x=1&y=\\\"2\\\"\","
-        "\"method\":\"GET\",\"status\":null,\"headers\":[],\"body\":\"\",\"error\":{\"kind\":\"connect\","
+        "\"method\":\"GET\",\"protocol\":\"HTTP/1.1\",\"status\":null,\"headers\":[],\"body\":\"\",\"error\":{\"kind\":\"connect\","
         "\"message\":\"refused\\r\\n\"},\"timing\":{\"start_us\":1.000,\"ttfb_us\":null,\"total_us\":2.500}}");
 }
 

@@ -69,6 +69,20 @@ const Field<StreamCounters> stream_fields[] = {
     {"ws_end", [](StreamCounters& c) { return std::span<uint64_t>(c.ws_end); }},
 };
 
+// The HTTP/2 counts, summed; and the maxima (the most streams at once, the SETTINGS values
+// received), which merge to the larger and which a window keeps as seen so far.
+#define H2(f) {#f, [](Http2Counters& c) { return one(c.f); }}
+const Field<Http2Counters> http2_sum_fields[] = {
+    H2(connections), H2(alpn_fallbacks), H2(streams), H2(settings_frames), H2(goaways), H2(goaway_unprocessed),
+    {"rst_received", [](Http2Counters& c) { return std::span<uint64_t>(c.rst_received); }},
+    H2(rst_other), H2(rst_sent), H2(flow_control_stalls), H2(header_block_bytes), H2(header_decoded_bytes),
+};
+const Field<Http2Counters> http2_max_fields[] = {
+    H2(max_concurrent), H2(max_concurrent_streams), H2(initial_window_size), H2(max_frame_size),
+    H2(header_table_size), H2(max_header_list_size),
+};
+#undef H2
+
 template <class T, std::size_t N>
 std::size_t table_bytes(const Field<T> (&fields)[N]) {
   T probe{};
@@ -220,8 +234,26 @@ bool same_counts(const Histogram& x, const Histogram& y) {
 TEST_CASE("the field tables name every counter", "[stats]") {
   CHECK(table_bytes(counter_fields) == sizeof(Counters));
   CHECK(table_bytes(stream_fields) + sizeof(CloseCodes) == sizeof(StreamCounters));
-  CHECK(sizeof(Counters) + sizeof(StreamCounters) + std::size(histogram_fields) * sizeof(Histogram) ==
+  CHECK(table_bytes(http2_sum_fields) + table_bytes(http2_max_fields) == sizeof(Http2Counters));
+  CHECK(sizeof(Counters) + sizeof(StreamCounters) + sizeof(Http2Counters) +
+            std::size(histogram_fields) * sizeof(Histogram) ==
         sizeof(Stats));
+}
+
+TEST_CASE("Http2Counters merge and subtract every field", "[stats]") {
+  check_merge_and_subtract(http2_sum_fields);
+  Http2Counters a, b;
+  fill(a, http2_max_fields, [](uint64_t w) { return 10 + w; });
+  fill(b, http2_max_fields, [](uint64_t w) { return w % 2 == 0 ? 100 + w : 1; });
+  Http2Counters merged = a;
+  merged.merge(b);
+  Http2Counters window = merged;
+  window.subtract(a);
+  for (const auto& f : http2_max_fields) {
+    INFO("field " << f.name);
+    CHECK(f.of(merged)[0] == std::max(f.of(a)[0], f.of(b)[0]));
+    CHECK(f.of(window)[0] == f.of(merged)[0]);
+  }
 }
 
 TEST_CASE("Counters merge and subtract every field", "[stats]") {

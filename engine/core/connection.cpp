@@ -173,7 +173,9 @@ bool Shard::take_events(uint32_t slot) noexcept {
         flush(slot);
         break;
       case TransportEvent::Kind::closed:
-        if (c.state == ConnState::busy) return apply(slot, sessions_.on_eof(slot, c, env_), env_.rx_ns);
+        // A connection's session hears the close between requests too (HTTP/2: before its
+        // SETTINGS, the server refused the connection).
+        if (c.state == ConnState::busy || c.mux) return apply(slot, sessions_.on_eof(slot, c, env_), env_.rx_ns);
         if (c.state == ConnState::handshaking) {
           fail(slot, ErrorKind::tls, "the server closed during the TLS handshake");
           return false;

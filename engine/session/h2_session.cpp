@@ -18,6 +18,10 @@ constexpr int32_t window = (1 << 30) - 1;
 // RFC 9113 §6.5.2: a field counts its name, value and 32 octets. The HTTP/1.1 limit.
 constexpr uint32_t max_header_list = proto::limits::max_head_bytes;
 
+// The server ended the connection before its SETTINGS (RFC 9113 §3.4: its preface):
+// a GOAWAY, a close, or bytes that are no HTTP/2 (an HTTP/1.1 server's 400).
+constexpr const char* preface_rejected = "the server rejected the HTTP/2 connection (no SETTINGS from it)";
+
 H2Session& self_of(void* p) noexcept { return *static_cast<H2Session*>(p); }
 
 }  // namespace
@@ -74,7 +78,7 @@ bool H2Session::ready(uint32_t slot, Conn& c, SessionEnv& env, H2Shared& shared,
   env_ = &env;
   if (ng_ != nullptr) nghttp2_session_del(ng_);
   ng_ = nullptr;
-  if (nghttp2_session_client_new2(&ng_, shared.callbacks, this, shared.option) != 0) return false;
+  if (nghttp2_session_client_new3(&ng_, shared.callbacks, this, shared.option, shared.pool.mem()) != 0) return false;
   const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
                                        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(window)}};
   nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, std::size(iv));
@@ -170,8 +174,10 @@ Step H2Session::after_read() noexcept {
     failure_ = nullptr;
     return Step::fail(ErrorKind::protocol, why);
   }
+  const bool ended = !nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_);
+  if ((goaway_ || ended) && !settings_seen_) return Step::fail(ErrorKind::protocol, preface_rejected);
   if (goaway_ && open_ == 0) return Step::done(false, Step::Then::close_by_server);
-  if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) {
+  if (ended) {
     if (open_ > 0) return Step::fail(ErrorKind::protocol, "the HTTP/2 session ended with streams open");
     return Step::done(false, Step::Then::close_by_server);
   }
@@ -186,6 +192,7 @@ Step H2Session::on_read(Conn&, SessionEnv&, std::span<const char> data) noexcept
 }
 
 Step H2Session::on_eof(Conn&, SessionEnv&) noexcept {
+  if (!settings_seen_) return Step::fail(ErrorKind::protocol, preface_rejected);
   if (open_ > 0) return Step::fail(ErrorKind::read, "the server closed the HTTP/2 connection with streams open");
   return Step::done(false, Step::Then::close_by_server);
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/core/conn.hpp"
+#include "engine/session/h2_pool.hpp"
 #include "engine/session/h2_requests.hpp"
 #include "engine/session/session.hpp"
 
@@ -29,6 +30,7 @@ struct H2Shared {
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_option* option = nullptr;
   H2Requests requests;
+  H2Pool pool;                        // nghttp2's memory
   uint32_t max_streams = 1;
   Http2Counters* counters = nullptr;
   const RequestLine* lines = nullptr;  // the table's lines (a request's index)

@@ -27,7 +27,7 @@ std::string Sessions::setup(uint32_t slots, const RequestTable& table, const Run
 std::size_t Sessions::bytes() const noexcept {
   std::size_t n = sse_.capacity() * sizeof(SseSession) + ws_.capacity() * sizeof(WsSession);
   if (h2_) {
-    n += h2_shared_->requests.bytes() + slots_ * sizeof(H2Session);
+    n += h2_shared_->requests.bytes() + h2_shared_->pool.bytes() + slots_ * sizeof(H2Session);
     for (uint32_t i = 0; i < slots_; ++i) n += h2_[i].bytes();
   }
   return n;

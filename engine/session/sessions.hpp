@@ -115,8 +115,8 @@ class Sessions {
 
   std::vector<SseSession> sse_;  // one per slot when the run has SSE lines
   std::vector<WsSession> ws_;    // one per slot when the run has WebSocket lines
-  std::unique_ptr<H2Session[]> h2_;  // one per slot with HTTP/2
-  std::unique_ptr<H2Shared> h2_shared_;
+  std::unique_ptr<H2Shared> h2_shared_;  // before h2_: its pool outlives the sessions
+  std::unique_ptr<H2Session[]> h2_;      // one per slot with HTTP/2
   uint32_t slots_ = 0;
   const char* start_error_ = nullptr;
 };

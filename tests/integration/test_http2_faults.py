@@ -1,0 +1,134 @@
+"""ringload --h2c against a misbehaving HTTP/2 server (h2_peers.py, python3-h2): each fault is
+counted as an error of the right kind, the report's http2 block and the peer's own statistics
+agree, and no run hangs (every run is bounded by -n or -d, and its wall time is checked).
+
+Run: python3 test_http2_faults.py --ringload PATH --target PATH
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+from h2_peers import H2Peer  # noqa: E402
+
+
+def run(c, name, rl, args, bound_s):
+    res = h.run_ringload(rl, ["--h2c"] + args, timeout=bound_s + h.RUN_SLACK_S)
+    ok = h.check_run_ok(c, name, res)
+    c.check(f"{name}: ends within {bound_s} s", res.elapsed < bound_s, f"elapsed={res.elapsed:.2f}")
+    return res if ok else None
+
+
+def errors(res, kind):
+    return (res.get("errors") or {}).get(kind, 0)
+
+
+def test_goaway(c, rl, keep):
+    name = "GOAWAY after the 5th stream, -n 40 -c 1 --max-streams 8"
+    with H2Peer("goaway-after", 5, keep=keep) as peer:
+        res = run(c, name, rl, ["-n", "40", "-c", "1", "--max-streams", "8", peer.url()], 20)
+        if not res:
+            return
+        st = peer.settled_stats()
+        b = res.get("http2") or {}
+        c.eq(f"{name}: requests.total (every stream finished once)", res.total(), 40)
+        c.eq(f"{name}: succeeded == the peer's answered requests", res.get("requests", "succeeded"), st.get("requests"))
+        c.eq(f"{name}: goaway_unprocessed == the peer's unprocessed", b.get("goaway_unprocessed"), st.get("unprocessed"))
+        c.check(f"{name}: some streams were not processed", (b.get("goaway_unprocessed") or 0) > 0, f"http2={b}")
+        c.eq(f"{name}: protocol errors == unprocessed", errors(res, "protocol"), b.get("goaway_unprocessed"))
+        c.eq(f"{name}: goaways == the peer's", b.get("goaways"), st.get("goaways"))
+        c.check(f"{name}: reconnected after each GOAWAY", (res.get("connections_opened") or 0) >= 2,
+                f"connections_opened={res.get('connections_opened')}")
+        c.check(f"{name}: not processed named in first_errors",
+                "GOAWAY" in (res.get("first_errors") or {}).get("protocol", ""), f"{res.get('first_errors')}")
+
+
+def test_rst(c, rl, keep):
+    for mode, key, code in (("rst-refused", "refused", "refused_stream"),
+                            ("rst-internal", "reset_internal", "internal_error")):
+        name = f"{mode} 3, -n 60 -c 2 --max-streams 4"
+        with H2Peer(mode, 3, keep=keep) as peer:
+            res = run(c, name, rl, ["-n", "60", "-c", "2", "--max-streams", "4", peer.url()], 20)
+            if not res:
+                continue
+            st = peer.settled_stats()
+            b = res.get("http2") or {}
+            resets = (b.get("rst_stream_received") or {}).get(code)
+            c.eq(f"{name}: requests.total", res.total(), 60)
+            c.eq(f"{name}: rst_stream_received.{code} == the peer's {key}", resets, st.get(key))
+            c.eq(f"{name}: 60 streams, every 3rd reset", resets, 20)
+            c.eq(f"{name}: protocol errors == resets", errors(res, "protocol"), resets)
+            c.eq(f"{name}: succeeded == 40", res.get("requests", "succeeded"), 40)
+
+
+def test_no_window(c, rl, keep, tmp):
+    name = "no-window: 100 KB bodies, --timeout 1s, -n 2 -c 1 --max-streams 2"
+    body = os.path.join(tmp, "body")
+    with open(body, "wb") as f:
+        f.write(b"x" * 100_000)
+    with H2Peer("no-window", keep=keep) as peer:
+        res = run(c, name, rl, ["-n", "2", "-c", "1", "--max-streams", "2", "--timeout", "1s", "-m", "POST",
+                                "--body-file", body, peer.url()], 10)
+        if not res:
+            return
+        b = res.get("http2") or {}
+        c.eq(f"{name}: both time out", (res.total(), errors(res, "timeout")), (2, 2))
+        c.check(f"{name}: a flow-control stall counted", (b.get("flow_control_stalls") or 0) >= 1, f"http2={b}")
+        c.eq(f"{name}: reset by us (CANCEL)", b.get("rst_stream_sent"), 2)
+
+
+def test_no_settings_ack(c, rl, keep):
+    name = "no-settings-ack: -d 3s --timeout 1s -c 1"
+    with H2Peer("no-settings-ack", keep=keep) as peer:
+        res = run(c, name, rl, ["-d", "3s", "-c", "1", "--timeout", "1s", peer.url()], 3 + 10)
+        if not res:
+            return
+        c.check(f"{name}: timeout errors", errors(res, "timeout") >= 1, f"errors={res.get('errors')}")
+        c.check(f"{name}: named", "SETTINGS ACK" in (res.get("first_errors") or {}).get("timeout", ""),
+                f"{res.get('first_errors')}")
+        c.check(f"{name}: reconnected", (res.get("connections_opened") or 0) >= 2, f"{res.get('connections_opened')}")
+
+
+def test_huge_headers(c, rl, keep):
+    name = "huge-headers (1 MiB of fields): -n 3 -c 1"
+    with H2Peer("huge-headers", keep=keep) as peer:
+        res = run(c, name, rl, ["-n", "3", "-c", "1", "--timeout", "5s", peer.url()], 15)
+        if not res:
+            return
+        # Each stream is reset by us past 64 KiB (a protocol error of the request); libnghttp2
+        # then ends the connection itself at the flood of CONTINUATION frames that follows (a
+        # protocol error of the connection, no request in flight): 3 to 6 errors.
+        c.eq(f"{name}: 3 requests, all failed", (res.total(), res.get("requests", "failed")), (3, 3))
+        c.check(f"{name}: 3 to 6 protocol errors", 3 <= errors(res, "protocol") <= 6, f"errors={res.get('errors')}")
+        sent = (res.get("http2") or {}).get("rst_stream_sent") or 0
+        c.check(f"{name}: streams reset by us (those not failed with their connection first)", 1 <= sent <= 3,
+                f"rst_stream_sent={sent}")
+        c.check(f"{name}: named", "header list too large" in (res.get("first_errors") or {}).get("protocol", ""),
+                f"{res.get('first_errors')}")
+
+
+def test_bad_preface(c, rl, keep):
+    for reply in ("goaway", "http1", "garbage"):
+        name = f"bad-preface --reply {reply}: -n 3 -d 2s"
+        with H2Peer("bad-preface", extra=["--reply", reply], keep=keep) as peer:
+            res = run(c, name, rl, ["-n", "3", "-d", "2s", "-c", "1", peer.url()], 2 + 10)
+            if not res:
+                continue
+            c.eq(f"{name}: no request was sent (no SETTINGS, no stream)", res.total(), 0)
+            c.check(f"{name}: counted as errors", res.errors_sum() >= 1, f"errors={res.get('errors')}")
+
+
+def tests(env):
+    rl = env.ringload
+    return [
+        ("goaway", test_goaway, rl, env.keep),
+        ("rst", test_rst, rl, env.keep),
+        ("no window", test_no_window, rl, env.keep, env.tmp),
+        ("no settings ack", test_no_settings_ack, rl, env.keep),
+        ("huge headers", test_huge_headers, rl, env.keep),
+        ("bad preface", test_bad_preface, rl, env.keep),
+    ]
+
+
+if __name__ == "__main__":
+    h.main(tests, title="http2 faults", description=__doc__)

@@ -108,7 +108,7 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
                                             "threads", "interrupted", "requests", "status_codes", "errors",
                                             "first_errors", "latency_us", "service_time_us", "ttfb_us",
                                             "throughput", "bytes", "connections_opened", "closes_by_server",
-                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline", "tls", "tls_handshake_us", "closes_by_client", "sse", "ws", "labels", "plugins", "error_latency_us", "memory", "thresholds"});
+                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline", "tls", "tls_handshake_us", "closes_by_client", "sse", "ws", "labels", "plugins", "error_latency_us", "memory", "thresholds", "http2"});
   CHECK(j["thresholds"] == json::array());  // no --threshold
   CHECK(j["ringload_version"] == RINGLOAD_VERSION);
   CHECK(j["url"] == "http://127.0.0.1:8080/index.html?x=1");
@@ -342,4 +342,49 @@ TEST_CASE("render_human: an empty run", "[report]") {
   CHECK(text.find("to failure") == std::string::npos);
   CHECK_THAT(text, Contains("Status       none"));
   CHECK(text.find("Interrupted") == std::string::npos);
+}
+
+TEST_CASE("report_json: the http2 block", "[report]") {
+  auto config = make_config();
+  auto result = make_result();
+  CHECK(json::parse(ringload::report_json(config, *result))["http2"].is_null());
+  config.http2 = ringload::Http2Mode::prior_knowledge;
+  config.max_streams = 32;
+  ringload::Http2Counters& k = result->stats.http2;
+  k.connections = 4;
+  k.streams = 1000;
+  k.max_concurrent = 32;
+  k.settings_frames = 4;
+  k.max_concurrent_streams = 128;
+  k.max_frame_size = 16384;
+  k.goaways = 1;
+  k.goaway_unprocessed = 3;
+  k.rst_received[7] = 5;   // REFUSED_STREAM
+  k.rst_received[13] = 1;  // HTTP_1_1_REQUIRED
+  k.rst_other = 2;
+  k.rst_sent = 6;
+  k.flow_control_stalls = 1;
+  k.header_block_bytes = 1200;
+  k.header_decoded_bytes = 9000;
+  const json h = json::parse(ringload::report_json(config, *result))["http2"];
+  CHECK(h["connections"] == 4);
+  CHECK(h["alpn_fallbacks"] == 0);
+  CHECK(h["max_streams"] == 32);
+  CHECK(h["streams"] == 1000);
+  CHECK(h["max_concurrent"] == 32);
+  CHECK(h["settings_frames"] == 4);
+  CHECK(h["settings"] == json{{"max_concurrent_streams", 128}, {"initial_window_size", nullptr},
+                              {"max_frame_size", 16384}, {"header_table_size", nullptr},
+                              {"max_header_list_size", nullptr}});
+  CHECK(h["goaways"] == 1);
+  CHECK(h["goaway_unprocessed"] == 3);
+  CHECK(h["rst_stream_received"]["refused_stream"] == 5);
+  CHECK(h["rst_stream_received"]["http_1_1_required"] == 1);
+  CHECK(h["rst_stream_received"]["other"] == 2);
+  CHECK(h["rst_stream_received"]["no_error"] == 0);
+  CHECK(h["rst_stream_received"].size() == 15);
+  CHECK(h["rst_stream_sent"] == 6);
+  CHECK(h["flow_control_stalls"] == 1);
+  CHECK(h["header_block_bytes"] == 1200);
+  CHECK(h["header_decoded_bytes"] == 9000);
 }

@@ -91,9 +91,10 @@ struct Flags {
   uint64_t iterations = 0;
   bool loop = false, connections_total = false;
   std::string export_max_body;
-  // The request (a URL run).
+  // The request (a URL run), and its protocol.
   std::string method = "GET", body, body_file, timeout, reconnect_backoff;
   std::vector<std::string> headers;
+  bool h2c = false, http2 = false;  // HTTP/2
   // How long and how much.
   std::string duration = "10s";
   uint64_t requests = 0;
@@ -111,7 +112,6 @@ struct Flags {
   // Plugins, as given: PATH[:ARGS].
   std::vector<std::string> plugins;
   std::string plugin_errors = "count";
-  bool h2c = false, http2 = false;
   // Options whose presence matters, not only their value.
   CLI::Option* url_opt = nullptr;
   CLI::Option* file_opt = nullptr;
@@ -221,11 +221,10 @@ void add_run_flags(CLI::App& app, Flags& f) {
 }
 
 void add_http2_flags(CLI::App& app, Flags& f) {
-  const char* group = "HTTP/2";
-  auto* h2c = app.add_flag("--h2c", f.h2c, "HTTP/2 with prior knowledge on http:// URLs (h2c)")->group(group);
-  app.add_flag("--http2", f.http2, "Offer HTTP/2 by ALPN on https:// URLs (h2, else HTTP/1.1)")->group(group)->excludes(h2c);
+  auto* h2c = app.add_flag("--h2c", f.h2c, "HTTP/2 with prior knowledge on http:// URLs (h2c)")->group("HTTP/2");
+  app.add_flag("--http2", f.http2, "Offer HTTP/2 by ALPN on https:// URLs (h2, else HTTP/1.1)")->group("HTTP/2")->excludes(h2c);
   app.add_option("--max-streams", f.options.config.max_streams, "HTTP/2: streams at once per connection (h2load's -m)")
-      ->capture_default_str()->check(unsigned_number)->group(group);
+      ->capture_default_str()->check(unsigned_number)->group("HTTP/2");
 }
 
 // The request of a URL run, and how long each may take.

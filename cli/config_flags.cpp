@@ -40,6 +40,8 @@ constexpr FieldFlag field_flags[] = {
     {"export_errors_only", "--export-errors-only"},
     {"shuffle", "--shuffle"},
     {"seed", "--seed"},
+    {"shard", "--shard"},
+    {"start_at", "--start-at"},
     {"thresholds", "--threshold"},
     {"max_streams", "--max-streams"},
     {"plugins", "--plugin"},

@@ -13,6 +13,7 @@
 
 #include "cli/config_flags.hpp"
 #include "cli/duration.hpp"
+#include "cli/shard_flags.hpp"
 #include "cli/thresholds.hpp"
 #include "ringload/config_check.hpp"
 #include "ringload/request_file.hpp"
@@ -112,6 +113,7 @@ struct Flags {
   // Plugins, as given: PATH[:ARGS].
   std::vector<std::string> plugins;
   std::string plugin_errors = "count";
+  ShardFlags shard;  // --shard, --shards, --start-at (shard_flags.cpp)
   // Options whose presence matters, not only their value.
   CLI::Option* url_opt = nullptr;
   CLI::Option* file_opt = nullptr;
@@ -460,6 +462,7 @@ std::expected<Options, UsageError> build_options(const CLI::App& app, Flags& f) 
   RunConfig& c = f.options.config;
   c.plugins = plugin_specs(f.plugins);
   c.plugin_errors_fatal = f.plugin_errors == "fatal";
+  if (auto ok = apply_shard_flags(f.shard, c); !ok) return usage(ok.error());
   c.thresholds = parsed_thresholds(f.thresholds);
   c.http2 = f.h2c ? Http2Mode::prior_knowledge : f.http2 ? Http2Mode::alpn : Http2Mode::off;
   if (auto ok = check_config(c); !ok) return usage(flag_message(ok.error(), c));
@@ -485,6 +488,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   add_report_flags(app, f);
   add_threshold_flag(app, f.thresholds);
   add_plugin_flags(app, f);
+  add_shard_flags(app, f.shard);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -1,5 +1,6 @@
 #include "ringload/config_check.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -64,6 +65,22 @@ std::expected<void, ConfigError> check_http2(const RunConfig& c) {
   return {};
 }
 
+// A shard's index within its count; a start time within [now - 1 s, now + 24 h].
+std::expected<void, ConfigError> check_shard(const RunConfig& c) {
+  const ShardSpec& s = c.shard;
+  if (s.count > 0 && s.index >= s.count)
+    return bad("shard", "{shard} " + std::to_string(s.index) + "/" + std::to_string(s.count) +
+                            ": the index must be below the count (0-based)");
+  if (s.count > 0 && c.connections < s.count)
+    return bad("connections", "{connections} " + std::to_string(c.connections) + " cannot be shared out over " +
+                                  std::to_string(s.count) + " shards: each needs one");
+  if (c.start_at == std::chrono::system_clock::time_point{}) return {};
+  const auto now = std::chrono::system_clock::now();
+  if (c.start_at > now + 24h) return bad("start_at", "{start_at} is more than 24 h away");
+  if (c.start_at < now - 1s) return bad("start_at", "{start_at} is already past");
+  return {};
+}
+
 }  // namespace
 
 std::string ConfigError::to_string(const std::function<std::string(std::string_view)>& name) const {
@@ -96,13 +113,19 @@ std::expected<void, ConfigError> check_config(RunConfig& c) {
   if (c.duration.count() <= 0 && c.max_requests == 0 && c.iterations == 0)
     return bad("duration", "give {duration}, {max_requests} or {iterations}");
   if (c.success_status.empty()) return bad("success_status", "{success_status} is empty");
+  if (auto r = check_shard(c); !r) return r;
   if (auto r = check_thresholds(c); !r) return r;
   if (auto r = check_http2(c); !r) return r;
   return check_load_model(c);
 }
 
 std::expected<void, ConfigError> check_origin_connections(const RunConfig& c, std::size_t origins) {
-  if (c.connections_per_origin || c.connections >= origins) return {};
+  const uint64_t shards = std::max<uint32_t>(c.shard.count, 1);
+  if (c.connections_per_origin || c.connections >= origins * shards) return {};
+  if (shards > 1)
+    return bad("connections", "{connections} " + std::to_string(c.connections) + " cannot give each of the " +
+                                  std::to_string(origins) + " origins one connection in each of " +
+                                  std::to_string(shards) + " shards");
   return bad("connections", "{connections} " + std::to_string(c.connections) + " is fewer than the " +
                                 std::to_string(origins) + " origins");
 }

@@ -8,6 +8,7 @@
 #include "engine/run.hpp"
 #include "engine/session/h2_requests.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 
@@ -87,9 +88,8 @@ std::expected<void, std::string> Engine::prepare() {
   // More shards than connections to an origin would leave shards without one.
   const std::size_t origins = impl_->prepared.origins.size();
   if (auto r = check_origin_connections(c, origins); !r) return std::unexpected(r.error().to_string());
-  const uint64_t fewest = c.connections_per_origin ? c.connections : c.connections / origins;
-  if (c.threads > fewest) c.threads = static_cast<uint32_t>(fewest);
   const RunPlan plan(c, origins, impl_->prepared.table->lines.size());
+  c.threads = std::min(c.threads, plan.fewest_connections());
   if (auto r = raise_fd_limit(plan.connections() + fd_slack); !r) return r;
   if (auto r = probe_io_uring(); !r) return r;
   for (const Origin& o : impl_->prepared.origins)
@@ -114,7 +114,7 @@ std::expected<void, std::string> Engine::start(std::function<void(const Window&)
   }
   im.stop_requested.store(false, std::memory_order_relaxed);
   auto run = std::make_unique<Run>(im.config, im.prepared, im.notices, im.plugins.get());
-  if (auto r = run->start(); !r) return r;
+  if (auto r = run->start(im.stop_requested); !r) return r;
   {
     std::lock_guard lock(im.mutex);
     im.run = std::move(run);

@@ -26,10 +26,33 @@ Run::~Run() {
     if (t.joinable()) t.join();
 }
 
-std::expected<void, std::string> Run::start() {
+namespace {
+
+// RunConfig::start_at: sleeps until that wall-clock time, in steps of at most 50 ms so a
+// stop (Ctrl-C) ends the wait.
+void wait_for_start(std::chrono::system_clock::time_point at, const std::atomic<bool>& stop) {
+  if (at == std::chrono::system_clock::time_point{}) return;
+  while (!stop.load(std::memory_order_relaxed)) {
+    const auto now = std::chrono::system_clock::now();
+    if (now >= at) return;
+    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(at - now, std::chrono::milliseconds(50)));
+  }
+}
+
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::expected<void, std::string> Run::start(const std::atomic<bool>& stop) {
+  // The closed loop starts sending as soon as its shards run: its t0 is here.
+  if (!plan_.open_loop()) wait_for_start(config_.start_at, stop);
+  result_->started_at_ms = wall_ms();
   t0_ = now_ns();
   previous_ns_ = t0_;
-  if (config_.adaptive.enabled) adaptive_ = std::make_unique<AdaptiveController>(config_.adaptive, config_.qps);
+  if (config_.adaptive.enabled) adaptive_ = std::make_unique<AdaptiveController>(plan_.adaptive_share(), plan_.rate_share(config_.qps));
   std::vector<int> cpus;
   if (config_.pin_threads) {
     lease_ = std::make_unique<CpuLease>(config_.threads);
@@ -68,22 +91,25 @@ std::expected<void, std::string> Run::start() {
       controls_[k]->finished.store(true, std::memory_order_release);
     });
   }
-  if (plan_.open_loop()) start_open_loop();
+  if (plan_.open_loop()) start_open_loop(stop);
   return {};
 }
 
 // The open loop starts once every shard has opened its connections (or given up on them
 // after the connect timeout): t0 moves to now, and the shards' schedules with it, so the
 // first intended sends do not wait on connects.
-void Run::start_open_loop() {
+// With a start time (--start-at) t0 waits for it after the warm-up.
+void Run::start_open_loop(const std::atomic<bool>& stop) {
   const uint64_t opened_at = t0_;
   for (const auto& c : controls_) {
     while (!c->ready.load(std::memory_order_acquire) && !c->finished.load(std::memory_order_acquire))
       std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
+  result_->warm_up_s = static_cast<double>(now_ns() - opened_at) / 1e9;
+  wait_for_start(config_.start_at, stop);
+  result_->started_at_ms = wall_ms();
   t0_ = now_ns();
   previous_ns_ = t0_;
-  result_->warm_up_s = static_cast<double>(t0_ - opened_at) / 1e9;
   for (const auto& c : controls_)
     if (c->ready.load(std::memory_order_acquire)) result_->preopened += c->preopened;
   if (writer_) writer_->set_t0(t0_);

@@ -34,8 +34,9 @@ class Run {
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;
 
-  // Opens the export and starts the shards. An error means nothing was started.
-  std::expected<void, std::string> start();
+  // Opens the export and starts the shards (at RunConfig::start_at, unless `stop` is set
+  // while waiting for it). An error means nothing was started.
+  std::expected<void, std::string> start(const std::atomic<bool>& stop);
   // The control loop, until every shard has finished, `stop` is set, or the export
   // failed. `on_window` gets each progress window.
   void control(const std::atomic<bool>& stop, const std::function<void(const Window&)>& on_window);
@@ -48,7 +49,7 @@ class Run {
   std::expected<void, std::string> set_qps(double qps);
 
  private:
-  void start_open_loop();
+  void start_open_loop(const std::atomic<bool>& stop);
   struct Collected {
     std::unique_ptr<Stats> stats;  // merged over the shards
     uint64_t in_flight = 0;

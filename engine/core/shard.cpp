@@ -87,7 +87,7 @@ std::string Shard::setup() noexcept {
   try {
     timers_.init(n, now_ns());
     header_scratch_.resize(max_response_headers);
-    sequence_.init(plan_.index, plan_.shard_count, plan_.limit, table_.lines.size(), config_.shuffle, config_.seed);
+    sequence_.init(plan_.seq_first, plan_.seq_step, plan_.limit, table_.lines.size(), config_.shuffle, config_.seed);
   } catch (const std::bad_alloc&) {
     return "out of memory for " + std::to_string(n) + " connections";
   }

@@ -43,6 +43,8 @@ struct ShardPlan {
   int cpu = -1;                       // pin here; -1: do not pin
   std::vector<uint32_t> connections;  // this shard's connections to each origin
   uint64_t limit = UINT64_MAX;        // positions below it are sent (sequence.hpp); UINT64_MAX: no end
+  uint64_t seq_first = 0;             // this shard's first position and step (shard_split.hpp)
+  uint64_t seq_step = 1;
   uint64_t deadline_ns = UINT64_MAX;  // stop sending and end the loop at this time
   ExportQueue* export_queue = nullptr;  // where finished requests go with --export; null: off
   PluginHost* plugins = nullptr;      // loaded plugins; null: none

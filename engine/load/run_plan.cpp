@@ -2,17 +2,42 @@
 
 #include <algorithm>
 
+#include "engine/load/shard_split.hpp"
 
 namespace ringload {
 
-std::vector<uint32_t> RunPlan::connections_per_origin() const {
+std::vector<uint32_t> RunPlan::shares_per_origin() const {
   std::vector<uint32_t> out(origins_, config_.connections);
   if (!config_.connections_per_origin) {
     for (std::size_t o = 0; o < origins_; ++o)
-      out[o] = static_cast<uint32_t>(config_.connections / origins_ + (o < config_.connections % origins_ ? 1 : 0));
+      out[o] = static_cast<uint32_t>(shard_split::share(config_.connections, o, origins_));
   }
+  const ShardSpec& s = config_.shard;
+  for (uint32_t& c : out) c = static_cast<uint32_t>(shard_split::share(c, s.index, s.count));
+  return out;
+}
+
+uint32_t RunPlan::fewest_connections() const {
+  uint32_t fewest = UINT32_MAX;
+  for (uint32_t n : shares_per_origin()) fewest = std::min(fewest, n);
+  return fewest;
+}
+
+std::vector<uint32_t> RunPlan::connections_per_origin() const {
+  std::vector<uint32_t> out = shares_per_origin();
   for (uint32_t& c : out) c = std::max(c, config_.threads);
   return out;
+}
+
+double RunPlan::rate_share(double rate) const noexcept {
+  return config_.shard.count > 1 ? rate / config_.shard.count : rate;
+}
+
+AdaptiveConfig RunPlan::adaptive_share() const noexcept {
+  AdaptiveConfig a = config_.adaptive;
+  a.qps_min = rate_share(a.qps_min);
+  a.qps_max = rate_share(a.qps_max);
+  return a;
 }
 
 uint32_t RunPlan::connections() const {
@@ -34,8 +59,12 @@ std::vector<ShardPlan> RunPlan::shards(uint64_t t0, const std::vector<int>& cpus
     p.shard_count = n;
     p.t0_ns = t0;
     p.cpu = config_.pin_threads && !cpus.empty() ? cpus[k % cpus.size()] : -1;
-    for (uint32_t total : per_origin) p.connections.push_back(total / n + (k < total % n ? 1 : 0));
+    for (uint32_t total : per_origin) p.connections.push_back(static_cast<uint32_t>(shard_split::share(total, k, n)));
     p.limit = limit;
+    const ShardSpec& sh = config_.shard;
+    const shard_split::Positions pos = shard_split::positions(sh.index, sh.count, k, n);
+    p.seq_first = pos.first;
+    p.seq_step = pos.step;
     if (config_.duration.count() > 0) p.deadline_ns = t0 + static_cast<uint64_t>(config_.duration.count());
     if (!open_loop()) continue;
     p.open_loop = true;
@@ -44,9 +73,10 @@ std::vector<ShardPlan> RunPlan::shards(uint64_t t0, const std::vector<int>& cpus
       seg.r0 /= n;
       seg.r1 /= n;
     }
-    p.phase = static_cast<double>(k) / n;
+    p.phase = shard_split::phase(sh.index, sh.count, k, n);
     p.poisson = config_.poisson;
-    p.seed = config_.seed;
+    // Poisson gaps: another stream in each process (the pacer adds the thread's index).
+    p.seed = config_.seed + (static_cast<uint64_t>(sh.index) << 32);
     p.spin = config_.spin;
   }
   return plans;
@@ -55,16 +85,16 @@ std::vector<ShardPlan> RunPlan::shards(uint64_t t0, const std::vector<int>& cpus
 std::vector<RateSegment> RunPlan::rate_schedule(uint64_t t0) const {
   std::vector<RateSegment> out;
   if (config_.stages.empty()) {
-    out.push_back({t0, UINT64_MAX, config_.qps, config_.qps});
+    out.push_back({t0, UINT64_MAX, rate_share(config_.qps), rate_share(config_.qps)});
     return out;
   }
   uint64_t t = t0;
-  double r = config_.qps;
+  double r = rate_share(config_.qps);
   for (const Stage& s : config_.stages) {
     const uint64_t end = t + static_cast<uint64_t>(s.duration.count());
-    out.push_back({t, end, r, s.target_qps});
+    out.push_back({t, end, r, rate_share(s.target_qps)});
     t = end;
-    r = s.target_qps;
+    r = rate_share(s.target_qps);
   }
   return out;
 }

@@ -9,6 +9,8 @@
 
 #include <array>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -227,9 +229,28 @@ bool is_open_loop(const RunConfig& config) {
   return config.qps > 0 || !config.stages.empty() || config.adaptive.enabled;
 }
 
+// This process's part of a sharded run; null: not sharded.
+json shard_json(const RunConfig& config) {
+  if (config.shard.count == 0) return nullptr;
+  return {{"index", config.shard.index}, {"count", config.shard.count}};
+}
+
+// RFC 3339, UTC, milliseconds: "2026-12-04T07:50:00.123Z".
+std::string rfc3339_ms(int64_t unix_ms) {
+  const std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char text[80];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
+  return text;
+}
+
 json open_loop_json(const RunConfig& config, const RunResult& result) {
   if (!is_open_loop(config)) return nullptr;
-  return {{"target_qps", config.qps},
+  // A shard's own rate (--shard i/N: 1/N of --qps).
+  const double target = config.shard.count > 1 ? config.qps / config.shard.count : config.qps;
+  return {{"target_qps", target},
           {"arrival", config.poisson ? "poisson" : "uniform"},
           {"spin", config.spin == SpinMode::always  ? "always"
                    : config.spin == SpinMode::never ? "never"
@@ -308,6 +329,8 @@ json report(const RunConfig& config, const RunResult& result) {
       {"url", report_url(config)},
       {"method", report_method(config)},
       {"duration_s", result.duration_s},
+      {"started_at", rfc3339_ms(result.started_at_ms)},
+      {"shard", shard_json(config)},
       {"connections", result.connections},
       {"threads", result.threads},
       {"interrupted", result.interrupted},

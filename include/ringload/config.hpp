@@ -94,6 +94,15 @@ enum class SpinMode : uint8_t {
 // picks it (a notice says so once).
 enum class Http2Mode : uint8_t { off, prior_knowledge, alpn };
 
+// One process's part of a run spread over several (--shard i/N): it does its 1/N share of
+// the connections (per origin, the remainder to the low shards), the rates (--qps, stages,
+// adaptive bounds) and the request sequence (positions index, index + count, ...: N shards
+// of an -n run send exactly -n requests in all). count 0: not sharded.
+struct ShardSpec {
+  uint32_t index = 0;  // 0-based, < count
+  uint32_t count = 0;  // 0: the whole run
+};
+
 struct RunConfig {
   std::vector<RequestSpec> requests;   // the requests, in order (ignored when `file` is set)
   RequestFile file;                    // a loaded request file (load_request_file); empty: none
@@ -130,6 +139,11 @@ struct RunConfig {
   bool export_errors_only = false;     // export only failed requests
   std::vector<PluginSpec> plugins;     // loaded by Engine::load_plugins(), called in this order
   bool plugin_errors_fatal = false;    // a hook error (a `plugin` error) stops the run
+  ShardSpec shard;                     // this process's share of a sharded run
+  // The run's t0 (after the open loop's warm-up) waits for this wall-clock time, so shards
+  // on several machines start together; the epoch (the default): start at once. check_config
+  // refuses a time over 24 h ahead or over 1 s past.
+  std::chrono::system_clock::time_point start_at{};
   std::vector<Threshold> thresholds;   // pass/fail objectives (ringload/thresholds.hpp); the
                                        // report lists them, `abort` ones may stop the run
 };

@@ -16,6 +16,10 @@
 //   "url": "http://127.0.0.1:8080/",    first request's URL: origin (always with the port) + target
 //   "method": "GET",                    first request's method
 //   "duration_s": 10.0,                 the run's length (a timed run: exactly its duration)
+//   "started_at": "2026-12-04T07:50:00.123Z",   wall-clock time of the start (t0), RFC 3339, UTC, ms
+//   "shard": {"index", "count"} | {"merged"} | null,   this process's part of a sharded run
+//                                       (--shard index/count); merged: the number of reports
+//                                       `ringload merge` added up; null: not sharded
 //   "connections": 64, "threads": 2,    as run (RunResult), over all origins
 //   "interrupted": false,               stopped early (Engine::request_stop: Ctrl-C)
 //   "requests": {"total", "succeeded", "failed", "in_flight_at_end", "skipped"},

@@ -191,6 +191,7 @@ struct RunResult {
   uint64_t unsent_at_end = 0;    // open loop: due before the stop but never sent
   uint32_t preopened = 0;        // open loop: connections open when the schedule started
   double warm_up_s = 0;          // open loop: opening them, before the start (not in duration_s)
+  int64_t started_at_ms = 0;     // the wall-clock time of the run's start (t0), Unix ms
   double capacity_qps = -1;      // adaptive: highest rate passing >= 2 windows; -1: none
   bool interrupted = false;      // stopped by request_stop (Ctrl-C)
   bool plugin_stopped = false;   // stopped at a plugin's hook error (plugin_errors_fatal)

@@ -108,7 +108,8 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
                                             "threads", "interrupted", "requests", "status_codes", "errors",
                                             "first_errors", "latency_us", "service_time_us", "ttfb_us",
                                             "throughput", "bytes", "connections_opened", "closes_by_server",
-                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline", "tls", "tls_handshake_us", "closes_by_client", "sse", "ws", "labels", "plugins", "error_latency_us", "memory", "thresholds", "http2"});
+                                            "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline", "tls", "tls_handshake_us", "closes_by_client", "sse", "ws", "labels", "plugins", "error_latency_us", "memory", "thresholds", "http2",
+                                            "started_at", "shard"});
   CHECK(j["thresholds"] == json::array());  // no --threshold
   CHECK(j["ringload_version"] == RINGLOAD_VERSION);
   CHECK(j["url"] == "http://127.0.0.1:8080/index.html?x=1");
@@ -117,6 +118,8 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
   CHECK(j["connections"] == 10);
   CHECK(j["threads"] == 2);
   CHECK(j["interrupted"] == true);
+  CHECK(j["shard"].is_null());
+  CHECK(j["started_at"] == "1970-01-01T00:00:00.000Z");
   CHECK(j["requests"] == json{{"total", 1000}, {"succeeded", 990}, {"failed", 10}, {"in_flight_at_end", 3}, {"skipped", 0}});
   CHECK(j["status_codes"] == json{{"200", 990}, {"503", 5}});
   CHECK(j["errors"] == json{{"connect", 2}, {"read", 0}, {"write", 0}, {"timeout", 3}, {"protocol", 0}, {"tls", 0}, {"plugin", 0}});
@@ -387,4 +390,13 @@ TEST_CASE("report_json: the http2 block", "[report]") {
   CHECK(h["flow_control_stalls"] == 1);
   CHECK(h["header_block_bytes"] == 1200);
   CHECK(h["header_decoded_bytes"] == 9000);
+
+TEST_CASE("report_json: shard and started_at", "[report][shard]") {
+  auto config = make_config();
+  auto result = make_result();
+  config.shard = {2, 4};
+  result->started_at_ms = 1796371200123;  // 2026-12-04T08:00:00.123Z
+  const json j = json::parse(ringload::report_json(config, *result));
+  CHECK(j["shard"] == json{{"index", 2}, {"count", 4}});
+  CHECK(j["started_at"] == "2026-12-04T08:00:00.123Z");
 }

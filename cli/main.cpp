@@ -10,8 +10,10 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <string_view>
 
 #include "cli/config_flags.hpp"
+#include "cli/merge.hpp"
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
 #include "cli/progress.hpp"
@@ -97,6 +99,7 @@ int write_outputs(const ringload::cli::Options& o, const ringload::RunConfig& co
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "merge") return ringload::cli::merge_main(argc - 1, argv + 1);
   auto options = ringload::cli::parse_options(argc, argv);
   if (!options) {
     if (options.error().exit_code == 0) {

@@ -80,7 +80,7 @@ std::expected<std::chrono::system_clock::time_point, std::string> parse_start_ti
   if (int64_t ms = 0; whole_number(t, ms)) return system_clock::time_point(milliseconds(ms));
   std::tm tm{};
   int sec = 0;
-  if (!(digits(t, 0, 4, tm.tm_year) && t.size() > 19 && t[4] == '-' && digits(t, 5, 2, tm.tm_mon) && t[7] == '-' &&
+  if (!(digits(t, 0, 4, tm.tm_year) && t.size() >= 19 && t[4] == '-' && digits(t, 5, 2, tm.tm_mon) && t[7] == '-' &&
         digits(t, 8, 2, tm.tm_mday) && (t[10] == 'T' || t[10] == 't' || t[10] == ' ') && digits(t, 11, 2, tm.tm_hour) &&
         t[13] == ':' && digits(t, 14, 2, tm.tm_min) && t[16] == ':' && digits(t, 17, 2, sec)))
     return bad("expected RFC 3339 (2026-12-04T08:00:00Z, an offset instead of Z) or Unix milliseconds");

@@ -124,7 +124,7 @@ TEST_CASE("RunPlan: connections, rates and adaptive bounds of N shards add up", 
   }
 }
 
-TEST_CASE("--shard and --start-at parse, and refuse bad values", "[shard]") {
+TEST_CASE("shard flags: --shard and --start-at parse, and refuse bad values", "[shard]") {
   using cli::parse_shard;
   CHECK(parse_shard("0/1").value().count == 1);
   CHECK(parse_shard("3/4").value().index == 3);

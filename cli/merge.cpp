@@ -171,6 +171,15 @@ json merge_key(const Reports& reports, const std::string& key, double earliest, 
     }
     return out;
   }
+  if (key == "thresholds") {
+    // Each shard judged its thresholds on its own figures: not the merged run's verdicts.
+    for (const auto& [name, doc] : reports)
+      if (!doc[key].empty()) {
+        notices.push_back("merge: the shards' thresholds were judged on each shard's own figures and are left out");
+        break;
+      }
+    return json::array();
+  }
   if (!known_keys.contains(key)) {
     notices.push_back("merge: \"" + key + "\" is the first report's (this version does not merge it)");
     return first;

@@ -113,7 +113,6 @@ struct Flags {
   // Plugins, as given: PATH[:ARGS].
   std::vector<std::string> plugins;
   std::string plugin_errors = "count";
-  ShardFlags shard;  // --shard, --shards, --start-at (shard_flags.cpp)
   // Options whose presence matters, not only their value.
   CLI::Option* url_opt = nullptr;
   CLI::Option* file_opt = nullptr;
@@ -146,15 +145,13 @@ void add_source_flags(CLI::App& app, Flags& f) {
       ->excludes(f.iterations_opt)->group(group);
   app.add_flag("--shuffle", c.shuffle, "A new random order for each pass (reproducible with --seed)")->group(group);
   app.add_option("--seed", c.seed, "Seed for --shuffle")->capture_default_str()->check(unsigned_number)->group(group);
-  app.add_flag("--connections-total", f.connections_total, "-c is the total over all origins, not per origin")
-      ->group(group);
+  app.add_flag("--connections-total", f.connections_total, "-c is the total over all origins, not per origin")->group(group);
 }
 
 void add_export_flags(CLI::App& app, Flags& f) {
   RunConfig& c = f.options.config;
   const char* group = "Request files and export";
-  app.add_option("--export", c.export_path, "Write every finished request as a JSON line to FILE (- for stdout)")
-      ->group(group);
+  app.add_option("--export", c.export_path, "Write every finished request as a JSON line to FILE (- for stdout)")->group(group);
   app.add_option("--export-max-body", f.export_max_body,
                  "Body bytes kept per exported response, e.g. 64KiB (default: the whole body)")
       ->check(checked(parse_size, "SIZE"))->group(group);
@@ -462,7 +459,6 @@ std::expected<Options, UsageError> build_options(const CLI::App& app, Flags& f) 
   RunConfig& c = f.options.config;
   c.plugins = plugin_specs(f.plugins);
   c.plugin_errors_fatal = f.plugin_errors == "fatal";
-  if (auto ok = apply_shard_flags(f.shard, c); !ok) return usage(ok.error());
   c.thresholds = parsed_thresholds(f.thresholds);
   c.http2 = f.h2c ? Http2Mode::prior_knowledge : f.http2 ? Http2Mode::alpn : Http2Mode::off;
   if (auto ok = check_config(c); !ok) return usage(flag_message(ok.error(), c));
@@ -488,7 +484,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   add_report_flags(app, f);
   add_threshold_flag(app, f.thresholds);
   add_plugin_flags(app, f);
-  add_shard_flags(app, f.shard);
+  add_shard_flags(app, f.options.config);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

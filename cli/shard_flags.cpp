@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <ctime>
+#include <memory>
 #include <string_view>
 
 namespace ringload::cli {
@@ -48,7 +49,9 @@ std::expected<ShardSpec, std::string> from_environment(uint32_t shards, const Ge
 
 }  // namespace
 
-void add_shard_flags(CLI::App& app, ShardFlags& f) {
+void add_shard_flags(CLI::App& app, RunConfig& config) {
+  auto flags = std::make_shared<ShardFlags>();  // the callback keeps it as long as `app`
+  ShardFlags& f = *flags;
   const char* group = "Runs across machines";
   app.add_option("--shard", f.shard, "Do share i of N of the run (0-based: 0/4 ... 3/4), or auto "
                                      "(JOB_COMPLETION_INDEX with --shards, or SLURM_PROCID/SLURM_NTASKS)")
@@ -56,6 +59,9 @@ void add_shard_flags(CLI::App& app, ShardFlags& f) {
   app.add_option("--shards", f.shards, "With --shard auto: the number of shards")->group(group);
   app.add_option("--start-at", f.start_at, "Start the run (after connecting) at this time: RFC 3339 or Unix ms")
       ->group(group);
+  app.final_callback([flags, &config] {
+    if (auto ok = apply_shard_flags(*flags, config); !ok) throw CLI::ValidationError(ok.error());
+  });
 }
 
 std::expected<ShardSpec, std::string> parse_shard(const std::string& text) {

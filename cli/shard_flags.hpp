@@ -20,7 +20,9 @@ struct ShardFlags {
   std::string start_at;  // as given; "": start at once
 };
 
-void add_shard_flags(CLI::App& app, ShardFlags& f);
+// Registers the flags; once `app` has parsed, they are applied to `config` (a bad value
+// throws CLI::ValidationError with apply_shard_flags' message: a usage error).
+void add_shard_flags(CLI::App& app, RunConfig& config);
 
 // The environment, for --shard auto (tests pass their own).
 using GetEnv = std::function<const char*(const char* name)>;

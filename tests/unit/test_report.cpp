@@ -390,6 +390,7 @@ TEST_CASE("report_json: the http2 block", "[report]") {
   CHECK(h["flow_control_stalls"] == 1);
   CHECK(h["header_block_bytes"] == 1200);
   CHECK(h["header_decoded_bytes"] == 9000);
+}
 
 TEST_CASE("report_json: shard and started_at", "[report][shard]") {
   auto config = make_config();

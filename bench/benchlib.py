@@ -210,6 +210,16 @@ def time_usage(time_file):
     return float(user), float(sys_s), int(rss_kb)
 
 
+def parse_ringload(out):
+    """{requests, rps, errors} from ringload's --json report (None: not a report)."""
+    try:
+        r = json.loads(out)
+        return {"requests": r["requests"]["total"], "rps": float(r["throughput"]["rps"]),
+                "errors": r["requests"]["failed"]}
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def parse_wrk(out):
     """requests, requests/s and errors (socket errors plus non-2xx/3xx) from wrk's output;
     None if it has no totals."""

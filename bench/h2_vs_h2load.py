@@ -27,7 +27,6 @@ Environment (all optional):
 Standard library only; every process is started by this script and stopped by its PID.
 """
 import argparse
-import json
 import os
 import re
 import shutil
@@ -41,7 +40,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU,  # noqa: E402
                       alternated, cpu_stall_us, die, env, free_port, keep_output, make_certs,
-                      make_out_dir, median_row, require_tools, run_timed, seconds, start_nginx,
+                      make_out_dir, median_row, parse_ringload, require_tools, run_timed, seconds, start_nginx,
                       stop, time_usage, write_summary)
 
 C = int(env("C", "16"))
@@ -136,15 +135,6 @@ def parse_h2load(out):
     if not rps or not totals:
         return None
     return {"requests": int(totals.group(1)), "rps": float(rps.group(1)), "errors": int(totals.group(2))}
-
-
-def parse_ringload(out):
-    try:
-        r = json.loads(out)
-        return {"requests": r["requests"]["total"], "rps": float(r["throughput"]["rps"]),
-                "errors": r["requests"]["failed"]}
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def run_client(tool, proto, url, duration, tmp, out_dir, tag):

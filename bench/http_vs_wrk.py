@@ -15,7 +15,6 @@ Environment (all optional):
   OUT=directory for raw outputs (default: a new temporary directory)
 Standard library only; every process is started by this script and stopped by its PID.
 """
-import json
 import os
 import shutil
 import sys
@@ -25,7 +24,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU,  # noqa: E402
                       alternated, die, env, free_port, keep_output, make_out_dir, median_row, require_tools,
-                      parse_wrk, run_timed, seconds, start_nginx, start_target, stop, time_usage,
+                      parse_ringload, parse_wrk, run_timed, seconds, start_nginx, start_target, stop, time_usage,
                       write_summary)
 
 C = int(env("C", "64"))
@@ -64,15 +63,6 @@ def client_cmd(tool, url, duration):
         return ["wrk", "-t1", f"-c{C}", f"-d{duration}", url]
     binary = RINGLOAD_BEFORE if tool == "before" else RINGLOAD
     return [binary, "-t", "1", "-c", str(C), "-d", duration, "--json", "--quiet", url]
-
-
-def parse_ringload(out):
-    try:
-        r = json.loads(out)
-        return {"requests": r["requests"]["total"], "rps": float(r["throughput"]["rps"]),
-                "errors": r["requests"]["failed"]}
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def run_client(tool, url, duration, out_dir, tag):

@@ -161,11 +161,13 @@ void Shard::teardown() noexcept {
 // wait on connects.
 void Shard::loop() noexcept {
   for (uint32_t slot = 0; slot < slab_.size(); ++slot) start_connect(slot);
-  if (plan_.open_loop && !warm_up()) {
-    end_sessions();
-    maybe_publish();
-    return;
-  }
+  if (!plan_.open_loop || warm_up()) send_loop();
+  end_sessions();
+  maybe_publish();
+}
+
+// Until the deadline, the stop, or the last response: wait, handle, send what is due.
+void Shard::send_loop() noexcept {
   const uint64_t deadline = plan_.deadline_ns;
   while (true) {
     const uint64_t now = now_ns();
@@ -185,23 +187,24 @@ void Shard::loop() noexcept {
     }
     // Completions that arrive after the deadline are not part of the run.
     if (now_ns() >= deadline) break;
-    ring_.reap([this](const io_uring_cqe* cqe) { dispatch(cqe); });
-    buffers_.publish();
-    timers_.expire(now_ns(), [this](uint32_t slot) { on_timer(slot); });
+    handle();
     pump();
   }
   if (plan_.open_loop) count_unsent(std::min(now_ns(), deadline));
-  end_sessions();
-  maybe_publish();
 }
 
-// One loop turn without sending: submit, wait, handle completions and timers.
-void Shard::turn(uint64_t wait) noexcept {
-  maybe_publish();
-  ring_.submit_and_wait(wait);
+// The completions a wait brought, the buffers they gave back, and the timers that passed.
+void Shard::handle() noexcept {
   ring_.reap([this](const io_uring_cqe* cqe) { dispatch(cqe); });
   buffers_.publish();
   timers_.expire(now_ns(), [this](uint32_t slot) { on_timer(slot); });
+}
+
+// One loop turn without sending (the open loop's warm-up): submit, wait, handle.
+void Shard::turn(uint64_t wait) noexcept {
+  maybe_publish();
+  ring_.submit_and_wait(wait);
+  handle();
 }
 
 // Connections still connecting or in their TLS handshake.

@@ -107,6 +107,8 @@ class Shard final : public RequestEnds {
   MemoryUsage allocated() const noexcept;  // at the end of setup, before the ring closes
   void teardown() noexcept;
   void loop() noexcept;
+  void send_loop() noexcept;
+  void handle() noexcept;
   void turn(uint64_t wait) noexcept;
   bool warm_up() noexcept;
   uint32_t opening() const noexcept;

@@ -16,6 +16,8 @@ packages=(
   python3-h2                           # the misbehaving HTTP/2 peer (tests/integration/h2_peers.py)
   nghttp2-client                       # h2load and nghttp: bench/h2_vs_h2load.py, checks of the h2 peer
   libnghttp2-dev                       # HTTP/2 (--h2c, --http2): framing, HPACK, flow control
+  slurm-wlm munge                      # tests/integration/test_slurm.py: a one-node cluster it starts
+                                       # itself (installing starts no daemon here: no systemd)
 )
 
 missing=()

@@ -46,3 +46,7 @@ if ! command -v npm >/dev/null; then
   $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 npm ci --prefix "$(dirname "$0")/hdr" --no-audit --no-fund --loglevel=error
+# npm's kubernetes-models and yaml: tools/k8s/validate.mjs checks deploy/kubernetes against
+# the Kubernetes API's schema offline (tests/integration/test_kubernetes.py), pinned by
+# tools/k8s/package-lock.json.
+npm ci --prefix "$(dirname "$0")/k8s" --no-audit --no-fund --loglevel=error

@@ -11,8 +11,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/merge_thresholds.hpp"
 #include "cli/merge_values.hpp"
 #include "cli/output_file.hpp"
+#include "cli/thresholds.hpp"
 
 namespace ringload::cli {
 namespace {
@@ -171,15 +173,9 @@ json merge_key(const Reports& reports, const std::string& key, double earliest, 
     }
     return out;
   }
-  if (key == "thresholds") {
-    // Each shard judged its thresholds on its own figures: not the merged run's verdicts.
-    for (const auto& [name, doc] : reports)
-      if (!doc[key].empty()) {
-        notices.push_back("merge: the shards' thresholds were judged on each shard's own figures and are left out");
-        break;
-      }
-    return json::array();
-  }
+  // Each shard judged its thresholds on its own figures: judged again on the merged ones
+  // (judge_thresholds, merge_thresholds.cpp).
+  if (key == "thresholds") return json::array();
   if (!known_keys.contains(key)) {
     notices.push_back("merge: \"" + key + "\" is the first report's (this version does not merge it)");
     return first;
@@ -193,6 +189,24 @@ std::string read_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// Writes the merged report and says how its thresholds went: the summary's lines (on
+// standard output, or standard error when the report goes there) and, when one failed, one
+// line on standard error. Returns the exit status: 0, 3 (not written), 5 (a threshold failed).
+int write_merged(const std::string& output, const std::string& text, const merge::Judged& judged) {
+  auto written = output.empty() ? write_stdout(text) : write_file(output, text);
+  if (!written) {
+    std::cerr << "error: merge: cannot write " << (output.empty() ? std::string("standard output") : "'" + output + "'")
+              << ": " << written.error() << '\n';
+    return 3;
+  }
+  if (!judged.figures) return 0;
+  (output.empty() ? std::cerr : std::cout) << thresholds_summary(judged.config, *judged.figures);
+  const std::string failed = thresholds_failure(judged.config, *judged.figures);
+  if (failed.empty()) return 0;
+  std::cerr << "error: merge: " << failed << '\n';
+  return 5;
 }
 
 }  // namespace
@@ -218,9 +232,11 @@ json merge_reports(const Reports& reports) {
 int merge_main(int argc, char** argv) {
   CLI::App app{"ringload merge: add up the reports of a sharded run (--shard i/N) into one", "ringload merge"};
   std::vector<std::string> files;
+  std::vector<std::string> thresholds;
   std::string output;
   app.add_option("reports", files, "The shards' JSON reports (-o of each)")->required();
   app.add_option("-o,--output", output, "Write the merged report here (default: standard output)");
+  add_threshold_flag(app, thresholds);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -231,6 +247,7 @@ int merge_main(int argc, char** argv) {
     return 2;
   }
   std::string text;
+  merge::Judged judged;
   try {
     Reports reports;
     for (const std::string& f : files) {
@@ -238,7 +255,9 @@ int merge_main(int argc, char** argv) {
       if (doc.is_discarded()) throw MergeError(f + ": not JSON");
       reports.emplace_back(f, std::move(doc));
     }
-    text = merge_reports(reports).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    json merged = merge_reports(reports);
+    judged = merge::judge_thresholds(reports, thresholds, merged);
+    text = merged.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   } catch (const MergeError& e) {
     std::cerr << "error: merge: " << e.what() << '\n';
     return 2;
@@ -246,13 +265,7 @@ int merge_main(int argc, char** argv) {
     std::cerr << "error: merge: a report is not of this version's form: " << e.what() << '\n';
     return 2;
   }
-  auto written = output.empty() ? write_stdout(text) : write_file(output, text);
-  if (!written) {
-    std::cerr << "error: merge: cannot write " << (output.empty() ? std::string("standard output") : "'" + output + "'")
-              << ": " << written.error() << '\n';
-    return 3;
-  }
-  return 0;
+  return write_merged(output, text, judged);
 }
 
 }  // namespace ringload::cli

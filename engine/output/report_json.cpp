@@ -397,4 +397,8 @@ std::string report_json(const RunConfig& config, const RunResult& result, int in
   return report(config, result).dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
+std::string report_thresholds_json(const RunConfig& config, const RunResult& result) {
+  return thresholds_json(config, result).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace ringload

@@ -138,4 +138,8 @@ RINGLOAD_API std::string report_json(const RunConfig& config, const RunResult& r
 RINGLOAD_API std::string report_url(const RunConfig& config);
 RINGLOAD_API std::string report_method(const RunConfig& config);
 
+// The report's "thresholds" array alone, on one line: what `ringload merge` writes into a
+// merged report after judging thresholds on figures it rebuilt from the shards' reports.
+RINGLOAD_API std::string report_thresholds_json(const RunConfig& config, const RunResult& result);
+
 }  // namespace ringload

@@ -18,8 +18,9 @@ namespace ringload::cli {
 // argv[0] is "merge".
 int merge_main(int argc, char** argv);
 
-// The merged report of `reports` ({file name, document}, at least one); throws
-// merge::MergeError with the file's name in its message.
+// The merged report of `reports` ({file name, document}, at least one), its `thresholds`
+// empty (merge::judge_thresholds fills them); throws merge::MergeError with the file's name
+// in its message.
 nlohmann::json merge_reports(const std::vector<std::pair<std::string, nlohmann::json>>& reports);
 
 }  // namespace ringload::cli

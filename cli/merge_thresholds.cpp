@@ -1,6 +1,7 @@
 #include "cli/merge_thresholds.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "cli/merge_values.hpp"
 #include "cli/thresholds.hpp"

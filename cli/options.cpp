@@ -13,7 +13,9 @@
 
 #include "cli/config_flags.hpp"
 #include "cli/duration.hpp"
+#include "cli/header_flag.hpp"
 #include "cli/shard_flags.hpp"
+#include "cli/socket_flags.hpp"
 #include "cli/thresholds.hpp"
 #include "ringload/config_check.hpp"
 #include "ringload/request_file.hpp"
@@ -21,17 +23,6 @@
 
 namespace ringload::cli {
 namespace {
-
-// "Name: value" → {name, value}; the value's leading spaces dropped.
-std::expected<std::pair<std::string, std::string>, std::string> split_header(const std::string& h) {
-  auto colon = h.find(':');
-  if (colon == std::string::npos || colon == 0)
-    return std::unexpected("-H '" + h + "': expected 'Name: value'");
-  std::string value = h.substr(colon + 1);
-  std::size_t start = value.find_first_not_of(" \t");
-  value = start == std::string::npos ? "" : value.substr(start);
-  return std::pair{h.substr(0, colon), value};
-}
 
 // A CLI11 validator from one of our parsers, so the message names the flag.
 template <typename Parse>
@@ -485,6 +476,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   add_threshold_flag(app, f.thresholds);
   add_plugin_flags(app, f);
   add_shard_flags(app, f.options.config);
+  add_socket_flags(app, f.options.config);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

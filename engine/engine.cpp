@@ -2,6 +2,7 @@
 #include "ringload/engine.hpp"
 
 #include "engine/core/host.hpp"
+#include "engine/core/sockets.hpp"
 #include "engine/load/run_plan.hpp"
 #include "engine/plugins/plugin_host.hpp"
 #include "engine/requests/request.hpp"
@@ -15,7 +16,6 @@
 namespace ringload {
 namespace {
 
-constexpr uint64_t fd_slack = 64;  // stdio, the ring fds, the export file ...
 
 }  // namespace
 
@@ -90,7 +90,9 @@ std::expected<void, std::string> Engine::prepare() {
   if (auto r = check_origin_connections(c, origins); !r) return std::unexpected(r.error().to_string());
   const RunPlan plan(c, origins, impl_->prepared.table->lines.size());
   c.threads = std::min(c.threads, plan.fewest_connections());
-  if (auto r = raise_fd_limit(plan.connections() + fd_slack); !r) return r;
+  auto sockets = plan_sockets(c, impl_->prepared.origins, plan.connections_per_origin(), c.threads, impl_->notices);
+  if (!sockets) return std::unexpected(sockets.error());
+  impl_->prepared.direct_fds = sockets->direct;
   if (auto r = probe_io_uring(); !r) return r;
   for (const Origin& o : impl_->prepared.origins)
     if (auto r = probe_connect(o, static_cast<uint64_t>(c.connect_timeout.count())); !r) return r;

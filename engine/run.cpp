@@ -61,7 +61,10 @@ std::expected<void, std::string> Run::start(const std::atomic<bool>& stop) {
       result_->notices.push_back("another engine in this process runs shards on the same CPUs: both runs share them");
   }
   std::vector<ShardPlan> plans = plan_.shards(t0_, cpus);
-  for (ShardPlan& p : plans) p.plugins = plugins_;
+  for (ShardPlan& p : plans) {
+    p.plugins = plugins_;
+    p.direct_fds = prepared_.direct_fds;
+  }
   if (plugins_ != nullptr) plugins_->start_run();
   // Export: one queue per shard, one writer thread; the file is opened before any traffic.
   if (!config_.export_path.empty()) {
@@ -276,6 +279,7 @@ std::expected<std::unique_ptr<RunResult>, std::string> Run::finish() {
   r.duration_s = static_cast<double>(end_ns - t0_) / 1e9;
   r.connections = plan_.connections();
   r.threads = static_cast<uint32_t>(shards_.size());
+  r.direct_fds = prepared_.direct_fds;
   // The last, partial window, from the shards' final figures.
   if (config_.progress_interval.count() > 0 && end_ns > previous_ns_) {
     const Window w = window(r.stats, end_ns);

@@ -18,7 +18,8 @@ enum class ConnState : uint8_t { closed, connecting, handshaking, idle, busy, re
 enum class SessionKind : uint8_t { http, sse, ws, h2 };
 
 struct Conn {
-  int fd = -1;
+  int fd = -1;                       // open: the descriptor, or with direct sockets the slot's
+                                     // index in the ring's file table (direct_fd.hpp)
   uint32_t gen = 0;                  // changes with each new socket: older completions are stale
   ConnState state = ConnState::closed;
   SessionKind session = SessionKind::http;  // busy: the kind of the request in flight
@@ -27,6 +28,7 @@ struct Conn {
   uint16_t origin = 0;
   uint32_t slot = 0;                 // its index in the slab
   uint32_t connect_failures = 0;     // consecutive, for the reconnect back-off
+  uint16_t setup_errno = 0;          // a direct socket's chain failed before its connect
   uint16_t capacity = 1;             // requests it may carry at once (the session says, once ready)
   uint16_t in_flight = 0;            // requests on it now (state == busy while > 0)
   bool mux = false;                  // the session is the connection's, not a request's: it owns

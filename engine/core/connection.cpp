@@ -11,39 +11,97 @@
 #include <cstring>
 
 #include "engine/core/clock.hpp"
+#include "engine/core/direct_fd.hpp"
 #include "engine/core/shard.hpp"
 #include "engine/core/user_data.hpp"
 
 namespace ringload {
 
+namespace {
+
+const int one = 1;  // an option's value: must outlive the SQEs that point at it
+// First connects in flight at once per shard: deep enough to open 10,000 connections in
+// a fraction of a second, shallow enough for a server's accept queue (somaxconn: 4096).
+constexpr uint32_t max_connecting = 1024;
+
+}  // namespace
+
+// A socket for the slot (an ordinary descriptor, or a direct one: direct_fd.hpp), bound to
+// the origin's next source address if it has several, connected with a linked timeout.
 void Shard::start_connect(uint32_t slot) noexcept {
   Conn& c = slab_[slot];
-  const Endpoint& ep = prepared_.origins[c.origin].endpoint;
-  const int fd = socket(ep.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    recorder_.error(ErrorKind::connect, strerror(errno));
-    reconnect_later(slot);
-    return;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  c.fd = fd;
+  const Origin& o = prepared_.origins[c.origin];
+  const Endpoint& ep = o.endpoint;
+  const Endpoint* source = o.sources.empty() ? nullptr : &o.sources[slot % o.sources.size()];
   c.state = ConnState::connecting;
   c.recv_armed = false;
-  // The connect and its linked timeout must go to the kernel in one submission.
-  ring_.reserve(2);
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_connect(sqe, fd, reinterpret_cast<const sockaddr*>(&ep.addr), ep.addr_len);
-  sqe->flags |= IOSQE_IO_LINK;
+  c.setup_errno = 0;
+  // The chain (and its linked timeout) must go to the kernel in one submission.
+  ring_.reserve(source != nullptr ? 6 : 4);
+  io_uring_sqe* sqe;
+  if (plan_.direct_fds) {
+    c.fd = static_cast<int>(slot);
+    const uint64_t setup = pack(Op::setup, slot, c.gen);
+    sqe = ring_.sqe();
+    io_uring_prep_socket_direct(sqe, ep.addr.ss_family, SOCK_STREAM, 0, slot, 0);
+    sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, setup);
+    sqe = ring_.sqe();
+    prep_setsockopt_direct(sqe, slot, IPPROTO_TCP, TCP_NODELAY, &one);
+    sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, setup);
+    if (source != nullptr) {
+      // The port is picked at connect, per destination: each source address adds a range.
+      sqe = ring_.sqe();
+      prep_setsockopt_direct(sqe, slot, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one);
+      sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+      io_uring_sqe_set_data64(sqe, setup);
+      sqe = ring_.sqe();
+      prep_bind_direct(sqe, slot, reinterpret_cast<const sockaddr*>(&source->addr), source->addr_len);
+      sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+      io_uring_sqe_set_data64(sqe, setup);
+    }
+  } else {
+    const int fd = socket(ep.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      recorder_.error(ErrorKind::connect, strerror(errno));
+      reconnect_later(slot);
+      return;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c.fd = fd;
+    if (source != nullptr &&
+        (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0 ||
+         bind(fd, reinterpret_cast<const sockaddr*>(&source->addr), source->addr_len) != 0)) {
+      fail(slot, ErrorKind::connect, strerror(errno));
+      return;
+    }
+  }
+  ++connecting_;
+  sqe = ring_.sqe();
+  io_uring_prep_connect(sqe, c.fd, reinterpret_cast<const sockaddr*>(&ep.addr), ep.addr_len);
+  sqe->flags |= IOSQE_IO_LINK | fixed_file();
   io_uring_sqe_set_data64(sqe, pack(Op::connect, slot, c.gen));
   sqe = ring_.sqe();
   io_uring_prep_link_timeout(sqe, &connect_timeout_, 0);
   io_uring_sqe_set_data64(sqe, pack(Op::link_timeout, slot, c.gen));
 }
 
+// The slots' first connects, at most max_connecting at once per shard (shard.hpp).
+void Shard::open_more() noexcept {
+  while (connecting_ < max_connecting && next_open_ < slab_.size() && !stopping_) start_connect(next_open_++);
+}
+
+// A step before the connect failed (direct sockets): the connect's completion, cancelled
+// by the chain, reports this errno instead of a timeout.
+void Shard::on_setup_failed(uint32_t slot, int res) noexcept {
+  slab_[slot].setup_errno = static_cast<uint16_t>(-res);
+}
+
 void Shard::on_connect(uint32_t slot, int res) noexcept {
   Conn& c = slab_[slot];
   if (res < 0) {
+    if (res == -ECANCELED && c.setup_errno != 0) res = -c.setup_errno;
     fail(slot, ErrorKind::connect, res == -ECANCELED ? "connect timed out" : strerror(-res));
     return;
   }
@@ -81,7 +139,7 @@ void Shard::arm_recv(uint32_t slot) noexcept {
   Conn& c = slab_[slot];
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->flags |= IOSQE_BUFFER_SELECT | fixed_file();
   sqe->buf_group = buffers_.group();
   io_uring_sqe_set_data64(sqe, pack(Op::recv, slot, c.gen));
   c.recv_armed = true;
@@ -94,6 +152,7 @@ void Shard::flush(uint32_t slot) noexcept {
   io_uring_sqe* sqe = ring_.sqe();
   const bool may_skip = ring_.skip_success() && !Sessions::needs_send_completion(c);
   if (c.transport.prep_send(sqe, c.fd, may_skip)) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  sqe->flags |= fixed_file();
   io_uring_sqe_set_data64(sqe, pack(Op::send, slot, c.gen));
 }
 
@@ -215,7 +274,21 @@ void Shard::on_timer(uint32_t slot) noexcept {
 
 void Shard::close_conn(uint32_t slot) noexcept {
   Conn& c = slab_[slot];
-  if (c.fd >= 0) {
+  if (c.fd >= 0 && plan_.direct_fds) {
+    // Cancelling ends the multishot recv still holding the socket (its last completion
+    // carries the old generation and is dropped); the close then releases it. Both run
+    // inline, in order, before a new socket takes the slot. (Not a shutdown: that one
+    // runs in a worker and could find the slot's next socket.)
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_cancel_fd(sqe, c.fd, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, pack(Op::quiet, slot, c.gen));
+    sqe = ring_.sqe();
+    io_uring_prep_close_direct(sqe, static_cast<unsigned>(c.fd));
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, pack(Op::quiet, slot, c.gen));
+    c.fd = -1;
+  } else if (c.fd >= 0) {
     // shutdown ends the multishot recv still holding the socket; its last completion
     // carries the old generation and is dropped.
     shutdown(c.fd, SHUT_RDWR);

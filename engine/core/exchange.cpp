@@ -7,6 +7,7 @@
 
 #include "engine/core/clock.hpp"
 #include "engine/core/shard.hpp"
+#include "engine/core/user_data.hpp"
 #include "engine/output/export_queue.hpp"
 
 namespace ringload {
@@ -135,7 +136,10 @@ bool Shard::apply(uint32_t slot, const Step& step, uint64_t now) noexcept {
     return true;
   }
   if (step.kind == Step::Kind::failed) {
-    if (step.farewell) c.transport.send_now(c.fd, sessions_.farewell(slot, c, env_));
+    if (step.farewell) {
+      const Transport::Socket to{c.fd, plan_.direct_fds ? ring_.raw() : nullptr, pack(Op::quiet, slot, c.gen)};
+      c.transport.send_now(to, sessions_.farewell(slot, c, env_));
+    }
     fail(slot, step.error, step.message);
     return false;
   }

@@ -44,6 +44,12 @@ std::string Ring::init(uint32_t entries, bool report, std::vector<std::string>& 
   return {};
 }
 
+std::string Ring::register_files(uint32_t n) noexcept {
+  const int ret = io_uring_register_files_sparse(&ring_, n);
+  if (ret < 0) return "a file table of " + std::to_string(n) + " direct sockets: " + strerror(-ret);
+  return {};
+}
+
 void Ring::exit() noexcept {
   if (!ready_) return;
   io_uring_queue_exit(&ring_);

@@ -21,6 +21,8 @@ class Ring {
   // features are appended to `notices` when `report` is set. Returns an error text.
   std::string init(uint32_t entries, bool report, std::vector<std::string>& notices) noexcept;
   void exit() noexcept;
+  // A sparse registered file table of `n` slots for direct sockets. Returns an error text.
+  std::string register_files(uint32_t n) noexcept;
   bool ready() const noexcept { return ready_; }
   // The submission entries and the completion queue (the kernel's memory, mapped here).
   std::size_t bytes() const noexcept {

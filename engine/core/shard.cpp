@@ -74,6 +74,7 @@ std::string Shard::setup() noexcept {
   std::string err = ring_.init(pow2_at_least(n * 2, 64, 8192), plan_.index == 0, notices_);
   const uint32_t buffers = pow2_at_least(n * 2, 128, max_buffers);
   const auto size = static_cast<uint32_t>(std::clamp<std::size_t>(buffer_ring_budget / buffers, min_buffer_size, buffer_size));
+  if (err.empty() && plan_.direct_fds) err = ring_.register_files(n);
   if (err.empty()) err = buffers_.setup(ring_.raw(), 0, buffers, size);
   if (err.empty()) err = slab_.setup(plan_.connections, carry_capacity, scratch_needed());
   if (err.empty()) err = recorder_.setup(table_, config_);
@@ -145,9 +146,10 @@ std::string Shard::setup_tls() noexcept {
 }
 
 void Shard::teardown() noexcept {
+  // Direct sockets close with the ring's file table.
   for (uint32_t slot = 0; slot < slab_.size(); ++slot) {
     Conn& c = slab_[slot];
-    if (c.fd >= 0) close(c.fd);
+    if (c.fd >= 0 && !plan_.direct_fds) close(c.fd);
     c.fd = -1;
   }
   if (ring_.ready()) {
@@ -160,7 +162,7 @@ void Shard::teardown() noexcept {
 // open loop first waits for all of them (warm_up), so its first intended sends do not
 // wait on connects.
 void Shard::loop() noexcept {
-  for (uint32_t slot = 0; slot < slab_.size(); ++slot) start_connect(slot);
+  open_more();
   if (!plan_.open_loop || warm_up()) send_loop();
   end_sessions();
   maybe_publish();
@@ -209,7 +211,7 @@ void Shard::turn(uint64_t wait) noexcept {
 
 // Connections still connecting or in their TLS handshake.
 uint32_t Shard::opening() const noexcept {
-  uint32_t n = 0;
+  uint32_t n = slab_.size() - next_open_;
   for (uint32_t slot = 0; slot < slab_.size(); ++slot)
     n += slab_[slot].state == ConnState::connecting || slab_[slot].state == ConnState::handshaking;
   return n;
@@ -279,7 +281,11 @@ void Shard::maybe_publish() noexcept {
 
 void Shard::dispatch(const io_uring_cqe* cqe) noexcept {
   const UserData ud = unpack(cqe->user_data);
-  if (ud.op == Op::link_timeout) return;
+  if (ud.op == Op::link_timeout || ud.op == Op::quiet) return;
+  if (ud.op == Op::connect) {
+    --connecting_;
+    if (next_open_ < slab_.size()) open_more();
+  }
   if (!current(slab_[ud.slot].gen, ud.gen)) {
     ++recorder_.stats().counters.stale_completions;
     if (cqe->flags & IORING_CQE_F_BUFFER)
@@ -290,7 +296,9 @@ void Shard::dispatch(const io_uring_cqe* cqe) noexcept {
     case Op::connect: on_connect(ud.slot, cqe->res); break;
     case Op::send: on_send(ud.slot, cqe->res); break;
     case Op::recv: on_recv(ud.slot, cqe); break;
-    case Op::link_timeout: break;
+    case Op::setup: on_setup_failed(ud.slot, cqe->res); break;
+    case Op::link_timeout:
+    case Op::quiet: break;
   }
 }
 

@@ -53,6 +53,7 @@ struct ShardPlan {
   double phase = 0;                   // this shard's offset in the even schedule
   bool poisson = false;
   uint64_t seed = 1;
+  bool direct_fds = false;            // sockets as direct descriptors (direct_fd.hpp)
   SpinMode spin = SpinMode::automatic;  // spin the last stretch before a send, or sleep
 };
 
@@ -119,6 +120,10 @@ class Shard final : public RequestEnds {
 
   // A connection's life (connection.cpp).
   void start_connect(uint32_t slot) noexcept;
+  void open_more() noexcept;
+  void on_setup_failed(uint32_t slot, int res) noexcept;
+  // The SQE flag that makes c.fd a direct descriptor, or nothing.
+  uint8_t fixed_file() const noexcept { return plan_.direct_fds ? IOSQE_FIXED_FILE : 0; }
   void on_connect(uint32_t slot, int res) noexcept;
   void on_ready(uint32_t slot) noexcept;
   void arm_recv(uint32_t slot) noexcept;
@@ -178,6 +183,10 @@ class Shard final : public RequestEnds {
   uint64_t rate_version_seen_ = 0;
   bool waiting_counted_ = false;      // the due request was counted as waiting for a connection
   bool stopping_ = false;             // the loop ended: no new connects
+  // The first connects go out a batch at a time (open_more): thousands of SYNs at once
+  // overflow the server's accept queue, and each dropped one costs a 1 s retransmit.
+  uint32_t next_open_ = 0;            // slots below it have had their first connect
+  uint32_t connecting_ = 0;           // connect SQEs without their completion yet
   uint64_t unsent_at_end_ = 0;
   uint64_t issued_ = 0;               // requests issued, sent or skipped: the next request's seq
   uint64_t in_flight_ = 0;

@@ -11,7 +11,9 @@
 
 namespace ringload {
 
-enum class Op : uint8_t { connect, link_timeout, send, recv };
+// setup: a step of a direct socket's chain before its connect (direct_fd.hpp); quiet: a
+// completion nobody waits for (the close of a direct socket), seen only when it failed.
+enum class Op : uint8_t { connect, link_timeout, send, recv, setup, quiet };
 
 struct UserData {
   Op op;

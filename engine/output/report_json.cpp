@@ -333,6 +333,7 @@ json report(const RunConfig& config, const RunResult& result) {
       {"shard", shard_json(config)},
       {"connections", result.connections},
       {"threads", result.threads},
+      {"descriptors", result.direct_fds ? "direct" : "regular"},
       {"interrupted", result.interrupted},
       {"requests", {{"total", c.requests}, {"succeeded", c.succeeded}, {"failed", c.failed},
                     {"in_flight_at_end", result.in_flight_at_end}, {"skipped", c.skipped}}},

@@ -20,11 +20,13 @@ struct Origin {
   std::string user_agent_line;  // "User-Agent: ringload/x.y.z\r\n"
   std::string accept_line;      // "Accept: */*\r\n"
   std::shared_ptr<TlsContext> tls;  // https: shared read-only by the shards; null for http
+  std::vector<Endpoint> sources;    // local addresses to bind, by slot in turn; empty: the kernel's pick
 };
 
 struct PreparedRun {
   std::shared_ptr<const RequestTable> table;
   std::vector<Origin> origins;  // parallel to table->origins
+  bool direct_fds = false;      // sockets as direct descriptors (engine/core/sockets.hpp)
 };
 
 // Renders config.requests into a table unless config.file is set, resolves each origin

@@ -125,10 +125,10 @@ TransportEvent Transport::tls_next() noexcept {
   }
 }
 
-void Transport::tls_send_now(int fd, std::span<const char> bytes) noexcept {
+void Transport::tls_send_now(const Socket& to, std::span<const char> bytes) noexcept {
   if (handshaking_ || tls_->write(bytes).status != TlsStatus::done) return;
   const std::span<const char> out = tls_->output();
-  const ssize_t n = ::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  const ssize_t n = send_dontwait(to, out);
   if (n > 0) tls_->consume_output(static_cast<std::size_t>(n));
 }
 

@@ -106,13 +106,29 @@ void Transport::eof() noexcept {
   if (tls_ != nullptr) tls_feed_eof();
 }
 
-void Transport::send_now(int fd, std::span<const char> bytes) noexcept {
+// A direct descriptor's send is submitted at once: it runs inline (MSG_DONTWAIT never
+// waits) before the close queued after it, and is taken as whole.
+ssize_t send_dontwait(const Transport::Socket& to, std::span<const char> bytes) noexcept {
+  if (to.ring == nullptr) return ::send(to.fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  io_uring_sqe* sqe = io_uring_get_sqe(to.ring);
+  if (sqe == nullptr) {
+    io_uring_submit(to.ring);
+    if ((sqe = io_uring_get_sqe(to.ring)) == nullptr) return -1;
+  }
+  io_uring_prep_send(sqe, to.fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  sqe->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
+  io_uring_sqe_set_data64(sqe, to.user_data);
+  io_uring_submit(to.ring);
+  return static_cast<ssize_t>(bytes.size());
+}
+
+void Transport::send_now(const Socket& to, std::span<const char> bytes) noexcept {
   if (!writable() || bytes.empty()) return;
   if (tls_ != nullptr) {
-    tls_send_now(fd, bytes);
+    tls_send_now(to, bytes);
     return;
   }
-  (void)::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)send_dontwait(to, bytes);
 }
 
 void Transport::reset() noexcept {

@@ -70,9 +70,16 @@ class Transport {
   TransportEvent end_lend() noexcept;
   void eof() noexcept;
 
-  // Best effort, now, without the ring (MSG_DONTWAIT): a last word to a peer about to be
-  // dropped (a WebSocket close frame). Only when nothing else is queued or in flight.
-  void send_now(int fd, std::span<const char> bytes) noexcept;
+  // Where send_now writes: a descriptor, or a direct descriptor of `ring` (direct
+  // sockets, engine/core/direct_fd.hpp: only an SQE reaches it, tagged `user_data`).
+  struct Socket {
+    int fd = -1;
+    io_uring* ring = nullptr;
+    uint64_t user_data = 0;
+  };
+  // Best effort, now (MSG_DONTWAIT): a last word to a peer about to be dropped (a
+  // WebSocket close frame). Only when nothing else is queued or in flight.
+  void send_now(const Socket& to, std::span<const char> bytes) noexcept;
 
   // The socket is gone: drop all state (a send still in flight may read the TLS output
   // buffers, which keep their memory).
@@ -85,7 +92,7 @@ class Transport {
   TransportEvent tls_handshake() noexcept;
   TransportEvent tls_error(const char* fallback) const noexcept;
   TransportEvent tls_end_feed() noexcept;
-  void tls_send_now(int fd, std::span<const char> bytes) noexcept;
+  void tls_send_now(const Socket& to, std::span<const char> bytes) noexcept;
   std::span<const char> tls_output() const noexcept;
   std::size_t tls_output_size() const noexcept { return tls_output().size(); }
   void tls_consume(std::size_t n) noexcept;
@@ -110,5 +117,8 @@ class Transport {
   iovec iov_[2]{};
   msghdr msg_{};
 };
+
+// send(MSG_DONTWAIT) to a Transport::Socket; the bytes sent, or < 0.
+ssize_t send_dontwait(const Transport::Socket& to, std::span<const char> bytes) noexcept;
 
 }  // namespace ringload

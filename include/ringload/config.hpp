@@ -89,6 +89,11 @@ enum class SpinMode : uint8_t {
   never,      // sleep until each send
 };
 
+// How connections hold their sockets. Direct descriptors live in each shard's io_uring
+// file table, not the process's fd table: -c is then bounded by RLIMIT_NOFILE per shard,
+// not per process. automatic: direct where the kernel can (a notice when it cannot).
+enum class Descriptors : uint8_t { automatic, direct, regular };
+
 // HTTP/2 (libnghttp2): off, with prior knowledge on http:// origins (h2c), or offered by
 // ALPN ("h2,http/1.1") on https:// origins, falling back to HTTP/1.1 when the server
 // picks it (a notice says so once).
@@ -133,6 +138,11 @@ struct RunConfig {
   uint64_t ws_max_message = 16u << 20; // a bigger WebSocket message fails its session
   std::vector<StatusRange> success_status{{200, 399}};  // what counts as success
   bool pin_threads = true;             // pin shard k to the k-th CPU of the affinity set
+  Descriptors descriptors = Descriptors::automatic;
+  // Local addresses connections bind to, in turn (numeric; one family per origin is used).
+  // Empty: the kernel picks; then a loopback origin with more connections than one
+  // address has ports for is spread over 127.0.0.1, 127.0.0.2, ... (a notice says so).
+  std::vector<std::string> source_addresses;
   std::chrono::nanoseconds progress_interval{1s};  // control-thread window (timeline, progress)
   std::string export_path;             // every finished request as a JSON line; "-": stdout; "": off
   uint64_t export_max_body = UINT64_MAX;  // body bytes kept per exported request

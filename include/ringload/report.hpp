@@ -21,6 +21,7 @@
 //                                       (--shard index/count); merged: the number of reports
 //                                       `ringload merge` added up; null: not sharded
 //   "connections": 64, "threads": 2,    as run (RunResult), over all origins
+//   "descriptors": direct | regular,    the sockets: io_uring direct descriptors, or ordinary ones
 //   "interrupted": false,               stopped early (Engine::request_stop: Ctrl-C)
 //   "requests": {"total", "succeeded", "failed", "in_flight_at_end", "skipped"},
 //                                       skipped: requests a plugin chose not to send (not in total)

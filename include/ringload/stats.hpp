@@ -187,6 +187,7 @@ struct RunResult {
   double duration_s = 0;         // from the first send to the stop
   uint32_t connections = 0;
   uint32_t threads = 0;
+  bool direct_fds = false;       // the sockets were io_uring direct descriptors
   uint64_t in_flight_at_end = 0; // sent, not finished when the run stopped (not in requests)
   uint64_t unsent_at_end = 0;    // open loop: due before the stop but never sent
   uint32_t preopened = 0;        // open loop: connections open when the schedule started

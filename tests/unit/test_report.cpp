@@ -105,8 +105,8 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
   const json j = json::parse(ringload::report_json(config, *result));
 
   CHECK(keys_of(j) == std::set<std::string>{"ringload_version", "url", "method", "duration_s", "connections",
-                                            "threads", "interrupted", "requests", "status_codes", "errors",
-                                            "first_errors", "latency_us", "service_time_us", "ttfb_us",
+                                            "threads", "descriptors", "interrupted", "requests", "status_codes",
+                                            "errors", "first_errors", "latency_us", "service_time_us", "ttfb_us",
                                             "throughput", "bytes", "connections_opened", "closes_by_server",
                                             "timeline", "by_name", "by_iteration", "notices", "export", "config", "send_lag_us", "open_loop", "capacity", "qps_timeline", "tls", "tls_handshake_us", "closes_by_client", "sse", "ws", "labels", "plugins", "error_latency_us", "memory", "thresholds", "http2",
                                             "started_at", "shard"});

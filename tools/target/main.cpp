@@ -38,6 +38,10 @@ unsigned default_threads() {
   return n > 0 ? n : 1;
 }
 
+// The accept queue as deep as the kernel allows: listen() caps it at net.core.somaxconn
+// (4096 by default), so thousands of connects at once wait instead of being dropped.
+constexpr int listen_backlog = 65535;
+
 // One listening socket per worker, all on the same address: SO_REUSEPORT lets the kernel
 // spread incoming connections over them without a shared accept queue.
 int open_listener(const sockaddr_storage& addr, socklen_t len, std::string& error) {
@@ -52,7 +56,7 @@ int open_listener(const sockaddr_storage& addr, socklen_t len, std::string& erro
   // coalesce them (Nagle) would only add latency.
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-      ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0 || ::listen(fd, 4096) != 0) {
+      ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0 || ::listen(fd, listen_backlog) != 0) {
     error = std::string("bind/listen: ") + std::strerror(errno);
     ::close(fd);
     return -1;

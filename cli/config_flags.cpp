@@ -44,6 +44,7 @@ constexpr FieldFlag field_flags[] = {
     {"start_at", "--start-at"},
     {"thresholds", "--threshold"},
     {"max_streams", "--max-streams"},
+    {"pipeline", "--pipeline"},
     {"plugins", "--plugin"},
 };
 

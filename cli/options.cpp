@@ -14,6 +14,7 @@
 #include "cli/config_flags.hpp"
 #include "cli/duration.hpp"
 #include "cli/header_flag.hpp"
+#include "cli/pipeline_flag.hpp"
 #include "cli/shard_flags.hpp"
 #include "cli/socket_flags.hpp"
 #include "cli/thresholds.hpp"
@@ -122,7 +123,6 @@ std::unexpected<UsageError> usage(std::string message, int exit_code = 2) {
 
 // The flag groups. parse_options declares them in the order CLI11 lists them in --help
 // and checks them, so the first of several bad flags is the one named.
-
 void add_source_flags(CLI::App& app, Flags& f) {
   RunConfig& c = f.options.config;
   const char* group = "Request files and export";
@@ -264,7 +264,6 @@ void add_ws_flags(CLI::App& app, Flags& f) {
       ->group(group)->check(checked(parse_size, "SIZE"));
 }
 
-// What counts as success, and where the report goes.
 void add_plugin_flags(CLI::App& app, Flags& f) {
   app.add_option("--plugin", f.plugins,
                  "Load a plugin: a .so (include/ringload/plugin.h) or a .py of hooks; PATH[:ARGS], repeatable")
@@ -470,6 +469,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   add_run_flags(app, f);
   add_request_flags(app, f);
   add_http2_flags(app, f);
+  add_pipeline_flag(app, f.options.config);
   add_stream_flags(app, f);
   add_ws_flags(app, f);
   add_report_flags(app, f);

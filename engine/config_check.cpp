@@ -65,6 +65,29 @@ std::expected<void, ConfigError> check_http2(const RunConfig& c) {
   return {};
 }
 
+// HTTP/1.1 pipelining: what it does not run with. A request file's stream lines are
+// checked by Engine::prepare.
+std::expected<void, ConfigError> check_pipeline(const RunConfig& c) {
+  if (c.pipeline == 0 || c.pipeline > 1024) return bad("pipeline", "{pipeline} must be 1 to 1024");
+  if (c.pipeline == 1) return {};
+  if (c.http2 != Http2Mode::off)
+    return bad("pipeline", "{pipeline} is for HTTP/1.1: HTTP/2 multiplexes streams instead ({max_streams})");
+  if (!c.plugins.empty())
+    return bad("pipeline", "{pipeline} does not run with {plugins} (their hooks see one request per connection)");
+  if (c.tls.handshake_each)
+    return bad("pipeline", "{pipeline} needs connections that carry several requests: not --tls-handshake-each");
+  const char* streams = "{pipeline} does not run with SSE or WebSocket streams";
+  for (const RequestSpec& r : c.requests) {
+    if (r.stream.has_value()) return bad("pipeline", streams);
+  }
+  if (c.file.empty()) return {};
+  const RequestTable& t = *c.file.table();
+  for (const RequestLine& l : t.lines) {
+    if (l.stream != 0) return bad("pipeline", t.source + ":" + std::to_string(l.source_line) + ": " + streams);
+  }
+  return {};
+}
+
 // A shard's index within its count; a start time within [now - 1 s, now + 24 h].
 std::expected<void, ConfigError> check_shard(const RunConfig& c) {
   const ShardSpec& s = c.shard;
@@ -116,6 +139,7 @@ std::expected<void, ConfigError> check_config(RunConfig& c) {
   if (auto r = check_shard(c); !r) return r;
   if (auto r = check_thresholds(c); !r) return r;
   if (auto r = check_http2(c); !r) return r;
+  if (auto r = check_pipeline(c); !r) return r;
   return check_load_model(c);
 }
 

@@ -14,8 +14,9 @@ namespace ringload {
 
 enum class ConnState : uint8_t { closed, connecting, handshaking, idle, busy, retry_wait };
 
-// Which session the request in flight is (engine/session/); h2: the connection's.
-enum class SessionKind : uint8_t { http, sse, ws, h2 };
+// Which session the request in flight is (engine/session/); h2, pipe (HTTP/1.1
+// pipelining): the connection's.
+enum class SessionKind : uint8_t { http, sse, ws, h2, pipe };
 
 struct Conn {
   int fd = -1;                       // open: the descriptor, or with direct sockets the slot's
@@ -32,7 +33,7 @@ struct Conn {
   uint16_t capacity = 1;             // requests it may carry at once (the session says, once ready)
   uint16_t in_flight = 0;            // requests on it now (state == busy while > 0)
   bool mux = false;                  // the session is the connection's, not a request's: it owns
-                                     // the in-flight records (HTTP/2 streams; see in_flight.hpp)
+                                     // the in-flight records (HTTP/2 streams, a pipeline; in_flight.hpp)
   InFlight req;                      // the request in flight when the session is a request's
   CarryBuffer carry;                 // a response head split across reads
   char* scratch = nullptr;           // the request head, then (WebSocket) outgoing frames

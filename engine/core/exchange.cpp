@@ -12,21 +12,9 @@
 
 namespace ringload {
 
-// The HTTP/1.1 head of `req` into `out`: the line's own part, the defaults it did not set,
-// the blank line. Returns its length.
+// The HTTP/1.1 head of `req` into `out` (render_head). Returns its length.
 uint32_t Shard::assemble_head(char* out, const RequestLine& req) const noexcept {
-  const Origin& origin = prepared_.origins[req.origin];
-  char* p = out;
-  auto put = [&p](std::string_view s) {
-    std::memcpy(p, s.data(), s.size());
-    p += s.size();
-  };
-  put(table_.head(req));
-  if (!(req.flags & RequestLine::flag_has_host)) put(origin.host_line);
-  if (!(req.flags & RequestLine::flag_has_user_agent)) put(origin.user_agent_line);
-  if (!(req.flags & RequestLine::flag_has_accept)) put(origin.accept_line);
-  put("\r\n");
-  return static_cast<uint32_t>(p - out);
+  return render_head(out, table_, prepared_.origins[req.origin], req);
 }
 
 // A request goes out on a connection with room for it (Slab::take_idle). A connection
@@ -80,7 +68,20 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
   recorder_.stats().send_lag.record(r.sent_ns - intended);
   if (!c.mux) recorder_.stats().counters.bytes_out += r.head_len + r.body.size();  // a mux session counts its own
   if (c.in_flight < c.capacity) slab_.offer(slot);  // room for more on it
+  if (Sessions::batches(c)) {
+    // The requests issued to it in a row go out in one send (flush_batched, after pump).
+    if (batched_ != slot) flush_batched();
+    batched_ = slot;
+    return;
+  }
   pump_output(slot);
+}
+
+// The connection that requests were issued to in a row produces their bytes now.
+void Shard::flush_batched() noexcept {
+  const uint32_t slot = batched_;
+  batched_ = UINT32_MAX;
+  if (slot != UINT32_MAX && slab_[slot].state == ConnState::busy) pump_output(slot);
 }
 
 // Plaintext from the peer, for the session of the request in flight. Returns whether the

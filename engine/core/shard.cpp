@@ -78,7 +78,8 @@ std::string Shard::setup() noexcept {
   if (err.empty()) err = buffers_.setup(ring_.raw(), 0, buffers, size);
   if (err.empty()) err = slab_.setup(plan_.connections, carry_capacity, scratch_needed());
   if (err.empty()) err = recorder_.setup(table_, config_);
-  if (err.empty()) err = sessions_.setup(n, table_, config_, prepared_.origins, recorder_.stats().http2);
+  if (err.empty()) err = sessions_.setup(n, table_, config_, prepared_.origins, recorder_.stats().http2,
+                                           slab_.scratch_size());
   if (err.empty()) err = setup_tls();
   if (err.empty() && plan_.plugins != nullptr) {
     err = plugins_.setup(*plan_.plugins, plan_.index, n, slab_.scratch_size());
@@ -191,6 +192,7 @@ void Shard::send_loop() noexcept {
     if (now_ns() >= deadline) break;
     handle();
     pump();
+    flush_batched();
   }
   if (plan_.open_loop) count_unsent(std::min(now_ns(), deadline));
 }

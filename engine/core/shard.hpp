@@ -139,6 +139,7 @@ class Shard final : public RequestEnds {
   // A request's life (exchange.cpp).
   uint32_t assemble_head(char* out, const RequestLine& req) const noexcept;
   void issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept;
+  void flush_batched() noexcept;
   bool deliver(uint32_t slot, std::span<const char> plaintext) noexcept;
   void pump_output(uint32_t slot) noexcept;
   bool apply(uint32_t slot, const Step& step, uint64_t now) noexcept;
@@ -188,6 +189,7 @@ class Shard final : public RequestEnds {
   uint32_t next_open_ = 0;            // slots below it have had their first connect
   uint32_t connecting_ = 0;           // connect SQEs without their completion yet
   uint64_t unsent_at_end_ = 0;
+  uint32_t batched_ = UINT32_MAX;     // a batching session's slot with requests issued, not produced
   uint64_t issued_ = 0;               // requests issued, sent or skipped: the next request's seq
   uint64_t in_flight_ = 0;
   uint64_t in_flight_at_end_ = 0;

@@ -79,6 +79,7 @@ json config_json(const RunConfig& config) {
       {"shuffle", config.shuffle},
       {"seed", config.seed},
       {"connections_per_origin", config.connections_per_origin},
+      {"pipeline", config.pipeline},
       {"tls", std::move(tls)},
   };
 }
@@ -336,7 +337,8 @@ json report(const RunConfig& config, const RunResult& result) {
       {"descriptors", result.direct_fds ? "direct" : "regular"},
       {"interrupted", result.interrupted},
       {"requests", {{"total", c.requests}, {"succeeded", c.succeeded}, {"failed", c.failed},
-                    {"in_flight_at_end", result.in_flight_at_end}, {"skipped", c.skipped}}},
+                    {"in_flight_at_end", result.in_flight_at_end}, {"skipped", c.skipped},
+                    {"pipeline_unanswered", c.pipeline_unanswered}}},
       {"status_codes", status_codes_json(c)},
       {"errors", std::move(errors)},
       {"first_errors", std::move(first_errors)},

@@ -35,6 +35,7 @@ void Counters::merge(const Counters& o) noexcept {
   tls_handshakes += o.tls_handshakes;
   tls_resumed += o.tls_resumed;
   skipped += o.skipped;
+  pipeline_unanswered += o.pipeline_unanswered;
 }
 
 namespace {
@@ -62,6 +63,7 @@ void Counters::subtract(const Counters& older) noexcept {
   tls_handshakes = minus(tls_handshakes, older.tls_handshakes);
   tls_resumed = minus(tls_resumed, older.tls_resumed);
   skipped = minus(skipped, older.skipped);
+  pipeline_unanswered = minus(pipeline_unanswered, older.pipeline_unanswered);
 }
 
 const char* to_string(StreamEnd e) noexcept {

@@ -2,6 +2,7 @@
 // default headers rendered once. Shards only read it.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <expected>
 #include <memory>
 #include <string>
@@ -22,6 +23,24 @@ struct Origin {
   std::shared_ptr<TlsContext> tls;  // https: shared read-only by the shards; null for http
   std::vector<Endpoint> sources;    // local addresses to bind, by slot in turn; empty: the kernel's pick
 };
+
+// The HTTP/1.1 head of `line` into `out` (room for the line's head and the origin's
+// default lines, plus 2): the line's own part, the defaults it did not set, the blank
+// line. Returns its length.
+inline uint32_t render_head(char* out, const RequestTable& table, const Origin& origin,
+                            const RequestLine& line) noexcept {
+  char* p = out;
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  put(table.head(line));
+  if (!(line.flags & RequestLine::flag_has_host)) put(origin.host_line);
+  if (!(line.flags & RequestLine::flag_has_user_agent)) put(origin.user_agent_line);
+  if (!(line.flags & RequestLine::flag_has_accept)) put(origin.accept_line);
+  put("\r\n");
+  return static_cast<uint32_t>(p - out);
+}
 
 struct PreparedRun {
   std::shared_ptr<const RequestTable> table;

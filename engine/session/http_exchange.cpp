@@ -44,8 +44,9 @@ void HttpExchange::start(bool head_request, CarryBuffer& carry, StreamSink* sink
   state_ = ExchangeState::head;
 }
 
-ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry,
-                                    std::span<proto::Header> headers, ResponseTap* tap) noexcept {
+ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry, std::span<proto::Header> headers,
+                                    ResponseTap* tap, std::span<const char>* rest) noexcept {
+  if (rest != nullptr) *rest = {};
   if (state_ == ExchangeState::complete || state_ == ExchangeState::failed)
     return failure("data received with no request in flight");
   received_any_ = true;
@@ -56,6 +57,7 @@ ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry
     }
     if (state_ == ExchangeState::head) {
       ExchangeEvent ev = feed_head(in, carry, headers, tap);
+      if (ev.kind == ExchangeEvent::Kind::complete) return completed(in, rest);
       if (ev.kind != ExchangeEvent::Kind::need_more) return ev;
       continue;  // a partial head left `in` empty; an interim response left the rest
     }
@@ -73,8 +75,7 @@ ExchangeEvent HttpExchange::on_data(std::span<const char> in, CarryBuffer& carry
       }
       if (r.status == proto::Status::done) {
         state_ = ExchangeState::complete;
-        if (!in.empty()) return failure("bytes after the end of the response");
-        return {ExchangeEvent::Kind::complete};
+        return completed(in, rest);
       }
       continue;
     }
@@ -154,12 +155,19 @@ ExchangeEvent HttpExchange::feed_head(std::span<const char>& in, CarryBuffer& ca
   }
   if (head_.body == proto::BodyKind::none) {
     state_ = ExchangeState::complete;
-    if (!in.empty()) return failure("bytes after the end of the response");
-    return {ExchangeEvent::Kind::complete};
+    return {ExchangeEvent::Kind::complete};  // on_data: bytes after it are the caller's question
   }
   body_.reset(head_);
   state_ = ExchangeState::body;
   return {};
+}
+
+// The response is complete with `in` unread: an error, or (pipelining) the next ones'.
+ExchangeEvent HttpExchange::completed(std::span<const char> in, std::span<const char>* rest) noexcept {
+  if (in.empty()) return {ExchangeEvent::Kind::complete};
+  if (rest == nullptr) return failure("bytes after the end of the response");
+  *rest = in;
+  return {ExchangeEvent::Kind::complete};
 }
 
 ExchangeEvent HttpExchange::stop() noexcept {

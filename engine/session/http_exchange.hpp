@@ -75,9 +75,11 @@ class HttpExchange {
   void start(bool head_request, CarryBuffer& carry, StreamSink* sink = nullptr) noexcept;
 
   // Bytes from the connection. `headers` is scratch for the head parser (per shard).
-  // Bytes beyond the end of the response are an error (one request is in flight).
-  ExchangeEvent on_data(std::span<const char> in, CarryBuffer& carry,
-                        std::span<proto::Header> headers, ResponseTap* tap = nullptr) noexcept;
+  // Bytes beyond the end of the response are an error (one request is in flight), unless
+  // `rest` is given (pipelining: the next responses): then a complete response leaves them
+  // there, unread, for the next exchange; otherwise *rest is left empty.
+  ExchangeEvent on_data(std::span<const char> in, CarryBuffer& carry, std::span<proto::Header> headers,
+                        ResponseTap* tap = nullptr, std::span<const char>* rest = nullptr) noexcept;
 
   // The server closed the connection.
   ExchangeEvent on_eof() noexcept;
@@ -93,6 +95,7 @@ class HttpExchange {
  private:
   ExchangeEvent feed_head(std::span<const char>& in, CarryBuffer& carry,
                           std::span<proto::Header> headers, ResponseTap* tap) noexcept;
+  ExchangeEvent completed(std::span<const char> in, std::span<const char>* rest) noexcept;
   ExchangeEvent stop() noexcept;
 
   proto::ResponseHead head_;

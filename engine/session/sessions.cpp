@@ -1,12 +1,14 @@
 #include "engine/session/sessions.hpp"
 
+#include <algorithm>
+
 #include "engine/core/clock.hpp"
 #include "engine/plugins/plugin_shard.hpp"
 
 namespace ringload {
 
 std::string Sessions::setup(uint32_t slots, const RequestTable& table, const RunConfig& config,
-                            std::span<const Origin> origins, Http2Counters& http2) noexcept {
+                            std::span<const Origin> origins, Http2Counters& http2, std::size_t head_room) noexcept {
   bool sse = false, ws = false;
   for (const StreamSpec& s : table.streams) (s.proto == StreamProto::sse ? sse : ws) = true;
   slots_ = slots;
@@ -18,6 +20,7 @@ std::string Sessions::setup(uint32_t slots, const RequestTable& table, const Run
       if (std::string err = h2_shared_->setup(table, origins, config, http2); !err.empty()) return err;
       h2_ = std::make_unique<H2Session[]>(slots);
     }
+    if (config.pipeline > 1) setup_pipeline(slots, table, config, origins, head_room);
   } catch (const std::bad_alloc&) {
     return "out of memory for the stream state of " + std::to_string(slots) + " connections";
   }
@@ -30,10 +33,15 @@ std::size_t Sessions::bytes() const noexcept {
     n += h2_shared_->requests.bytes() + h2_shared_->pool.bytes() + slots_ * sizeof(H2Session);
     for (uint32_t i = 0; i < slots_; ++i) n += h2_[i].bytes();
   }
+  if (pipe_) {
+    const std::size_t depth = pipe_shared_.depth;
+    n += slots_ * (sizeof(PipeSession) + depth * sizeof(InFlight) + pipe_shared_.out_size);
+  }
   return n;
 }
 
 bool Sessions::on_ready(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept {
+  if (pipe_) pipe_[slot].ready(slot, c);  // (HTTP/2 and pipelining exclude each other)
   if (!h2_) return true;
   const bool h2 = c.transport.is_tls() ? c.transport.alpn_h2() : env.config.http2 == Http2Mode::prior_knowledge;
   if (!h2) {
@@ -41,6 +49,26 @@ bool Sessions::on_ready(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) n
     return true;
   }
   return h2_[slot].ready(slot, c, env, *h2_shared_, now);
+}
+
+// Each slot's pipeline: N records, and an output for N heads (the longest the run has)
+// and, while they fit, small bodies. The outputs are not touched here: a slot's pages are
+// backed once it writes there.
+void Sessions::setup_pipeline(uint32_t slots, const RequestTable& table, const RunConfig& config,
+                              std::span<const Origin> origins, std::size_t head_room) {
+  std::size_t body = 0;
+  for (const RequestLine& l : table.lines) body = std::max(body, table.body(l).size());
+  PipeShared& s = pipe_shared_;
+  s.table = &table;
+  s.origins = origins;
+  s.depth = config.pipeline;
+  s.head_room = head_room;
+  s.out_size = s.depth * (head_room + std::min<std::size_t>(body, 4096));
+  pipe_ = std::make_unique<PipeSession[]>(slots);
+  pipe_records_ = std::make_unique<InFlight[]>(static_cast<std::size_t>(slots) * s.depth);
+  pipe_out_.reset(new char[slots * s.out_size]);
+  for (uint32_t i = 0; i < slots; ++i)
+    pipe_[i].bind(s, pipe_records_.get() + static_cast<std::size_t>(i) * s.depth, pipe_out_.get() + i * s.out_size);
 }
 
 Sessions::Start Sessions::before_send(Conn& c, SessionEnv& env, const RequestTable& table) noexcept {
@@ -73,6 +101,7 @@ Step Sessions::on_eof(uint32_t slot, Conn& c, SessionEnv& env) noexcept {
     case SessionKind::sse: step = sse_[slot].on_eof(c, env); break;
     case SessionKind::ws: step = ws_[slot].on_eof(c, env); break;
     case SessionKind::h2: return h2_[slot].on_eof(c, env);
+    case SessionKind::pipe: return pipe_[slot].on_eof(c, env);
   }
   return env.plugins == nullptr ? step : judged(c, env, step);
 }
@@ -84,6 +113,7 @@ Step Sessions::on_timer(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) n
     case SessionKind::sse: step = sse_[slot].on_timer(c, env, now); break;
     case SessionKind::ws: step = ws_[slot].on_timer(c, env, now); break;
     case SessionKind::h2: return h2_[slot].on_timer(c, env, now);
+    case SessionKind::pipe: return pipe_[slot].on_timer(env, now);
   }
   return env.plugins == nullptr ? step : judged(c, env, step);
 }
@@ -94,6 +124,7 @@ uint64_t Sessions::deadline(uint32_t slot, const Conn& c, const SessionEnv& env)
     case SessionKind::sse: return sse_[slot].deadline(c, env);
     case SessionKind::ws: return ws_[slot].deadline(c, env);
     case SessionKind::h2: return h2_[slot].deadline();
+    case SessionKind::pipe: return pipe_[slot].deadline();
   }
   return UINT64_MAX;
 }
@@ -104,7 +135,8 @@ Step Sessions::on_stop(uint32_t slot, Conn& c, SessionEnv& env) noexcept {
     case SessionKind::http: step = HttpSession::on_stop(c, env); break;
     case SessionKind::sse: step = sse_[slot].on_stop(c, env); break;
     case SessionKind::ws: step = ws_[slot].on_stop(c, env); break;
-    case SessionKind::h2: return Step::more();  // streams stay in flight, like HTTP/1.1
+    case SessionKind::h2:  // streams stay in flight, like HTTP/1.1
+    case SessionKind::pipe: return Step::more();
   }
   return env.plugins == nullptr ? step : judged(c, env, step);
 }
@@ -115,6 +147,7 @@ int Sessions::finish(uint32_t slot, Conn& c, SessionEnv& env, bool ok, uint64_t 
     case SessionKind::sse: return sse_[slot].finish(c, env, ok, now);
     case SessionKind::ws: return ws_[slot].finish(c, env, ok, now);
     case SessionKind::h2: return -1;
+    case SessionKind::pipe: return -1;
   }
   return -1;
 }

@@ -10,6 +10,7 @@
 #include "engine/output/export_queue.hpp"
 #include "engine/session/h2_session.hpp"
 #include "engine/session/http_session.hpp"
+#include "engine/session/pipe_session.hpp"
 #include "engine/session/session.hpp"
 #include "engine/session/sse_session.hpp"
 #include "engine/session/ws_session.hpp"
@@ -20,9 +21,10 @@ class Sessions {
  public:
   // Per-slot state for `slots` connections, for the stream kinds `table` has.
   // With HTTP/2 (--h2c, --http2) also each slot's HTTP/2 session, its streams made when it
-  // first becomes ready, and the run's requests as HTTP/2 header lists.
+  // first becomes ready, and the run's requests as HTTP/2 header lists. With --pipeline N
+  // each slot's N records and its output (N heads of up to `head_room` bytes each).
   std::string setup(uint32_t slots, const RequestTable& table, const RunConfig& config,
-                    std::span<const Origin> origins, Http2Counters& http2) noexcept;
+                    std::span<const Origin> origins, Http2Counters& http2, std::size_t head_room) noexcept;
   // Bytes of the per-slot stream state (0: a run without streams or HTTP/2).
   std::size_t bytes() const noexcept;
 
@@ -33,13 +35,19 @@ class Sessions {
   bool on_ready(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept;
   // A multiplexing session's record for the next request (Conn::mux, in_flight < capacity).
   InFlight& acquire(uint32_t slot, Conn& c) noexcept {
-    (void)c;
-    return h2_[slot].acquire();
+    return c.session == SessionKind::pipe ? pipe_[slot].acquire() : h2_[slot].acquire();
   }
   // A multiplexing session's requests all fail (the connection is going).
   void abort(uint32_t slot, Conn& c, SessionEnv& env, ErrorKind kind, const char* message, uint64_t now) noexcept {
-    h2_[slot].abort(c, env, kind, message, now);
+    if (c.session == SessionKind::pipe) {
+      pipe_[slot].abort(c, env, kind, message, now);
+    } else {
+      h2_[slot].abort(c, env, kind, message, now);
+    }
   }
+  // The session batches the requests issued in a row into one send: the shard lets it
+  // produce once after them (HTTP/1.1 pipelining).
+  static bool batches(const Conn& c) noexcept { return c.session == SessionKind::pipe; }
   // What the export says a response came over.
   static ExportProtocol protocol(const Conn& c) noexcept {
     return c.session == SessionKind::h2 ? ExportProtocol::h2 : ExportProtocol::http1;
@@ -54,7 +62,7 @@ class Sessions {
   // the same scratch); otherwise a successful send may post no completion.
   // HTTP/2 batches frames in a per-slot buffer it rewrites at the next produce().
   static bool needs_send_completion(const Conn& c) noexcept {
-    return c.session == SessionKind::ws || c.session == SessionKind::h2;
+    return c.session == SessionKind::ws || c.session == SessionKind::h2 || c.session == SessionKind::pipe;
   }
   // The consumer of the stream the slot's HttpExchange reads (null: plain HTTP).
   StreamSink* sink(uint32_t slot, const Conn& c) noexcept {
@@ -63,6 +71,7 @@ class Sessions {
       case SessionKind::sse: return &sse_[slot];
       case SessionKind::ws: return &ws_[slot];
       case SessionKind::h2: return nullptr;
+      case SessionKind::pipe: return nullptr;
     }
     return nullptr;
   }
@@ -79,6 +88,7 @@ class Sessions {
       case SessionKind::h2:
         start_error_ = h2_[slot].start(c, r, env, now);
         return start_error_ == nullptr ? Start::send : Start::failed;
+      case SessionKind::pipe: pipe_[slot].start(r, env, now); return Start::send;  // no plugins (check_config)
     }
     return env.plugins == nullptr ? Start::send : before_send(c, env, table);
   }
@@ -87,6 +97,7 @@ class Sessions {
   ErrorKind failure_kind() const noexcept { return start_error_ != nullptr ? ErrorKind::protocol : ErrorKind::plugin; }
   Step produce(uint32_t slot, Conn& c, SessionEnv& env, const RequestTable& table, Output& out) noexcept {
     if (c.session == SessionKind::h2) return h2_[slot].produce(c, env, out);
+    if (c.session == SessionKind::pipe) return pipe_[slot].produce(c, env, out);
     if (c.session != SessionKind::ws) return HttpSession::produce(c, env, table, out);  // SSE sends like HTTP
     const Step step = ws_[slot].produce(c, env, table, out);
     return env.plugins == nullptr ? step : judged(c, env, step);
@@ -98,6 +109,7 @@ class Sessions {
       case SessionKind::sse: step = sse_[slot].on_read(c, env, data); break;
       case SessionKind::ws: step = ws_[slot].on_read(c, env, data); break;
       case SessionKind::h2: return h2_[slot].on_read(c, env, data);
+      case SessionKind::pipe: return pipe_[slot].on_read(c, env, data);
     }
     return env.plugins == nullptr ? step : judged(c, env, step);
   }
@@ -109,6 +121,8 @@ class Sessions {
   std::span<const char> farewell(uint32_t slot, Conn& c, SessionEnv& env) noexcept;
 
  private:
+  void setup_pipeline(uint32_t slots, const RequestTable& table, const RunConfig& config,
+                      std::span<const Origin> origins, std::size_t head_room);  // throws bad_alloc
   static Start before_send(Conn& c, SessionEnv& env, const RequestTable& table) noexcept;
   // A response or stream that ended well goes to the plugins' on_response: their verdict.
   static Step judged(Conn& c, SessionEnv& env, Step step) noexcept;
@@ -117,6 +131,10 @@ class Sessions {
   std::vector<WsSession> ws_;    // one per slot when the run has WebSocket lines
   std::unique_ptr<H2Shared> h2_shared_;  // before h2_: its pool outlives the sessions
   std::unique_ptr<H2Session[]> h2_;      // one per slot with HTTP/2
+  PipeShared pipe_shared_;
+  std::unique_ptr<PipeSession[]> pipe_;  // one per slot with --pipeline N > 1 ...
+  std::unique_ptr<InFlight[]> pipe_records_;  // ... N records each
+  std::unique_ptr<char[]> pipe_out_;     // ... and its output (backed once written)
   uint32_t slots_ = 0;
   const char* start_error_ = nullptr;
 };

@@ -123,6 +123,8 @@ struct RunConfig {
   Http2Mode http2 = Http2Mode::off;    // --h2c: prior_knowledge; --http2: alpn
   uint32_t max_streams = 1;            // HTTP/2: concurrent streams per connection (h2load's -m),
                                        // capped by the server's SETTINGS_MAX_CONCURRENT_STREAMS
+  uint32_t pipeline = 1;               // HTTP/1.1: requests in flight per connection (1 to 1024),
+                                       // responses matched in order; 1: one at a time
   uint32_t connections = 64;           // closed loop: connections kept busy; open loop: the
                                        // most open (and so in flight) per origin
   bool connections_per_origin = true;  // false: `connections` is the total over all origins

@@ -23,8 +23,10 @@
 //   "connections": 64, "threads": 2,    as run (RunResult), over all origins
 //   "descriptors": direct | regular,    the sockets: io_uring direct descriptors, or ordinary ones
 //   "interrupted": false,               stopped early (Engine::request_stop: Ctrl-C)
-//   "requests": {"total", "succeeded", "failed", "in_flight_at_end", "skipped"},
-//                                       skipped: requests a plugin chose not to send (not in total)
+//   "requests": {"total", "succeeded", "failed", "in_flight_at_end", "skipped", "pipeline_unanswered"},
+//                                       skipped: requests a plugin chose not to send (not in total);
+//                                       pipeline_unanswered: --pipeline requests whose connection
+//                                       ended before their response began (read errors, in total)
 //   "status_codes": {"200": n, ...},    complete responses by status (non-zero only)
 //   "errors": {"connect", "read", "write", "timeout", "protocol", "tls", "plugin"},   every kind, zeros included
 //   "first_errors": {"kind": "message"},  the first message of each kind that occurred
@@ -117,7 +119,7 @@
 //              "method", "headers": [[name, value]], "body_bytes",   the first RequestSpec's
 //              "success_status": ["200-399"],     each range as "lo-hi"
 //              "requests_file" | null, "iterations" | null, "shuffle", "seed",
-//              "connections_per_origin",
+//              "connections_per_origin", "pipeline",   pipeline: --pipeline N (1: one at a time)
 //              "tls": {"verify", "cacert", "cert", "sni", "resume", "handshake_each"}}
 // }
 #pragma once

@@ -44,6 +44,8 @@ struct RINGLOAD_API Counters {
   uint64_t tls_handshakes = 0;    // completed
   uint64_t tls_resumed = 0;       // of which resumed a session
   uint64_t skipped = 0;           // requests a plugin chose not to send (not in `requests`)
+  uint64_t pipeline_unanswered = 0;  // --pipeline: requests whose connection ended before their
+                                     // response began (errors of kind read, in `requests`)
 
   void merge(const Counters& o) noexcept;
   void subtract(const Counters& older) noexcept;

@@ -119,6 +119,9 @@ int main(int argc, char** argv) {
     if (auto ok = ringload::check_origin_connections(options->config, file->origins()); !ok)
       return fail(ringload::cli::flag_message(ok.error(), options->config), exit_usage);
     options->config.file = std::move(*file);
+    // Checked again with the file's lines (what they may not be with the flags given).
+    if (auto ok = ringload::check_config(options->config); !ok)
+      return fail(ringload::cli::flag_message(ok.error(), options->config), exit_usage);
   }
   if (auto ok = ringload::check_threshold_names(options->config); !ok)
     return fail(ringload::cli::flag_message(ok.error(), options->config), exit_usage);

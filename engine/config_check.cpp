@@ -71,7 +71,8 @@ std::expected<void, ConfigError> check_pipeline(const RunConfig& c) {
   if (c.pipeline == 0 || c.pipeline > 1024) return bad("pipeline", "{pipeline} must be 1 to 1024");
   if (c.pipeline == 1) return {};
   if (c.http2 != Http2Mode::off)
-    return bad("pipeline", "{pipeline} is for HTTP/1.1: HTTP/2 multiplexes streams instead ({max_streams})");
+    return bad("pipeline", "{pipeline} is for HTTP/1.1, not {http2}: HTTP/2 multiplexes streams instead "
+                           "({max_streams})");
   if (!c.plugins.empty())
     return bad("pipeline", "{pipeline} does not run with {plugins} (their hooks see one request per connection)");
   if (c.tls.handshake_each)

@@ -18,6 +18,7 @@ Run: python3 test_pipeline.py --ringload PATH --target PATH
 """
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -156,29 +157,36 @@ def test_target(c, rl, tgt):
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
 
 
-def read_heads(conn, buf, want, stop):
-    """Reads until `buf` holds `want` request heads (or the client closed, or stop):
-    (heads, buf)."""
+def read_heads(conn, want, idle=0.3):
+    """Reads request heads until there are `want`, nothing came for `idle` seconds, or the
+    client closed: (heads, client closed)."""
+    buf = b""
+    conn.settimeout(idle)
     for _ in range(10000):
-        heads = buf.count(b"\r\n\r\n")
-        if heads >= want or stop.is_set():
-            return heads, buf
-        chunk = conn.recv(65536)
+        if buf.count(b"\r\n\r\n") >= want:
+            break
+        try:
+            chunk = conn.recv(65536)
+        except socket.timeout:
+            break
         if not chunk:
-            return heads, buf
+            return buf.count(b"\r\n\r\n"), True
         buf += chunk
-    return buf.count(b"\r\n\r\n"), buf
+    conn.settimeout(5)
+    return buf.count(b"\r\n\r\n"), False
 
 
 def close_after(k, served):
-    """Per connection: waits for more than k requests, answers k, ends its side (FIN) and
-    reads until the client closes (no RST that could drop the answers)."""
+    """Per connection: waits for more than k requests (or a pause), answers k of them, ends
+    its side (FIN) and reads until the client closes (no RST that could drop the answers)."""
     def behaviour(conn, stop):
-        heads, _ = read_heads(conn, b"", k + 1, stop)
+        heads, closed = read_heads(conn, k + 1)
+        if closed:
+            return
         n = min(k, heads)
         conn.sendall(RESPONSE * n)
         served.add(n)
-        conn.shutdown(1)
+        conn.shutdown(socket.SHUT_WR)
         for _ in range(10000):
             if stop.is_set() or not conn.recv(65536):
                 return
@@ -306,8 +314,8 @@ def test_refusals(c, rl, tmp):
         c.check(f"{name}: exit 2, names --pipeline and {word}",
                 res.rc == EXIT_USAGE and "--pipeline" in res.err and word in res.err, res.describe())
     res = h.run_cli(rl, ["--pipeline", "4", "-f", stream_file, "-n", "1"])
-    c.check("refused: -f with an SSE line: names --pipeline and the line",
-            res.rc != 0 and "--pipeline" in res.err and "stream.ndjson:2" in res.err, res.describe())
+    c.check("refused: -f with an SSE line: exit 2, names --pipeline and the line",
+            res.rc == EXIT_USAGE and "--pipeline" in res.err and "stream.ndjson:2" in res.err, res.describe())
 
 
 def tests(env):

@@ -132,7 +132,7 @@ bool Shard::apply(uint32_t slot, const Step& step, uint64_t now) noexcept {
   Conn& c = slab_[slot];
   if (step.kind == Step::Kind::more) {
     // A multiplexing session may have made room (a stream ended, the peer's limit rose).
-    if (c.mux && c.in_flight < c.capacity) slab_.offer(slot);
+    if (c.mux && c.in_flight < c.capacity && (plan_.open_loop || Sessions::refill(c))) slab_.offer(slot);
     pump_output(slot);
     return true;
   }

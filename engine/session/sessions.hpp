@@ -48,6 +48,13 @@ class Sessions {
   // The session batches the requests issued in a row into one send: the shard lets it
   // produce once after them (HTTP/1.1 pipelining).
   static bool batches(const Conn& c) noexcept { return c.session == SessionKind::pipe; }
+  // The closed loop offers a connection that made room again only once its session wants
+  // more: a pipeline once half of it was answered, so that each send carries at least N/2
+  // requests (one per response would cost a send and a server read per request); the open
+  // loop sends whenever a request is due.
+  static bool refill(const Conn& c) noexcept {
+    return c.session != SessionKind::pipe || c.in_flight <= c.capacity / 2;
+  }
   // What the export says a response came over.
   static ExportProtocol protocol(const Conn& c) noexcept {
     return c.session == SessionKind::h2 ? ExportProtocol::h2 : ExportProtocol::http1;

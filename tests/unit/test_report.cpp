@@ -120,7 +120,8 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
   CHECK(j["interrupted"] == true);
   CHECK(j["shard"].is_null());
   CHECK(j["started_at"] == "1970-01-01T00:00:00.000Z");
-  CHECK(j["requests"] == json{{"total", 1000}, {"succeeded", 990}, {"failed", 10}, {"in_flight_at_end", 3}, {"skipped", 0}});
+  CHECK(j["requests"] == json{{"total", 1000}, {"succeeded", 990}, {"failed", 10}, {"in_flight_at_end", 3},
+                              {"skipped", 0}, {"pipeline_unanswered", 0}});
   CHECK(j["status_codes"] == json{{"200", 990}, {"503", 5}});
   CHECK(j["errors"] == json{{"connect", 2}, {"read", 0}, {"write", 0}, {"timeout", 3}, {"protocol", 0}, {"tls", 0}, {"plugin", 0}});
   CHECK(j["first_errors"] ==
@@ -169,7 +170,7 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
 
   const json& cfg = j["config"];
   CHECK(keys_of(cfg) == std::set<std::string>{"connections", "threads", "duration_s", "max_requests", "timeout_s",
-                                              "method", "headers", "body_bytes", "success_status", "requests_file", "iterations", "shuffle", "seed", "connections_per_origin", "tls"});
+                                              "method", "headers", "body_bytes", "success_status", "requests_file", "iterations", "shuffle", "seed", "connections_per_origin", "pipeline", "tls"});
   CHECK(cfg["connections"] == 10);
   CHECK(cfg["threads"] == 2);
   CHECK(cfg["duration_s"].get<double>() == 5.0);

@@ -48,6 +48,7 @@ const Field<Counters> counter_fields[] = {
     {"tls_handshakes", [](Counters& c) { return one(c.tls_handshakes); }},
     {"tls_resumed", [](Counters& c) { return one(c.tls_resumed); }},
     {"skipped", [](Counters& c) { return one(c.skipped); }},
+    {"pipeline_unanswered", [](Counters& c) { return one(c.pipeline_unanswered); }},
 };
 
 // Every field but close_codes (tested on its own below).

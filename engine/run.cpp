@@ -247,7 +247,10 @@ Window Run::window(const Stats& current, uint64_t end_ns) const {
   w.succeeded = delta->counters.succeeded;
   for (uint64_t e : delta->counters.errors) w.errors += e;
   w.latency_p50_ns = delta->latency.percentile(50);
+  w.latency_p90_ns = delta->latency.percentile(90);
   w.latency_p99_ns = delta->latency.percentile(99);
+  w.latency_max_ns = delta->latency.max();
+  for (std::size_t code = 100; code < 600; ++code) w.status_classes[code / 100 - 1] += delta->counters.status[code];
   w.target_qps = target_qps(previous_ns_ + (end_ns - previous_ns_) / 2);
   return w;
 }

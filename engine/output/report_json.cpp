@@ -103,6 +103,12 @@ json by_iteration_json(const std::vector<IterationStats>& passes) {
   return out;
 }
 
+json status_classes_json(const std::array<uint64_t, 5>& classes) {
+  json out = json::object();
+  for (std::size_t i = 0; i < classes.size(); ++i) out[std::to_string(i + 1) + "xx"] = classes[i];
+  return out;
+}
+
 json timeline_json(const std::vector<Window>& timeline) {
   json out = json::array();
   for (const Window& w : timeline) {
@@ -114,7 +120,10 @@ json timeline_json(const std::vector<Window>& timeline) {
         {"errors", w.errors},
         {"rps", per_second(w.requests, w.duration_s)},
         {"p50_us", us(w.latency_p50_ns)},
+        {"p90_us", us(w.latency_p90_ns)},
         {"p99_us", us(w.latency_p99_ns)},
+        {"max_us", us(w.latency_max_ns)},
+        {"status_classes", status_classes_json(w.status_classes)},
         {"target_qps", w.target_qps},
     });
   }
@@ -252,6 +261,7 @@ json open_loop_json(const RunConfig& config, const RunResult& result) {
   // A shard's own rate (--shard i/N: 1/N of --qps).
   const double target = config.shard.count > 1 ? config.qps / config.shard.count : config.qps;
   return {{"target_qps", target},
+          {"schedule", config.adaptive.enabled ? "adaptive" : !config.stages.empty() ? "stages" : "fixed"},
           {"arrival", config.poisson ? "poisson" : "uniform"},
           {"spin", config.spin == SpinMode::always  ? "always"
                    : config.spin == SpinMode::never ? "never"

@@ -67,9 +67,10 @@
 //             "header_block_bytes", "header_decoded_bytes"} | null,
 //                                       response header blocks as received (HPACK) and decoded
 //                                       (names + values); null: no --h2c / --http2
-//   "open_loop": {"target_qps", "arrival", "spin", "spun_sends", "preopened_connections",
+//   "open_loop": {"target_qps", "schedule", "arrival", "spin", "spun_sends", "preopened_connections",
 //                 "warm_up_s", "waited_for_connection", "unsent_at_end"} | null,
-//                                       null: closed loop
+//                                       null: closed loop; schedule: fixed (--qps), stages
+//                                       or adaptive (the timeline's target_qps follows it)
 //   "capacity": f | null,               adaptive: highest rate passing two windows
 //   "qps_timeline": [{"t_s", "target_qps", "achieved_qps", "availability", "p50_us", "p99_us", "errors"}],
 //                                       open loop only (else [])
@@ -78,7 +79,9 @@
 //   "bytes": {"in", "out"},             on the wire, headers included
 //   "connections_opened": n,
 //   "closes_by_server": n, "closes_by_client": n,
-//   "timeline": [{"t_s", "duration_s", "requests", "succeeded", "errors", "rps", "p50_us", "p99_us",
+//   "timeline": [{"t_s", "duration_s", "requests", "succeeded", "errors", "rps", "p50_us", "p90_us",
+//                 "p99_us", "max_us",   latency of the window's responses (max: its bucket's bound)
+//                 "status_classes": {"1xx", "2xx", "3xx", "4xx", "5xx"},   its responses by class
 //                 "target_qps"}],       one entry per progress window (the last one may be shorter)
 //   "by_name": [{"name", "requests", "succeeded", "failed", "latency_us": {same keys}}],
 //                                       names with requests only

@@ -2,11 +2,11 @@
 //
 // Exit status: 0 the run completed and every output was written; 1 the run could not
 // start; 2 a usage error (flag, value, URL, request file, an output path that cannot be
-// written); 3 an output could not be written (the export, the -o file or standard
+// written); 3 an output could not be written (the export, the -o or --html file or standard
 // output): the results are incomplete; 130 / 143 the run was interrupted by SIGINT /
 // SIGTERM (its report is complete up to the stop); 4 a plugin's hook failed and
 // --plugin-errors fatal stopped the run; 5 the run finished but a --threshold failed (3, 4,
-// 130 and 143 take precedence).
+// 130 and 143 take precedence). `ringload report`: cli/report.hpp.
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -17,6 +17,7 @@
 #include "cli/options.hpp"
 #include "cli/output_file.hpp"
 #include "cli/progress.hpp"
+#include "cli/report.hpp"
 #include "cli/summary.hpp"
 #include "cli/thresholds.hpp"
 #include "ringload/engine.hpp"
@@ -50,6 +51,10 @@ int check_output_paths(const ringload::cli::Options& o) {
     if (auto ok = ringload::cli::check_writable(o.output); !ok)
       return fail("-o '" + o.output + "': cannot write it: " + ok.error(), exit_usage);
   }
+  if (!o.html.empty()) {
+    if (auto ok = ringload::cli::check_writable(o.html); !ok)
+      return fail("--html '" + o.html + "': cannot write it: " + ok.error(), exit_usage);
+  }
   const std::string& exp = o.config.export_path;
   if (!exp.empty() && exp != "-") {
     if (auto ok = ringload::cli::check_writable(exp); !ok)
@@ -70,6 +75,12 @@ int write_outputs(const ringload::cli::Options& o, const ringload::RunConfig& co
       std::cerr << "error: cannot write the report to '" << o.output << "': " << ok.error()
                 << "; the JSON report follows on standard output\n";
       json_on_stdout = true;
+      status = exit_output_failed;
+    }
+  }
+  if (!o.html.empty()) {
+    if (const std::string failed = ringload::cli::write_html(o.html, json); !failed.empty()) {
+      std::cerr << "error: " << failed << '\n';
       status = exit_output_failed;
     }
   }
@@ -100,6 +111,7 @@ int write_outputs(const ringload::cli::Options& o, const ringload::RunConfig& co
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "merge") return ringload::cli::merge_main(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "report") return ringload::cli::report_main(argc - 1, argv + 1);
   auto options = ringload::cli::parse_options(argc, argv);
   if (!options) {
     if (options.error().exit_code == 0) {

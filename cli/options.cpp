@@ -288,9 +288,9 @@ void add_report_flags(CLI::App& app, Flags& f) {
       ->capture_default_str()->check(checked(parse_status_ranges, "STATUSES"));
   app.add_flag("--json", o.json, "Print the JSON report instead of the summary");
   app.add_option("-o,--output", o.output, "Write the JSON report to this file");
+  app.add_option("--html", o.html, "Write the HTML report (one self-contained page) to this file");
   app.add_flag("-q,--quiet", o.quiet, "No live progress on stderr");
-  app.add_option("--progress-interval", f.progress_every,
-                 "When stderr is not a terminal, a plain progress line this often (default: none)")
+  app.add_option("--progress-interval", f.progress_every, "Off a terminal: a plain progress line this often (default: none)")
       ->check(checked(parse_duration, "DURATION"));
 }
 

@@ -12,6 +12,7 @@ struct Options {
   RunConfig config;
   bool json = false;          // JSON report on stdout instead of the summary
   std::string output;         // also write the JSON report here
+  std::string html;           // also write the HTML report here (ringload/html_report.hpp)
   bool quiet = false;         // no live progress on stderr
   bool terminal = true;       // stderr is a terminal
   std::chrono::nanoseconds progress_every{0};  // plain progress lines when not a terminal

@@ -18,6 +18,8 @@ packages=(
   libnghttp2-dev                       # HTTP/2 (--h2c, --http2): framing, HPACK, flow control
   slurm-wlm munge                      # tests/integration/test_slurm.py: a one-node cluster it starts
                                        # itself (installing starts no daemon here: no systemd)
+  libjs-chart.js                       # the HTML report's charts: Chart.js 3.9.1, inlined at build time
+  chromium python3-pil                 # tests/integration/test_html_report.py: a headless browser looks at it
 )
 
 missing=()

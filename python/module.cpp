@@ -28,6 +28,7 @@
 #include "cli/config_flags.hpp"
 #include "cli/options.hpp"
 #include "cli/thresholds.hpp"
+#include "ringload/html_report.hpp"
 #include "hooks.hpp"
 #include "ringload/engine.hpp"
 #include "ringload/report.hpp"
@@ -234,6 +235,7 @@ class PyEngine {
     py::dict d;
     d["json"] = options_.json;
     d["output"] = options_.output;
+    d["html"] = options_.html;
     return d;
   }
 
@@ -274,4 +276,12 @@ PYBIND11_MODULE(_ringload, m) {
       .def("snapshot", &PyEngine::snapshot)
       .def("set_qps", &PyEngine::set_qps, py::arg("qps"))
       .def("options", &PyEngine::options);
+  // The HTML report of [(name, report JSON text), ...] (ringload/html_report.hpp).
+  m.def("html_report", [](const std::vector<std::pair<std::string, std::string>>& reports) {
+    std::vector<ringload::HtmlInput> inputs;
+    for (const auto& [name, text] : reports) inputs.push_back({name, text});
+    auto page = ringload::html_report(inputs);
+    if (!page) throw py::value_error(page.error());
+    return *page;
+  });
 }

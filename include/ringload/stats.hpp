@@ -173,11 +173,11 @@ struct Window {
   uint64_t succeeded = 0;
   uint64_t errors = 0;     // all error kinds, connect included
   uint64_t latency_p50_ns = 0;
-  uint64_t latency_p90_ns = 0;
   uint64_t latency_p99_ns = 0;
-  uint64_t latency_max_ns = 0;
-  std::array<uint64_t, 5> status_classes{};  // complete responses by class: 1xx ... 5xx
   double target_qps = 0;   // open loop: the rate asked for during the window (0: closed loop)
+  uint64_t latency_p90_ns = 0;
+  uint64_t latency_max_ns = 0;  // the highest bucket's upper bound (a window is a difference)
+  std::array<uint64_t, 5> status_classes{};  // complete responses by class: 1xx ... 5xx
 };
 
 // What a plugin added to the report from its finish (plugin.h: report_number).

@@ -61,7 +61,7 @@ _VALUE = (
     "cacert", "cert", "key", "sni", "qps", "arrival", "stages", "adaptive", "connections",
     "threads", "duration", "method", "body", "body_file", "timeout", "reconnect_backoff",
     "max_events", "stream_timeout", "until", "expect", "idle_timeout", "ws_repeat",
-    "ws_interval", "ws_max_message", "plugin_errors", "success_status", "spin",
+    "ws_interval", "ws_max_message", "plugin_errors", "success_status", "spin", "html",
 )
 # Flags without a value: True sets them, False or None leaves them out.
 _SWITCH = ("loop", "shuffle", "export_errors_only", "insecure", "no_tls_resume",
@@ -120,6 +120,18 @@ def _argv(url, options):
     return argv
 
 
+def _check_writable(path):
+    """html=: the page's file can be written, before any traffic (the CLI's exit 2)."""
+    existed = os.path.exists(path)
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise ValueError(f"--html '{path}': cannot write it: {e.strerror}") from None
+    if not existed:
+        os.unlink(path)
+
+
 class _Requests:
     """A list of request dicts as an in-memory JSON Lines file (memfd) for the engine to load;
     its errors name requests[INDEX] instead of the file."""
@@ -165,6 +177,9 @@ class Engine:
         else:
             self._engine = _ringload._Engine(_argv(url, options))
         self._report = None
+        self._html = self._engine.options()["html"]
+        if self._html:
+            _check_writable(self._html)
 
     def prepare(self):
         """Loads the plugins and resolves and reaches every target (optional: start() does it)."""
@@ -225,6 +240,13 @@ class Engine:
 
     def _checked(self):
         report, outcome = self.report(), self.outcome()
+        if self._html:
+            page = _ringload.html_report([(os.path.basename(self._html), self._engine.report())])
+            try:
+                with open(self._html, "w", encoding="utf-8") as f:
+                    f.write(page)
+            except OSError as e:
+                raise OutputError(f"cannot write the HTML report to '{self._html}': {e.strerror}", report) from None
         if outcome["export_error"]:
             raise OutputError(f"the export failed and stopped the run: {outcome['export_error']} "
                               f"({outcome['export_lines']} whole lines written)", report)
@@ -258,6 +280,7 @@ def run(url=None, *, requests=None, requests_file=None, connections=None, thread
     connections    -c (default 64); threads: -t (default: one per CPU)
     duration       -d, seconds or "30s"; total: -n (requests to send)
     qps            --qps; adaptive: --adaptive SPEC; export: --export FILE.jsonl
+    html           --html FILE: the HTML report, written when the run ends (OutputError if not)
     **options      any other CLI flag with '_' for '-': method, header / headers, body,
                    timeout, iterations, loop, stages, plugin / plugins, plugin_errors,
                    success_status, threshold / thresholds, insecure, sse, ws, ...

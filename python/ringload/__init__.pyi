@@ -41,7 +41,7 @@ def run(url: Optional[str] = ..., *, requests: Optional[Iterable[Mapping[str, An
         requests_file: Optional[PathLike] = ..., connections: Optional[int] = ...,
         threads: Optional[int] = ..., duration: Optional[Seconds] = ..., total: Optional[int] = ...,
         qps: Optional[float] = ..., adaptive: Optional[str] = ..., export: Optional[PathLike] = ...,
-        method: Optional[str] = ..., header: Union[str, Sequence[str], None] = ...,
+        html: Optional[PathLike] = ..., method: Optional[str] = ..., header: Union[str, Sequence[str], None] = ...,
         headers: Union[Mapping[str, str], Sequence[str], None] = ..., body: Optional[str] = ...,
         body_file: Optional[PathLike] = ..., timeout: Optional[Seconds] = ...,
         plugin: Union[str, Sequence[str], None] = ..., plugins: Union[str, Sequence[str], None] = ...,

@@ -11,6 +11,8 @@
   screenshot is not blank; and each figure of the summary table is the JSON report's
   (data-value exact, the text shown the same number as rounded);
 - the page is one file: no element loads anything (src/href), a CSP forbids fetches;
+- an SSE run and a WebSocket run have their panels with the report's counts;
+- Python: ringload.run(..., html=FILE) writes the page;
 - bad input: a missing file, a file that is not a ringload report, another version: exit 2
   naming the file; an --html path that cannot be opened: exit 2 before any traffic; one that
   cannot be written (/dev/full): the run's outputs are written, the HTML error named, exit 3.
@@ -21,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 import harness as h
@@ -299,6 +302,54 @@ def test_browser(c, env, pages):
         c.check(f"compare: ratios to the first run ({len(ratios)})", ratios and not bad, f"bad={bad[:3]}")
 
 
+def test_stream_panels(c, env, tgt):
+    """The SSE and WebSocket blocks have their panels (written as HTML: no browser needed)."""
+    port = tgt.url("/").split(":")[2].rstrip("/")
+    for label, args, block, title in [
+            ("sse", ["--sse", tgt.url("/sse?n=3")], "sse", "Server-Sent Events"),
+            ("ws", ["--ws-message", "hello", f"ws://127.0.0.1:{port}/ws"], "ws", "WebSocket")]:
+        page = os.path.join(env.tmp, f"{label}.html")
+        res = h.run_ringload(env.ringload, ["-t", "1", "-c", "2", "-n", "20", "--html", page] + args, timeout=60)
+        if not c.eq(f"{label}: exit 0", res.rc, 0):
+            print(res.describe())
+            continue
+        with open(page, encoding="utf-8") as f:
+            text = f.read()
+        count = res.get(block, "streams" if block == "sse" else "sessions")
+        row = f"<tr><th>{'streams' if block == 'sse' else 'sessions'}</th><td>{count}</td></tr>"
+        c.check(f"{label}: the {title} panel, with the report's count ({count})",
+                f"<h3>{title}</h3>" in text and row in text and count == 20, f"looked for {row!r}")
+    with open(os.path.join(env.tmp, "closed.html"), encoding="utf-8") as f:
+        text = f.read()
+    c.check("closed: no SSE, WebSocket, HTTP/2 or TLS panel without those blocks",
+            not any(f"<h3>{t}</h3>" in text for t in ("Server-Sent Events", "WebSocket", "HTTP/2", "TLS")))
+
+
+def test_python(c, env, tgt):
+    """ringload.run(..., html=FILE) writes the run's page; a path that cannot be opened is a
+    ValueError before any traffic."""
+    sdk = os.path.join(os.path.dirname(os.path.abspath(env.ringload)), "python")
+    if not os.path.exists(os.path.join(sdk, "ringload", "__init__.py")):
+        print("SKIP the Python SDK: the module is not built", flush=True)
+        return
+    sys.path.insert(0, sdk)
+    import ringload
+    page = os.path.join(env.tmp, "python.html")
+    report = ringload.run(tgt.url("/"), connections=2, threads=1, total=100, html=page)
+    with open(page, encoding="utf-8") as f:
+        text = f.read()
+    c.check("python html=: the page of the run, with its figures",
+            report["requests"]["total"] == 100 and 'data-key="requests.total" data-value="100"' in text
+            and "Chart.js v3.9.1" in text)
+    before = tgt.count()
+    try:
+        ringload.run(tgt.url("/"), total=10, html="/nonexistent-dir/x.html")
+        c.check("python html= into a missing directory raises ValueError", False, "no exception")
+    except ValueError as e:
+        c.check("python html= into a missing directory: ValueError before any traffic",
+                "--html '/nonexistent-dir/x.html'" in str(e) and tgt.count() == before, e)
+
+
 def test_bad_input(c, env, tgt):
     rl, tmp = env.ringload, env.tmp
     not_report = os.path.join(tmp, "not-report.json")
@@ -339,7 +390,9 @@ def tests(env):
     return [
         ("runs", test_runs, env, tgt, pages),
         ("browser", test_browser, env, pages),
+        ("stream panels", test_stream_panels, env, tgt),
         ("bad input", test_bad_input, env, tgt),
+        ("python", test_python, env, tgt),
     ]
 
 

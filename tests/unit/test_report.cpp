@@ -73,7 +73,7 @@ std::unique_ptr<ringload::RunResult> make_result() {
   r->first_error[static_cast<std::size_t>(ErrorKind::timeout)] = "request deadline passed";
   r->first_error[static_cast<std::size_t>(ErrorKind::connect)] = "connection refused";
   r->timeline.push_back({1.0, 1.0, 600, 595, 2, 400'000, 990'000});
-  r->timeline.push_back({2.0, 0.5, 400, 395, 3, 600'000, 1'000'000});
+  r->timeline.push_back({2.0, 0.5, 400, 395, 3, 600'000, 1'000'000, 0, 800'000, 1'200'000, {0, 390, 0, 7, 0}});
   r->notices = {"io_uring bundles unavailable: one buffer per receive"};
   return r;
 }
@@ -155,7 +155,8 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
   REQUIRE(j["timeline"].size() == 2);
   const json& w = j["timeline"][1];
   CHECK(keys_of(w) == std::set<std::string>{"t_s", "duration_s", "requests", "succeeded", "errors", "rps",
-                                            "p50_us", "p99_us", "target_qps"});
+                                            "p50_us", "p90_us", "p99_us", "max_us", "status_classes",
+                                            "target_qps"});
   CHECK(w["t_s"].get<double>() == 2.0);
   CHECK(w["duration_s"].get<double>() == 0.5);
   CHECK(w["requests"] == 400);
@@ -164,6 +165,9 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
   CHECK(w["rps"].get<double>() == Approx(800));
   CHECK(w["p50_us"].get<double>() == Approx(600));
   CHECK(w["p99_us"].get<double>() == Approx(1000));
+  CHECK(w["p90_us"].get<double>() == Approx(800));
+  CHECK(w["max_us"].get<double>() == Approx(1200));
+  CHECK(w["status_classes"] == json{{"1xx", 0}, {"2xx", 390}, {"3xx", 0}, {"4xx", 7}, {"5xx", 0}});
   CHECK(j["timeline"][0]["rps"].get<double>() == Approx(600));
 
   CHECK(j["notices"] == json::array({"io_uring bundles unavailable: one buffer per receive"}));

@@ -58,8 +58,9 @@
     const rps = [line("achieved", blue, series(tl, "rps"))];
     if (open) {
       const adaptive = run.schedule === "adaptive";
+      // Chart.js "after": up at the previous point, then level: each window's rate over the window.
       rps.push(line(adaptive ? "target (adaptive steps)" : "target", orange, series(tl, "target"),
-                    {borderDash: [6, 4], stepped: adaptive ? "before" : false}));
+                    {borderDash: [6, 4], stepped: adaptive ? "after" : false}));
     }
     charts["chart-rps"] = {type: "line", data: {datasets: rps}, options: base("seconds since start", "requests/s")};
     charts["chart-latency"] = {type: "line", options: base("seconds since start", "latency (ms)"), data: {datasets: [

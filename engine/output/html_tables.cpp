@@ -295,7 +295,7 @@ std::string panels(const json& report) {
 
 std::string config_table(const json& report) {
   json run = json::object();
-  for (const char* key : {"url", "method", "ringload_version", "started_at", "duration_s", "connections", "threads",
+  for (const char* key : {"url", "method", "ringload_version", "started_at", "duration_s", "connections", "threads", "descriptors",
                           "shard", "interrupted"})
     if (const json* v = find(report, key)) run[key] = *v;
   std::string out = block_panel("Run", run);

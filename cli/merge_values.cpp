@@ -107,6 +107,10 @@ json merge_timelines(const std::vector<Timeline>& timelines, double interval_s, 
       }
       w["_weighted"] = w["_weighted"].get<double>() + weighted;
       for (const auto& [key, value] : e.items()) {
+        if (value.is_object()) {  // status_classes: counts, summed like the window's requests
+          w[key] = add(w[key], value);
+          continue;
+        }
         if (!value.is_number() || key == "availability") continue;
         if (is_summed(key)) w[key] = add(w[key], value);
         else if (key == "t_s") w[key] = std::max(w[key].get<double>(), end);

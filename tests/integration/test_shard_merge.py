@@ -123,6 +123,15 @@ def test_shards(checks, env, target, file, unsharded, n):
     eq(checks, f"N={n}: merged connections add up", merged["connections"], sum(s[1]["connections"] for s in shards))
     eq(checks, f"N={n}: merged timeline holds every request",
        sum(w["requests"] for w in merged["timeline"]), TOTAL)
+
+    def classes(windows):
+        out = {}
+        for w in windows:
+            for k, v in w.get("status_classes", {}).items():
+                out[k] = out.get(k, 0) + v
+        return out
+    eq(checks, f"N={n}: merged timeline's status classes add up the shards'", classes(merged["timeline"]),
+       classes([w for s in shards for w in s[1]["timeline"]]))
     latencies = [round(rec["timing"]["total_us"] * 1000) for s in shards for rec in s[2]]
     want = independent_percentiles(latencies)
     got = {k: merged["latency_us"][k] for k, _ in PERCENTILES}

@@ -8,7 +8,7 @@ packages=(
   liburing-dev libwolfssl-dev libcli11-dev catch2 nlohmann-json3-dev libsimdjson-dev
   zlib1g-dev                           # deflate for the report's HdrHistogram encoding
   nodejs                               # tools/hdr: the tests' independent HdrHistogram decoder
-  clang libclang-rt-14-dev           # libFuzzer targets
+  clang-16 libclang-rt-16-dev        # libFuzzer targets (clang 16: libstdc++ 12's <expected>)
   nginx wrk time curl openssl python3  # integration tests and benchmarks
   python3-aiohttp python3-websockets   # SSE and WebSocket peers in the integration tests
   python3-jsonschema                   # every report the tests produce is validated (report.schema.json)

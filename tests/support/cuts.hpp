@@ -4,7 +4,7 @@
 // (guard_page.hpp) and released after the call, so a parser that reads past its input, or
 // keeps a view of a read past the call that lent it, faults, is reported or reads garbage.
 //
-// No test framework here (and no std::expected: the fuzz targets build with clang 14):
+// No test framework here (and no std::expected, so that a parser test needs none):
 // what to check after each read and at the end stays with the caller.
 //   for (const Cut& cut : cuts(bytes.size())) {
 //     INFO(cut.label(bytes.size()));

@@ -20,7 +20,8 @@ uint32_t Shard::assemble_head(char* out, const RequestLine& req) const noexcept 
 // A request goes out on a connection with room for it (Slab::take_idle). A connection
 // whose session is the request's keeps it in Conn::req, its head assembled in the scratch;
 // a multiplexing session gives a record of its own and renders the request itself.
-void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
+// `again`: a resend (pump_resends), in its first attempt's pass.
+void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended, const Resend* again) noexcept {
   Conn& c = slab_[slot];
   const RequestLine& req = table_.lines[line];
   InFlight& r = c.mux ? sessions_.acquire(slot, c) : c.req;
@@ -30,8 +31,10 @@ void Shard::issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept {
   r.seq = issued_++;
   r.stream = table_.stream(req);
   // The pass (0 for a single URL that loops: its requests are not passes).
-  r.iteration = recorder_.per_pass() ? static_cast<uint32_t>(sequence_.pass()) : 0;
+  r.iteration = again != nullptr ? again->iteration
+                : recorder_.per_pass() ? static_cast<uint32_t>(sequence_.pass()) : 0;
   r.request_queued = false;
+  r.resent = again != nullptr;
   r.intended_ns = intended;
   r.first_byte_ns = 0;
   r.tap = {plan_.export_queue, r.seq, config_.export_max_body, false};
@@ -175,14 +178,25 @@ bool Shard::apply(uint32_t slot, const Step& step, uint64_t now) noexcept {
 // and fail() count a request of Conn::req; the connection is left as it is.
 void Shard::ended(uint32_t slot, InFlight& r, const RequestEnd& end) noexcept {
   Conn& c = slab_[slot];
-  if (end.message != nullptr) recorder_.error(end.error, end.message);
-  const int kind = end.message != nullptr ? static_cast<int>(end.error) : -1;
-  finish_request(slot, r, end.ok, end.now, kind, end.message, end.complete ? end.status : 0, end.complete);
-  if (end.complete) {
-    recorder_.response(end.status, end.now - r.intended_ns, end.now - r.sent_ns,
-                       (r.first_byte_ns != 0 ? r.first_byte_ns : end.now) - r.sent_ns);
+  if (end.resend && resend_count_ < resends_.size()) {
+    // Still in flight (in_flight_), off this connection: pump_resends() sends it again.
+    --c.in_flight;
+    resends_[(resend_first_ + resend_count_++) % resends_.size()] =
+        Resend{static_cast<uint32_t>(r.request - table_.lines.data()), r.iteration, r.intended_ns};
+    if (plan_.export_queue != nullptr) plan_.export_queue->discard(r.tap.id);
+    if (c.in_flight == 0 && c.state == ConnState::busy) c.state = ConnState::idle;
+    return;
+  }
+  RequestEnd e = end;  // (the ring holds every request that can be in flight: never full)
+  if (e.resend) e.message = "not processed: above the server's GOAWAY last_stream_id";
+  if (e.message != nullptr) recorder_.error(e.error, e.message);
+  const int kind = e.message != nullptr ? static_cast<int>(e.error) : -1;
+  finish_request(slot, r, e.ok, e.now, kind, e.message, e.complete ? e.status : 0, e.complete);
+  if (e.complete) {
+    recorder_.response(e.status, e.now - r.intended_ns, e.now - r.sent_ns,
+                       (r.first_byte_ns != 0 ? r.first_byte_ns : e.now) - r.sent_ns);
   } else {
-    recorder_.failure(end.now - r.intended_ns);
+    recorder_.failure(e.now - r.intended_ns);
   }
   if (c.in_flight == 0 && c.state == ConnState::busy) c.state = ConnState::idle;
 }

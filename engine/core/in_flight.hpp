@@ -19,6 +19,7 @@ struct InFlight {
   uint64_t seq = 0;                  // the shard's count of requests sent before it (the export id)
   uint32_t head_len = 0;             // bytes of the assembled request head in the slot's scratch
   bool request_queued = false;       // the request's bytes went to the transport
+  bool resent = false;               // a second attempt (not processed the first time: a GOAWAY)
   std::span<const char> body;        // the request body: the table's, or a plugin's
   uint64_t intended_ns = 0;          // when the request should have been sent
   uint64_t sent_ns = 0;              // when its send was queued

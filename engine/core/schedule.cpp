@@ -11,6 +11,7 @@ namespace ringload {
 // A position whose origin has none waits (and the ones after it), so each shard keeps the
 // file order.
 void Shard::pump() noexcept {
+  if (!pump_resends()) return;
   if (plan_.open_loop) {
     pump_open(now_ns());
     return;
@@ -45,6 +46,22 @@ void Shard::pump_open(uint64_t now) noexcept {
     pacer_.advance();
     sequence_.advance();
   }
+}
+
+// Requests the server did not process (an HTTP/2 GOAWAY) go again first, with their
+// intended time (their latency counts from it), each on a connection of its origin with
+// room. False while one waits for a connection.
+bool Shard::pump_resends() noexcept {
+  while (resend_count_ > 0) {
+    const Resend again = resends_[resend_first_];
+    const uint32_t slot = slab_.take_idle(table_.lines[again.line].origin);
+    if (slot == UINT32_MAX) return false;
+    resend_first_ = (resend_first_ + 1) % resends_.size();
+    --resend_count_;
+    --in_flight_;  // issue() counts it again
+    issue(slot, again.line, again.intended_ns, &again);
+  }
+  return true;
 }
 
 // Requests that were due before the end but never sent: reported, not silently lost.

@@ -80,6 +80,13 @@ std::string Shard::setup() noexcept {
   if (err.empty()) err = recorder_.setup(table_, config_);
   if (err.empty()) err = sessions_.setup(n, table_, config_, prepared_.origins, recorder_.stats().http2,
                                            slab_.scratch_size());
+  if (err.empty() && config_.http2 != Http2Mode::off) {
+    try {
+      resends_.resize(static_cast<std::size_t>(n) * std::max<uint32_t>(config_.max_streams, 1));
+    } catch (const std::bad_alloc&) {
+      err = "out of memory for the HTTP/2 resend queue";
+    }
+  }
   if (err.empty()) err = setup_tls();
   if (err.empty() && plan_.plugins != nullptr) {
     err = plugins_.setup(*plan_.plugins, plan_.index, n, slab_.scratch_size());

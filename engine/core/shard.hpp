@@ -138,7 +138,13 @@ class Shard final : public RequestEnds {
 
   // A request's life (exchange.cpp).
   uint32_t assemble_head(char* out, const RequestLine& req) const noexcept;
-  void issue(uint32_t slot, uint32_t line, uint64_t intended) noexcept;
+  // A request not processed by the server (an HTTP/2 GOAWAY), to send once more.
+  struct Resend {
+    uint32_t line = 0;
+    uint32_t iteration = 0;
+    uint64_t intended_ns = 0;
+  };
+  void issue(uint32_t slot, uint32_t line, uint64_t intended, const Resend* again = nullptr) noexcept;
   void flush_batched() noexcept;
   bool deliver(uint32_t slot, std::span<const char> plaintext) noexcept;
   void pump_output(uint32_t slot) noexcept;
@@ -158,6 +164,7 @@ class Shard final : public RequestEnds {
   // What to send next and on which connection (schedule.cpp).
   void pump() noexcept;
   void pump_open(uint64_t now) noexcept;
+  bool pump_resends() noexcept;
   void count_unsent(uint64_t end) noexcept;
 
   ShardPlan plan_;
@@ -191,7 +198,11 @@ class Shard final : public RequestEnds {
   uint64_t unsent_at_end_ = 0;
   uint32_t batched_ = UINT32_MAX;     // a batching session's slot with requests issued, not produced
   uint64_t issued_ = 0;               // requests issued, sent or skipped: the next request's seq
-  uint64_t in_flight_ = 0;
+  uint64_t in_flight_ = 0;            // requests issued and not finished (resends waiting included)
+  // Resends waiting for a connection, oldest first: a ring as large as the most requests
+  // in flight (connections x --max-streams), made only for HTTP/2 runs.
+  std::vector<Resend> resends_;
+  std::size_t resend_first_ = 0, resend_count_ = 0;
   uint64_t in_flight_at_end_ = 0;
   uint64_t end_ns_ = 0;
   uint64_t publish_seen_ = 0;

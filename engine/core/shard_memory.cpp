@@ -12,7 +12,8 @@ MemoryUsage Shard::allocated() const noexcept {
   m.carry_reserved = slab_.carry_reserved_bytes();
   m.buffer_rings = buffers_.bytes();
   m.rings = ring_.bytes();
-  m.session_state = sessions_.bytes() + (plan_.plugins != nullptr ? plugins_.bytes() : 0);
+  m.session_state = sessions_.bytes() + resends_.capacity() * sizeof(Resend) +
+                    (plan_.plugins != nullptr ? plugins_.bytes() : 0);
   m.tls = tls_.sessions.capacity() * sizeof(TlsSession) + tls_.plaintext.capacity();
   m.timers = timers_.bytes();
   return m;

@@ -40,6 +40,7 @@ json http2_json(const RunConfig& config, const RunResult& result) {
                     {"max_header_list_size", value_or_null(k.max_header_list_size)}}},
       {"goaways", k.goaways},
       {"goaway_unprocessed", k.goaway_unprocessed},
+      {"goaway_retried", k.goaway_retried},
       {"rst_stream_received", std::move(rst)},
       {"rst_stream_sent", k.rst_sent},
       {"flow_control_stalls", k.flow_control_stalls},

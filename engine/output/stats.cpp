@@ -136,6 +136,7 @@ void Http2Counters::merge(const Http2Counters& o) noexcept {
   max_header_list_size = std::max(max_header_list_size, o.max_header_list_size);
   goaways += o.goaways;
   goaway_unprocessed += o.goaway_unprocessed;
+  goaway_retried += o.goaway_retried;
   for (std::size_t i = 0; i < rst_received.size(); ++i) rst_received[i] += o.rst_received[i];
   rst_other += o.rst_other;
   rst_sent += o.rst_sent;
@@ -152,6 +153,7 @@ void Http2Counters::subtract(const Http2Counters& older) noexcept {
   settings_frames = minus(settings_frames, older.settings_frames);
   goaways = minus(goaways, older.goaways);
   goaway_unprocessed = minus(goaway_unprocessed, older.goaway_unprocessed);
+  goaway_retried = minus(goaway_retried, older.goaway_retried);
   for (std::size_t i = 0; i < rst_received.size(); ++i) rst_received[i] = minus(rst_received[i], older.rst_received[i]);
   rst_other = minus(rst_other, older.rst_other);
   rst_sent = minus(rst_sent, older.rst_sent);

@@ -384,9 +384,14 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t error_code
     end.status = s->status;
     end.ok = h.env_->success(s->status);
   } else if (h.goaway_ && id > h.last_stream_id_) {
-    // RFC 9113 §6.8: the server did not process it.
+    // RFC 9113 §6.8: the server did not process it, so it may go again, once.
     ++h.shared_->counters->goaway_unprocessed;
-    end.message = "not processed: above the server's GOAWAY last_stream_id";
+    if (!s->req.resent) {
+      ++h.shared_->counters->goaway_retried;
+      end.resend = true;
+    } else {
+      end.message = "not processed: above the server's GOAWAY last_stream_id (already resent once)";
+    }
   } else if (error_code == NGHTTP2_REFUSED_STREAM) {
     end.message = "stream refused by the server (REFUSED_STREAM)";
   } else {

@@ -82,6 +82,9 @@ struct RequestEnd {
   ErrorKind error = ErrorKind::protocol;  // with `message`: an error of this kind
   const char* message = nullptr;          // static, or alive until ended() returns
   uint64_t now = 0;
+  // Not processed by the server (RFC 9113 §6.8: above a GOAWAY's last_stream_id) and not
+  // yet resent: the shard sends it again on another connection, same intended time, once.
+  bool resend = false;
 };
 
 // Where a multiplexing session hands back each request it owns once it ended (the shard).

@@ -32,6 +32,7 @@ struct Ends final : RequestEnds {
 struct Server {
   nghttp2_session* ng = nullptr;
   uint32_t reset = 0;  // non-zero: RST_STREAM with this code instead of answering
+  int32_t answer_upto = INT32_MAX;  // streams above this id get no answer
   std::string body = "hello";
 
   static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t len, uint32_t* flags,
@@ -45,6 +46,7 @@ struct Server {
   static int on_frame(nghttp2_session* ng, const nghttp2_frame* f, void* self) {
     auto& srv = *static_cast<Server*>(self);
     if (f->hd.type != NGHTTP2_HEADERS || !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+    if (f->hd.stream_id > srv.answer_upto) return 0;
     if (srv.reset != 0) return nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, f->hd.stream_id, srv.reset);
     static uint8_t status[] = ":status", ok[] = "200", ct[] = "content-type", text[] = "text/plain";
     const nghttp2_nv nv[] = {{status, ok, 7, 3, 0}, {ct, text, 12, 10, 0}};
@@ -114,11 +116,12 @@ struct Client {
       out.append(o.b.data(), o.b.size());
     }
   }
-  void issue(uint32_t n) {
+  void issue(uint32_t n, bool resent = false) {
     for (uint32_t i = 0; i < n; ++i) {
       InFlight& r = session.acquire();
       r.request = &table.lines[0];
       r.sent_ns = 1;
+      r.resent = resent;
       REQUIRE(session.start(c, r, env, 1) == nullptr);
       ++c.in_flight;
     }
@@ -218,5 +221,41 @@ TEST_CASE("h2 session: bytes that are no HTTP/2 fail the connection, never crash
     }
     const Step st = feed(cl, junk, 1 + round % 5);
     CHECK(st.kind != Step::Kind::done);
+  }
+}
+
+TEST_CASE("h2 session: streams above a GOAWAY's last_stream_id go back for a resend, once", "[h2]") {
+  for (const bool resent : {false, true}) {
+    INFO("already resent: " << resent);
+    Client cl(4);
+    Server srv(4);
+    srv.answer_upto = 1;
+    srv.take(cl.drain());
+    feed(cl, srv.give(), 0);
+    cl.issue(3, resent);
+    srv.take(cl.drain());
+    nghttp2_submit_goaway(srv.ng, NGHTTP2_FLAG_NONE, 1, NGHTTP2_NO_ERROR, nullptr, 0);
+    const Step st = feed(cl, srv.give(), 0);
+    CHECK(st.kind == Step::Kind::done);  // the connection ends once its streams did
+    REQUIRE(cl.ends.ends.size() == 3);
+    uint32_t complete = 0, resend = 0, failed = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+      const RequestEnd& e = cl.ends.ends[i];
+      if (e.complete) {
+        ++complete;
+      } else if (e.resend) {
+        ++resend;
+        CHECK(e.message == nullptr);
+      } else {
+        ++failed;
+        CHECK(cl.ends.messages[i].find("GOAWAY") != std::string::npos);
+      }
+    }
+    CHECK(complete == 1);
+    CHECK(resend == (resent ? 0 : 2));
+    CHECK(failed == (resent ? 2 : 0));
+    CHECK(cl.stats.http2.goaway_unprocessed == 2);
+    CHECK(cl.stats.http2.goaway_retried == (resent ? 0 : 2));
+    CHECK(cl.c.capacity == 0);
   }
 }

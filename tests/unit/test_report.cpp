@@ -367,6 +367,7 @@ TEST_CASE("report_json: the http2 block", "[report]") {
   k.max_frame_size = 16384;
   k.goaways = 1;
   k.goaway_unprocessed = 3;
+  k.goaway_retried = 2;
   k.rst_received[7] = 5;   // REFUSED_STREAM
   k.rst_received[13] = 1;  // HTTP_1_1_REQUIRED
   k.rst_other = 2;
@@ -386,6 +387,7 @@ TEST_CASE("report_json: the http2 block", "[report]") {
                               {"max_header_list_size", nullptr}});
   CHECK(h["goaways"] == 1);
   CHECK(h["goaway_unprocessed"] == 3);
+  CHECK(h["goaway_retried"] == 2);
   CHECK(h["rst_stream_received"]["refused_stream"] == 5);
   CHECK(h["rst_stream_received"]["http_1_1_required"] == 1);
   CHECK(h["rst_stream_received"]["other"] == 2);

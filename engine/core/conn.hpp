@@ -30,6 +30,9 @@ struct Conn {
   uint32_t slot = 0;                 // its index in the slab
   uint32_t connect_failures = 0;     // consecutive, for the reconnect back-off
   uint16_t setup_errno = 0;          // a direct socket's chain failed before its connect
+  uint32_t unanswered = 0;           // consecutive HTTP/2 connections that failed before any
+                                     // stream was answered (a rejected preface): back-off too
+  bool answered = false;             // a request got a complete response on this connection
   uint16_t capacity = 1;             // requests it may carry at once (the session says, once ready)
   uint16_t in_flight = 0;            // requests on it now (state == busy while > 0)
   bool mux = false;                  // the session is the connection's, not a request's: it owns

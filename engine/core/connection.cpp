@@ -65,7 +65,7 @@ void Shard::start_connect(uint32_t slot) noexcept {
     const int fd = socket(ep.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       recorder_.error(ErrorKind::connect, strerror(errno));
-      reconnect_later(slot);
+      reconnect_later(slot, c.connect_failures++);
       return;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -299,18 +299,18 @@ void Shard::close_conn(uint32_t slot) noexcept {
   c.state = ConnState::closed;
   c.in_flight = 0;
   c.capacity = 1;
+  c.answered = false;
   c.mux = false;
   c.recv_armed = false;
   c.carry.len = 0;
   c.transport.reset();
 }
 
-void Shard::reconnect_later(uint32_t slot) noexcept {
+void Shard::reconnect_later(uint32_t slot, uint32_t failures) noexcept {
   Conn& c = slab_[slot];
   // Exponential back-off from 1 ms up to --reconnect-backoff, so a refusing server is
   // not hammered.
-  const uint32_t shift = std::min<uint32_t>(c.connect_failures, 40);
-  ++c.connect_failures;
+  const uint32_t shift = std::min<uint32_t>(failures, 40);
   c.state = ConnState::retry_wait;
   const uint64_t delay = std::min(uint64_t{1'000'000} << shift, static_cast<uint64_t>(config_.reconnect_backoff.count()));
   timers_.arm(slot, now_ns() + delay);

@@ -190,6 +190,10 @@ void Shard::ended(uint32_t slot, InFlight& r, const RequestEnd& end) noexcept {
   RequestEnd e = end;  // (the ring holds every request that can be in flight: never full)
   if (e.resend) e.message = "not processed: above the server's GOAWAY last_stream_id";
   if (e.message != nullptr) recorder_.error(e.error, e.message);
+  if (e.complete) {
+    c.answered = true;
+    c.unanswered = 0;
+  }
   const int kind = e.message != nullptr ? static_cast<int>(e.error) : -1;
   finish_request(slot, r, e.ok, e.now, kind, e.message, e.complete ? e.status : 0, e.complete);
   if (e.complete) {
@@ -226,9 +230,14 @@ void Shard::fail(uint32_t slot, ErrorKind kind, const char* message) noexcept {
     abort_requests(slot, kind, message);
   }
   timers_.cancel(slot);
+  // An HTTP/2 connection that ends before any answer (its preface rejected) is connected
+  // again after a back-off, as a refused connect is: such a server is not hammered.
+  const bool unanswered = c.mux && !c.answered;
   close_conn(slot);
   if (kind == ErrorKind::connect) {
-    reconnect_later(slot);
+    reconnect_later(slot, c.connect_failures++);
+  } else if (unanswered) {
+    reconnect_later(slot, c.unanswered++);
   } else {
     start_connect(slot);
   }

@@ -134,7 +134,8 @@ class Shard final : public RequestEnds {
   bool take_events(uint32_t slot) noexcept;
   void flush(uint32_t slot) noexcept;
   void close_conn(uint32_t slot) noexcept;
-  void reconnect_later(uint32_t slot) noexcept;
+  // Connect again after 1 ms << failures (at most --reconnect-backoff).
+  void reconnect_later(uint32_t slot, uint32_t failures) noexcept;
 
   // A request's life (exchange.cpp).
   uint32_t assemble_head(char* out, const RequestLine& req) const noexcept;

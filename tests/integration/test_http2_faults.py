@@ -136,6 +136,16 @@ def test_bad_preface(c, rl, keep):
                 continue
             c.eq(f"{name}: no request was sent (no SETTINGS, no stream)", res.total(), 0)
             c.check(f"{name}: counted as errors", res.errors_sum() >= 1, f"errors={res.get('errors')}")
+    # Each slot connects again after 1, 2, 4 ... ms, at most --reconnect-backoff (1 s):
+    # in 2 s at most 11 + 2 connections per slot (without a back-off: thousands).
+    name = "bad-preface --reply goaway: -c 2 -d 2s, the reconnects back off"
+    with H2Peer("bad-preface", extra=["--reply", "goaway"], keep=keep) as peer:
+        res = run(c, name, rl, ["-d", "2s", "-c", "2", peer.url()], 2 + 10)
+        if not res:
+            return
+        opened = peer.settled_stats().get("connections") or 0
+        c.check(f"{name}: the peer saw 2..30 connections", 2 <= opened <= 30, f"connections={opened}")
+        c.check(f"{name}: each one an error", res.errors_sum() >= opened - 2, f"errors={res.get('errors')} connections={opened}")
 
 
 def tests(env):

@@ -115,6 +115,42 @@ def test_open_loop(c, rl, ngx):
         c.eq(f"{name}: unsent_at_end", res.get("requests", "unsent_at_end", default=0), 0)
 
 
+def test_stages(c, rl, ngx):
+    # 0 -> 200/s over 1 s, then 200/s for 1 s: 300 requests scheduled.
+    name = 'h2c --stages "1s:200,1s:200" -c 2 --max-streams 4'
+    ngx.clear_logs()
+    res = h.run_ringload(rl, ["--h2c", "--stages", "1s:200,1s:200", "-c", "2", "--max-streams", "4",
+                              ngx.server_url("h2c")], timeout=2 + h.RUN_SLACK_S)
+    if not h.check_run_ok(c, name, res):
+        return
+    h.check_no_errors(c, name, res)
+    total = h.check_served(c, name, res, lambda n: len(ngx.settled_log("h2c", expected=n)), "log lines",
+                           "requests.total", 250)
+    c.check(f"{name}: 300 +-5% sent", abs(total - 300) <= 15, f"total={total}")
+    c.eq(f"{name}: every log line is HTTP/2.0", set(protocols(ngx.log_lines("h2c"))), {"HTTP/2.0"})
+    c.eq(f"{name}: http2.streams == requests sent", (res.get("http2") or {}).get("streams"),
+         total + (res.get("requests", "in_flight_at_end") or 0))
+    c.eq(f"{name}: unsent_at_end", res.get("requests", "unsent_at_end", default=0), 0)
+
+
+def test_adaptive(c, rl, ngx):
+    name = "h2c --adaptive --qps 200 -d 3s -c 2 --max-streams 8"
+    ngx.clear_logs()
+    res = h.run_ringload(rl, ["--h2c", "--adaptive", "--qps", "200", "--qps-max", "5000", "-d", "3s", "-c", "2",
+                              "--max-streams", "8", ngx.server_url("h2c")], timeout=3 + h.RUN_SLACK_S)
+    if not h.check_run_ok(c, name, res):
+        return
+    h.check_no_errors(c, name, res)
+    h.check_served(c, name, res, lambda n: len(ngx.settled_log("h2c", expected=n)), "log lines",
+                   "requests.total", 300)
+    c.eq(f"{name}: every log line is HTTP/2.0", set(protocols(ngx.log_lines("h2c"))), {"HTTP/2.0"})
+    targets = [w.get("target_qps") for w in res.get("qps_timeline", default=[]) or []]
+    c.check(f"{name}: the controller set a rate for each window", len(targets) >= 2 and all(
+        isinstance(t, (int, float)) and t > 0 for t in targets), f"target_qps={targets}")
+    c.check(f"{name}: no errors, so the rate went up", len(targets) >= 2 and max(targets[1:]) > targets[0],
+            f"target_qps={targets}")
+
+
 def test_max_streams(c, rl, ngx):
     # The server takes 4 streams at once; asking for 32 must not exceed it (nginx refuses a
     # fifth stream with RST_STREAM REFUSED_STREAM, which would be an error).
@@ -226,6 +262,8 @@ def tests(env):
         ("statuses", test_statuses, rl, ngx),
         ("duration", test_duration, rl, ngx),
         ("open loop", test_open_loop, rl, ngx),
+        ("stages", test_stages, rl, ngx),
+        ("adaptive", test_adaptive, rl, ngx),
         ("max streams", test_max_streams, rl, ngx),
         ("export", test_export, rl, ngx, env.tmp),
         ("ALPN", test_alpn, rl, tls, lab),

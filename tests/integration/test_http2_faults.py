@@ -36,7 +36,10 @@ def test_goaway(c, rl, keep):
         c.eq(f"{name}: requests.total (every request finished once)", res.total(), 40)
         c.eq(f"{name}: every request answered", res.get("requests", "succeeded"), 40)
         c.eq(f"{name}: succeeded == the peer's answered requests", res.get("requests", "succeeded"), st.get("requests"))
-        c.eq(f"{name}: goaway_unprocessed == the peer's unprocessed", b.get("goaway_unprocessed"), st.get("unprocessed"))
+        # Streams still queued in nghttp2 (not yet written) when the GOAWAY arrived are not
+        # processed either, and the peer never saw them.
+        c.check(f"{name}: goaway_unprocessed >= the peer's unprocessed",
+                (b.get("goaway_unprocessed") or 0) >= (st.get("unprocessed") or 0), f"http2={b} peer={st}")
         c.check(f"{name}: some streams were not processed", (b.get("goaway_unprocessed") or 0) > 0, f"http2={b}")
         c.eq(f"{name}: each one resent", b.get("goaway_retried"), b.get("goaway_unprocessed"))
         h.check_no_errors(c, name, res)
@@ -55,7 +58,8 @@ def test_goaway(c, rl, keep):
         unprocessed, retried = b.get("goaway_unprocessed") or 0, b.get("goaway_retried") or 0
         c.eq(f"{name}: requests.total", res.total(), 30)
         c.eq(f"{name}: succeeded == the peer's answered requests", res.get("requests", "succeeded"), st.get("requests"))
-        c.eq(f"{name}: goaway_unprocessed == the peer's unprocessed", unprocessed, st.get("unprocessed"))
+        c.check(f"{name}: goaway_unprocessed >= the peer's unprocessed", unprocessed >= (st.get("unprocessed") or 0),
+                f"http2={b} peer={st}")
         c.check(f"{name}: resent some, not all", 0 < retried < unprocessed, f"http2={b}")
         c.eq(f"{name}: protocol errors == not processed twice", errors(res, "protocol"), unprocessed - retried)
         c.eq(f"{name}: succeeded + errors == 30", res.get("requests", "succeeded") + errors(res, "protocol"), 30)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: the release build's unit, integration and fuzz-regression tests, the
 # installed package (tools/test_package.sh), then the unit tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and one integration test against the
-# sanitized binaries.
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the integration tests labelled
+# `sanitized` (tests/CMakeLists.txt: the engine's state machines against real peers,
+# HTTP/2 included) against the sanitized binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)

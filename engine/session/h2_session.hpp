@@ -8,7 +8,8 @@
 // Up to `max_streams` streams at once (--max-streams), fewer when the server's
 // SETTINGS_MAX_CONCURRENT_STREAMS says so: that is Conn::capacity, 0 until the server's
 // first SETTINGS arrived (the connection's first round trip). After a GOAWAY the
-// capacity is 0; streams above its last_stream_id end as not processed, and the
+// capacity is 0; streams above its last_stream_id end as not processed (handed back with
+// RequestEnd::resend the first time: the shard sends them again elsewhere), and the
 // connection ends (then reconnects) when its last stream did.
 #pragma once
 #include <nghttp2/nghttp2.h>

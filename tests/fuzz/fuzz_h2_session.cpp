@@ -8,18 +8,18 @@
 // bit 7 exports each response (ResponseTap to an ExportQueue, drained after each read);
 // byte 1 picks where reads are split; the rest is what the server sends.
 //
-// The bytes are fed whole, in two reads, in reads of 2..16 bytes and of 2 bytes (the unit
-// tests' cuts, each read copied by the guard page), then once more with the client's
-// output drained after each read as the shard does. Not byte by byte: libnghttp2 1.52
-// counts a CONTINUATION each time a read ends inside that frame's 9-byte header, so a
-// HEADERS with one CONTINUATION read 1 byte at a time fails as "Too many CONTINUATION
-// frames" (its limit is 8) where every other cut succeeds. Asserted besides memory safety
-// and leaks:
+// The bytes are fed whole, in two reads, in reads of 1..16 bytes and byte by byte (the
+// unit tests' cuts, each read copied by the guard page), then once more with the client's
+// output drained after each read as the shard does. One difference between cuts is
+// libnghttp2's (1.52), and allowed: it counts a CONTINUATION each time a read ends inside
+// that frame's 9-byte header, so a header block in CONTINUATION frames read in small
+// pieces fails as "Too many CONTINUATION frames" (limit 8) where the whole succeeds.
+// Asserted besides memory safety and leaks:
 // - every stream opened ends exactly once through RequestEnds (after the shard's abort()
 //   when the session failed), and a `done` Step comes with no stream open;
 // - the capacity never exceeds --max-streams; a complete end has a final status;
 // - the same ends (order, status, message) and final Step whatever the cut (the runs
-//   that drain only after the last read);
+//   that drain only after the last read), but for that one;
 // - nghttp2's memory (the shard's H2Pool) stays bounded: at most 4 MiB of chunks, however
 //   many inputs ran.
 #include <nghttp2/nghttp2.h>
@@ -48,6 +48,8 @@ namespace {
 
 constexpr uint32_t max_streams_limit = 8;
 constexpr std::size_t pool_bound = 4u << 20;
+// nghttp2_strerror(NGHTTP2_ERR_TOO_MANY_CONTINUATIONS): see the header comment.
+const std::string continuation_count = "Too many CONTINUATION frames following a HEADER frame";
 
 // What became of one stream, for comparing cuts.
 struct End {
@@ -222,8 +224,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // last run drains after each read, as the shard does, and is checked for the
   // invariants only.
   const std::size_t n = bytes.size();
-  const std::size_t step = 2 + split_seed % 15;
-  const Cut cuts[] = {{n, n}, {split_seed % (n + 1), n}, {step, step}, {2, 2}, {step, step}};
+  const std::size_t step = 1 + split_seed % 16;
+  const Cut cuts[] = {{n, n}, {split_seed % (n + 1), n}, {step, step}, {1, 1}, {step, step}};
   Outcome whole;
   for (const Cut& cut : cuts) {
     const bool shard_like = &cut == &cuts[4];
@@ -240,7 +242,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Outcome out = conn.finish();
     if (&cut == &cuts[0]) {
       whole = out;
-    } else if (!shard_like && !(out == whole)) {
+    } else if (!shard_like && !(out == whole) && out.message != continuation_count) {
       print("whole", whole);
       print(cut.label(n).c_str(), out);
       FUZZ_ASSERT(out == whole);

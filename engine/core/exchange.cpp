@@ -232,7 +232,7 @@ void Shard::fail(uint32_t slot, ErrorKind kind, const char* message) noexcept {
   timers_.cancel(slot);
   // An HTTP/2 connection that ends before any answer (its preface rejected) is connected
   // again after a back-off, as a refused connect is: such a server is not hammered.
-  const bool unanswered = c.mux && !c.answered;
+  const bool unanswered = c.session == SessionKind::h2 && !c.answered;
   close_conn(slot);
   if (kind == ErrorKind::connect) {
     reconnect_later(slot, c.connect_failures++);

@@ -109,7 +109,10 @@ def main():
     out_dir = make_out_dir("ringload-bench-conns-")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    targets = [start_target(out_dir, threads=1) for _ in range(TARGETS)]
+    targets = []
+    for k in range(TARGETS):  # each its own folder: start_target's port file is per folder
+        os.makedirs(os.path.join(out_dir, f"target{k}"))
+        targets.append(start_target(os.path.join(out_dir, f"target{k}"), threads=1))
     summary = [f"connections.py: CONNS={CONNS} SHARDS={SHARDS} QPS={QPS} D={D} ROUNDS={ROUNDS} "
                f"TARGETS={TARGETS} fd limit {hard}; raw outputs in {out_dir}"]
     try:

@@ -68,6 +68,17 @@ void PipeSession::end_oldest(SessionEnv& env, const RequestEnd& end) noexcept {
   env.ends->ended(slot_, r, end);
 }
 
+// The exchange holds a complete response: it ends the oldest request.
+void PipeSession::end_answered(const Conn& c, SessionEnv& env) noexcept {
+  const int status = c.exchange.status();
+  RequestEnd end;
+  end.complete = true;
+  end.status = status;
+  end.ok = env.success(status);
+  end.now = env.rx_ns;
+  end_oldest(env, end);
+}
+
 // Responses in order, as many as the bytes hold: each complete one ends the oldest
 // request, and the bytes after it go to the next. Bytes with no written request to
 // answer are a protocol error.
@@ -86,13 +97,7 @@ Step PipeSession::on_read(Conn& c, SessionEnv& env, std::span<const char> data) 
     if (ev.kind == ExchangeEvent::Kind::error)
       return Step::fail(ErrorKind::protocol, ev.message != nullptr ? ev.message : proto::to_string(ev.error));
     if (ev.kind != ExchangeEvent::Kind::complete) return Step::more();
-    const int status = c.exchange.status();
-    RequestEnd end;
-    end.complete = true;
-    end.status = status;
-    end.ok = env.success(status);
-    end.now = env.rx_ns;
-    end_oldest(env, end);
+    end_answered(c, env);
     // Connection: close (or HTTP/1.0): the server answers nothing after this one.
     if (!c.exchange.keep_alive()) return Step::done(false, Step::Then::close_by_server);
     data = rest;
@@ -105,13 +110,7 @@ Step PipeSession::on_eof(Conn& c, SessionEnv& env) noexcept {
     // A close-delimited body ends here.
     const ExchangeEvent ev = c.exchange.on_eof();
     if (ev.kind != ExchangeEvent::Kind::complete) return Step::fail(ErrorKind::read, ev.message);
-    const int status = c.exchange.status();
-    RequestEnd end;
-    end.complete = true;
-    end.status = status;
-    end.ok = env.success(status);
-    end.now = env.rx_ns;
-    end_oldest(env, end);
+    end_answered(c, env);
   }
   // Between requests: the server's keep-alive timeout. Requests left are unanswered (abort).
   return Step::done(false, Step::Then::close_by_server);

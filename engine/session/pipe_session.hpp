@@ -57,6 +57,7 @@ class PipeSession {
   InFlight& at(uint32_t i) const noexcept { return records_[(oldest_ + i) % shared_->depth]; }
   // The oldest request ends (it leaves the FIFO first: ended() may not see it held).
   void end_oldest(SessionEnv& env, const RequestEnd& end) noexcept;
+  void end_answered(const Conn& c, SessionEnv& env) noexcept;
 
   const PipeShared* shared_ = nullptr;
   InFlight* records_ = nullptr;

@@ -89,6 +89,12 @@ const json* metric_value(const json& report, const Metric& m, json& scratch) {
     scratch = sum;
     return &scratch;
   }
+  // A histogram that holds no requests (no failures, say) has no percentiles: a dash, not 0.
+  const std::string_view key = m.key;
+  if (const std::size_t dot = key.rfind('.'); dot != std::string_view::npos) {
+    const json* block = find(report, key.substr(0, dot));
+    if (block != nullptr && block->is_object() && block->contains("hdr") && number(*block, "count") == 0) return nullptr;
+  }
   const json* v = find(report, m.key);
   return v != nullptr && v->is_number() ? v : nullptr;
 }

@@ -142,7 +142,21 @@ def check_cells(c, name, dom, reports, keys):
     """Every figure cell is its report's value (exactly, and as shown); `keys` must be there."""
     seen = set()
     problems = []
+    empty = 0
     for attrs, text in dom.cells:
+        if "data-key" in attrs and "." in attrs["data-key"]:
+            # A histogram holding no requests (no failures, say) has no percentiles: its
+            # cell says "-" (its row is left out when no run has any), never 0.
+            run = int(attrs.get("data-run", 0))
+            try:
+                block = value_at(reports[run], attrs["data-key"].rsplit(".", 1)[0])
+            except (KeyError, TypeError):
+                block = None
+            if isinstance(block, dict) and "hdr" in block and block.get("count") == 0:
+                empty += 1
+                if "data-value" in attrs or text.strip() != "-":
+                    problems.append(f"run {run} {attrs['data-key']}: an empty histogram shows {text!r}, not '-'")
+                continue
         if "data-value" not in attrs or attrs["data-key"].startswith(("status_codes.", "errors.")):
             continue
         run = int(attrs.get("data-run", 0))
@@ -161,7 +175,8 @@ def check_cells(c, name, dom, reports, keys):
         for key in keys:
             if (run, key) not in seen:
                 problems.append(f"run {run} {key}: no cell")
-    h.check_problems(c, f"{name}: summary table figures equal the report's ({len(seen)} cells)", problems)
+    h.check_problems(c, f"{name}: summary table figures equal the report's ({len(seen)} cells; "
+                        f"{empty} of empty histograms, as '-')", problems)
 
 
 def check_page_file(c, name, page):

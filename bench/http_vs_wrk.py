@@ -4,8 +4,9 @@
 The server runs on CPU 0 (taskset -c 0), the client on CPU 1. For each target (nginx with
 one worker returning a small body; ringload-target --threads 1) the script runs ROUNDS
 interleaved rounds of `wrk -t1 -c C -d D` and `ringload -t 1 -c C -d D --json`, measures
-the client's user+sys CPU and peak RSS with /usr/bin/time, and prints per-round tables,
-the medians, and the ratios ringload/wrk. See bench/README.md.
+the client's user+sys CPU and peak RSS with /usr/bin/time (and the user-space share of that
+CPU), the server's CPU per request it served (its processes' /proc CPU time over the run),
+and prints per-round tables, the medians, and the ratios ringload/wrk. See bench/README.md.
 
 Environment (all optional):
   C=64  D=10s  ROUNDS=3  WARMUP=1s
@@ -24,8 +25,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU,  # noqa: E402
                       alternated, die, env, free_port, keep_output, make_out_dir, median_row, require_tools,
-                      parse_ringload, parse_wrk, run_timed, seconds, start_nginx, start_target, stop, time_usage,
-                      write_summary)
+                      parse_ringload, parse_wrk, proc_cpu_s, run_timed, seconds, start_nginx, start_target, stop,
+                      time_usage, write_summary)
 
 C = int(env("C", "64"))
 D = env("D", "10s")
@@ -65,30 +66,45 @@ def client_cmd(tool, url, duration):
     return [binary, "-t", "1", "-c", str(C), "-d", duration, "--json", "--quiet", url]
 
 
-def run_client(tool, url, duration, out_dir, tag):
+def server_cpu_s(proc):
+    """CPU seconds of the server so far: its process and its children (nginx's worker)."""
+    pids = [proc.pid]
+    try:
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            pids += [int(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        pass
+    return sum(proc_cpu_s(pid) for pid in pids)
+
+
+def run_client(tool, url, duration, out_dir, tag, server=None):
     time_file = os.path.join(out_dir, f"{tag}.time")
+    server_before = server_cpu_s(server) if server else 0.0
     p, cmd = run_timed(tool, client_cmd(tool, url, duration), duration, time_file)
+    server_s = server_cpu_s(server) - server_before if server else 0.0
     keep_output(tool, p, cmd, os.path.join(out_dir, f"{tag}.out"), with_cmd=False)
     parsed = parse_wrk(p.stdout) if tool == "wrk" else parse_ringload(p.stdout)
     if parsed is None:
         die(f"cannot parse {tool} output (see {out_dir}/{tag}.out)")
     user, sys_s, rss_kb = time_usage(time_file)
     parsed.update(user_s=user, sys_s=sys_s, rss_mb=rss_kb / 1024,
-                  cpu_us_per_req=(user + sys_s) * 1e6 / max(parsed["requests"], 1))
+                  cpu_us_per_req=(user + sys_s) * 1e6 / max(parsed["requests"], 1),
+                  user_pct=100 * user / (user + sys_s) if user + sys_s > 0 else 0.0,
+                  server_us_per_req=server_s * 1e6 / max(parsed["requests"], 1))
     return parsed
 
 
 # ---------------------------------------------------------------------------- report
 
-HEADER = (f"{'tool':<9} {'req/s':>11} {'requests':>10} {'user s':>7} {'sys s':>7} "
-          f"{'CPU us/req':>10} {'RSS MB':>7} {'errors':>7}")
-KEYS = ("rps", "requests", "user_s", "sys_s", "cpu_us_per_req", "rss_mb", "errors")
+HEADER = (f"{'tool':<9} {'req/s':>11} {'requests':>10} {'user s':>7} {'sys s':>7} {'user %':>6} "
+          f"{'CPU us/req':>10} {'srv us/req':>10} {'RSS MB':>7} {'errors':>7}")
+KEYS = ("rps", "requests", "user_s", "sys_s", "user_pct", "cpu_us_per_req", "server_us_per_req", "rss_mb", "errors")
 
 
 def row(tool, r):
     return (f"{tool:<9} {r['rps']:>11.0f} {r['requests']:>10} {r['user_s']:>7.2f} "
-            f"{r['sys_s']:>7.2f} {r['cpu_us_per_req']:>10.3f} {r['rss_mb']:>7.1f} "
-            f"{r['errors']:>7}")
+            f"{r['sys_s']:>7.2f} {r['user_pct']:>6.1f} {r['cpu_us_per_req']:>10.3f} "
+            f"{r['server_us_per_req']:>10.3f} {r['rss_mb']:>7.1f} {r['errors']:>7}")
 
 
 def summarize(target, results):
@@ -103,6 +119,8 @@ def summarize(target, results):
             w, r = med[peer], med["ringload"]
             print(f"ringload/{peer}: req/s x{r['rps'] / w['rps']:.3f}, "
                   f"CPU/request x{r['cpu_us_per_req'] / w['cpu_us_per_req']:.3f}, "
+                  f"server CPU per request served x{r['server_us_per_req'] / max(w['server_us_per_req'], 1e-9):.3f}, "
+                  f"user-space share {r['user_pct']:.1f}% vs {w['user_pct']:.1f}%, "
                   f"RSS x{r['rss_mb'] / w['rss_mb']:.2f} ({r['rss_mb']:.1f} MB vs {w['rss_mb']:.1f} MB)")
     return med
 
@@ -125,7 +143,7 @@ def main():
                     print(f"\n-- {target} round {rnd} ({url})")
                     print(HEADER)
                     for tool in alternated(TOOLS, rnd):
-                        r = run_client(tool, url, D, out_dir, f"{target}-r{rnd}-{tool}")
+                        r = run_client(tool, url, D, out_dir, f"{target}-r{rnd}-{tool}", server=proc)
                         results[tool].append(r)
                         print(row(tool, r), flush=True)
                 summary[target] = {"median": summarize(target, results), "rounds": results}

@@ -51,14 +51,13 @@ std::expected<void, ConfigError> check_adaptive(RunConfig& c) {
   return {};
 }
 
-// HTTP/2: streams per connection, and what does not run on it yet.
+// HTTP/2: streams per connection, and what does not run on it.
 std::expected<void, ConfigError> check_http2(const RunConfig& c) {
   if (c.max_streams == 0 || c.max_streams > 1024) return bad("max_streams", "{max_streams} must be 1 to 1024");
   if (c.http2 == Http2Mode::off) {
     if (c.max_streams > 1) return bad("max_streams", "{max_streams} is for HTTP/2: add --h2c or --http2");
     return {};
   }
-  if (!c.plugins.empty()) return bad("plugins", "{plugins} does not run on HTTP/2 streams: drop it or {http2}");
   for (const RequestSpec& r : c.requests) {
     if (auto e = http2_refusal(c.http2, r.url.scheme, r.stream.has_value()); !e.empty()) return bad("http2", e);
   }
@@ -73,8 +72,6 @@ std::expected<void, ConfigError> check_pipeline(const RunConfig& c) {
   if (c.http2 != Http2Mode::off)
     return bad("pipeline", "{pipeline} is for HTTP/1.1, not {http2}: HTTP/2 multiplexes streams instead "
                            "({max_streams})");
-  if (!c.plugins.empty())
-    return bad("pipeline", "{pipeline} does not run with {plugins} (their hooks see one request per connection)");
   if (c.tls.handshake_each)
     return bad("pipeline", "{pipeline} needs connections that carry several requests: not --tls-handshake-each");
   const char* streams = "{pipeline} does not run with SSE or WebSocket streams";

@@ -104,7 +104,8 @@ PyObject* request_dict(const Plugin& p, const ringload_request* r, bool full) {
     ok = put(d.get(), k.url, text(a.request_url(r))) && put(d.get(), k.headers, header_dict(at)) &&
          put(d.get(), k.body, bytes(a.request_body(r))) &&
          put(d.get(), k.line, line != 0 ? PyLong_FromUnsignedLong(line) : Py_NewRef(Py_None)) &&
-         put(d.get(), k.shard, PyLong_FromUnsignedLong(a.request_shard(r)));
+         put(d.get(), k.shard, PyLong_FromUnsignedLong(a.request_shard(r))) &&
+         put(d.get(), k.protocol, text(a.request_protocol(r)));
   }
   return ok ? d.release() : nullptr;
 }

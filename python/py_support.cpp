@@ -71,7 +71,7 @@ bool make_names() {
         PyDict_GetItemString(globals, "load"), PyDict_GetItemString(globals, "unload"),
         PyDict_GetItemString(globals, "import_error"),
         PyDict_GetItemString(globals, "describe"), PyDict_GetItemString(globals, "report"),
-        PyDict_GetItemString(globals, "flush")};
+        PyDict_GetItemString(globals, "flush"), key("protocol")};
   names = n;  // `globals` keeps the helpers alive: never released
   return true;
 }

@@ -37,6 +37,7 @@ struct Names {
   PyObject *method, *url, *target, *headers, *body, *name, *seq, *line, *shard;
   PyObject *status, *ok, *label, *latency_ms, *ttfb_ms, *request, *events, *messages, *event, *data;
   PyObject *load, *unload, *import_error, *describe, *report, *flush;
+  PyObject* protocol;
 };
 extern Names* names;
 bool make_names();

@@ -189,6 +189,13 @@ void Shard::ended(uint32_t slot, InFlight& r, const RequestEnd& end) noexcept {
   }
   RequestEnd e = end;  // (the ring holds every request that can be in flight: never full)
   if (e.resend) e.message = "not processed: above the server's GOAWAY last_stream_id";
+  if (env_.plugins != nullptr && e.complete && e.message == nullptr) {
+    // The plugins' verdict on a complete response; a hook's error fails it as `plugin`.
+    if (const char* why = env_.plugins->judge(c, r, e.status, e.ok, e.now)) {
+      e.error = ErrorKind::plugin;
+      e.message = why;
+    }
+  }
   if (e.message != nullptr) recorder_.error(e.error, e.message);
   if (e.complete) {
     c.answered = true;

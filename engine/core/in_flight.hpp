@@ -20,6 +20,8 @@ struct InFlight {
   uint32_t head_len = 0;             // bytes of the assembled request head in the slot's scratch
   bool request_queued = false;       // the request's bytes went to the transport
   bool resent = false;               // a second attempt (not processed the first time: a GOAWAY)
+  uint16_t record = 0;               // its index in its session's table (0: Conn::req), which
+                                     // also addresses its plugin state (plugin_shard.hpp)
   std::span<const char> body;        // the request body: the table's, or a plugin's
   uint64_t intended_ns = 0;          // when the request should have been sent
   uint64_t sent_ns = 0;              // when its send was queued

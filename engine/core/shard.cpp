@@ -79,7 +79,7 @@ std::string Shard::setup() noexcept {
   if (err.empty()) err = slab_.setup(plan_.connections, carry_capacity, scratch_needed());
   if (err.empty()) err = recorder_.setup(table_, config_);
   if (err.empty()) err = sessions_.setup(n, table_, config_, prepared_.origins, recorder_.stats().http2,
-                                           slab_.scratch_size());
+                                           slab_.scratch_size(), plan_.plugins != nullptr);
   if (err.empty() && config_.http2 != Http2Mode::off) {
     try {
       resends_.resize(static_cast<std::size_t>(n) * std::max<uint32_t>(config_.max_streams, 1));
@@ -89,7 +89,10 @@ std::string Shard::setup() noexcept {
   }
   if (err.empty()) err = setup_tls();
   if (err.empty() && plan_.plugins != nullptr) {
-    err = plugins_.setup(*plan_.plugins, plan_.index, n, slab_.scratch_size());
+    // A request per stream or pipelined request that can be in flight on a connection.
+    const uint32_t per_conn = std::max<uint32_t>(config_.http2 != Http2Mode::off ? config_.max_streams : 1,
+                                                 config_.pipeline);
+    err = plugins_.setup(*plan_.plugins, plan_.index, n, per_conn, slab_.scratch_size());
     env_.plugins = &plugins_;
   }
   if (!err.empty()) return err;

@@ -47,7 +47,7 @@ int set_body(ringload_request* r, const void* p, std::size_t n) {
     if (!r->head.set_header("Content-Length", {digits, static_cast<std::size_t>(len)})) return -1;
   }
   r->body_store->assign(static_cast<const char*>(p), n);
-  r->conn->req.body = {r->body_store->data(), r->body_store->size()};
+  r->req->body = {r->body_store->data(), r->body_store->size()};
   return 0;
 }
 
@@ -58,15 +58,15 @@ uint64_t request_seq(const ringload_request* r) { return r->seq; }
 unsigned request_conn(const ringload_request* r) { return r->conn->slot; }
 ringload_str request_method(const ringload_request* r) { return str(r->head.method()); }
 ringload_str request_target(const ringload_request* r) { return str(r->head.target()); }
-ringload_str request_body(const ringload_request* r) { return {r->conn->req.body.data(), r->conn->req.body.size()}; }
-uint32_t request_line(const ringload_request* r) { return r->conn->req.request->source_line; }
+ringload_str request_body(const ringload_request* r) { return {r->req->body.data(), r->req->body.size()}; }
+uint32_t request_line(const ringload_request* r) { return r->req->request->source_line; }
 unsigned request_shard(const ringload_request* r) { return r->shard; }
 // The stats bucket's name: the line's `name`, else method + path ("(other)" past the cap).
-ringload_str request_name(const ringload_request* r) { return str(r->table->names[r->conn->req.request->name]); }
+ringload_str request_name(const ringload_request* r) { return str(r->table->names[r->req->request->name]); }
 
 ringload_str request_url(const ringload_request* r) {
   thread_local std::string url;
-  url = r->table->origins[r->conn->req.request->origin].origin();
+  url = r->table->origins[r->req->request->origin].origin();
   url += r->head.target();
   return str(url);
 }
@@ -76,7 +76,7 @@ ringload_str request_url(const ringload_request* r) {
 int request_header_at(const ringload_request* r, std::size_t index, ringload_str* name, ringload_str* value) {
   const std::string_view method = r->head.method();
   if (method.empty()) return 0;
-  const std::string_view head(method.data(), r->conn->req.head_len);
+  const std::string_view head(method.data(), r->head.size());
   std::size_t at = head.find("\r\n");
   if (at == std::string_view::npos) return 0;
   at += 2;
@@ -155,6 +155,9 @@ ringload_str response_body(const ringload_response* r) { return str(r->capture->
 const ringload_request* response_request(const ringload_response* r) { return r->request; }
 int64_t response_latency_ns(const ringload_response* r) { return r->latency_ns; }
 uint32_t request_conn_gen(const ringload_request* r) { return r->conn->gen; }
+ringload_str request_protocol(const ringload_request* r) {
+  return str(r->conn->session == SessionKind::h2 ? std::string_view("HTTP/2") : std::string_view("HTTP/1.1"));
+}
 int64_t response_ttfb_ns(const ringload_response* r) { return r->ttfb_ns; }
 
 // --- verdicts, init and finish -------------------------------------------------------
@@ -190,7 +193,7 @@ const ringload_api api_table = {
     verdict_set,         want_bodies,  request_method,  request_target, request_body,   request_name,
     request_line,        request_shard, response_request, response_latency_ns, response_ttfb_ns, verdict_ok,
     report_number,       request_conn_gen, hook_error,     init_error,     request_url,    request_header_at,
-    response_header_at,  response_export_head, response_export_body,
+    response_header_at,  response_export_head, response_export_body, request_protocol,
 };
 
 template <typename Fn>

@@ -12,10 +12,12 @@
 #include "proto/http_response.hpp"
 #include "ringload/plugin.h"
 
-// The request about to be sent: its head edited in place in the connection's scratch, its
-// body replaced into `body_store`.
+// The request about to be sent: its head edited in place (in the connection's scratch, or
+// for a multiplexed request in the shard's edit buffer), its body replaced into
+// `body_store`. `req`: the record in flight (Conn::req, or a stream's / pipeline's).
 struct ringload_request {
   ringload::Conn* conn;
+  ringload::InFlight* req;
   const ringload::RequestTable* table;
   ringload::RequestHead head;
   std::string* body_store;  // the slot's; conn->req.body points into it once a plugin set a body

@@ -14,6 +14,7 @@ class RequestHead {
   RequestHead(char* data, uint32_t& len, std::size_t capacity) noexcept : data_(data), len_(len), cap_(capacity) {}
 
   std::string_view method() const noexcept;
+  std::size_t size() const noexcept { return len_; }
   std::string_view target() const noexcept;
   // The value of the first field named `name` (case-insensitive); absent: empty with a
   // null data().

@@ -1,6 +1,7 @@
 #include "engine/session/h2_requests.hpp"
 
 #include <cctype>
+#include <new>
 
 namespace ringload {
 namespace {
@@ -101,6 +102,56 @@ std::string H2Requests::setup(const RequestTable& table, std::span<const Origin>
     return "out of memory for the HTTP/2 header lists";
   }
   return {};
+}
+
+std::string H2HeadList::setup(std::size_t head_capacity) noexcept {
+  cap_ = head_capacity;
+  // A field line takes at least 4 bytes ("a:" CRLF); the pseudo-fields come on top.
+  max_fields_ = head_capacity / 4 + 4;
+  names_.reset(new (std::nothrow) char[cap_]);
+  nv_.reset(new (std::nothrow) nghttp2_nv[max_fields_]);
+  if (!names_ || !nv_) return "out of memory for the plugins' HTTP/2 header lists";
+  return {};
+}
+
+void H2HeadList::add(std::string_view name, std::string_view value) noexcept {
+  if (count_ == max_fields_) return;
+  nghttp2_nv& nv = nv_[count_++];
+  nv.name = reinterpret_cast<uint8_t*>(const_cast<char*>(name.data()));
+  nv.namelen = name.size();
+  nv.value = reinterpret_cast<uint8_t*>(const_cast<char*>(value.data()));
+  nv.valuelen = value.size();
+  nv.flags = NGHTTP2_NV_FLAG_NONE;  // nghttp2 copies both
+}
+
+std::span<const nghttp2_nv> H2HeadList::convert(std::string_view head, bool tls, std::string_view authority) noexcept {
+  used_ = count_ = 0;
+  std::size_t eol = head.find("\r\n");
+  const std::string_view request_line = head.substr(0, eol);
+  const std::size_t sp1 = request_line.find(' '), sp2 = request_line.rfind(' ');
+  const std::string_view rest = head.substr(eol + 2);
+  for (std::string_view h = rest; h.size() > 2;) {
+    eol = h.find("\r\n");
+    const std::string_view one = h.substr(0, eol + 2);
+    if (iequals(one.substr(0, one.find(':')), "host")) authority = header_value(one);
+    h.remove_prefix(eol + 2);
+  }
+  add(":method", request_line.substr(0, sp1));
+  add(":scheme", tls ? "https" : "http");
+  add(":authority", authority);
+  add(":path", request_line.substr(sp1 + 1, sp2 - sp1 - 1));
+  for (std::string_view h = rest; h.size() > 2;) {
+    eol = h.find("\r\n");
+    const std::string_view one = h.substr(0, eol + 2);
+    const std::string_view name = one.substr(0, one.find(':'));
+    h.remove_prefix(eol + 2);
+    if (dropped(name) || used_ + name.size() > cap_) continue;
+    char* lower = names_.get() + used_;
+    for (std::size_t i = 0; i < name.size(); ++i) lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+    used_ += name.size();
+    add({lower, name.size()}, header_value(one));
+  }
+  return {nv_.get(), count_};
 }
 
 }  // namespace ringload

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "engine/output/export_queue.hpp"
 #include "proto/status.hpp"
@@ -23,6 +24,16 @@ constexpr uint32_t max_header_list = proto::limits::max_head_bytes;
 constexpr const char* preface_rejected = "the server rejected the HTTP/2 connection (no SETTINGS from it)";
 
 H2Session& self_of(void* p) noexcept { return *static_cast<H2Session*>(p); }
+
+// Plugins' copy of a response (ResponseCapture): a string that grows to the longest
+// response its record held, once (out of memory: the copy is cut, the run goes on).
+void capture(std::string& to, std::string_view a, std::string_view b = {}, std::string_view c = {},
+             std::string_view d = {}) noexcept {
+  try {
+    to.append(a).append(b).append(c).append(d);
+  } catch (const std::bad_alloc&) {
+  }
+}
 
 }  // namespace
 
@@ -103,6 +114,7 @@ InFlight& H2Session::acquire() noexcept {
   free_ = s.next_free;
   s = Stream{};
   s.id = 0;  // taken, not yet submitted
+  s.req.record = static_cast<uint16_t>(pending_);
   ++open_;
   return s.req;
 }
@@ -114,10 +126,10 @@ void H2Session::release(Stream& s) noexcept {
   --open_;
 }
 
-const char* H2Session::start(Conn&, InFlight& r, SessionEnv& env, uint64_t now) noexcept {
+const char* H2Session::start(Conn&, InFlight& r, SessionEnv& env, uint64_t now, std::span<const nghttp2_nv> own) noexcept {
   Stream& s = streams_[pending_];
   const auto line = static_cast<uint32_t>(r.request - shared_->lines);
-  const std::span<const nghttp2_nv> nv = shared_->requests.headers(line);
+  const std::span<const nghttp2_nv> nv = own.empty() ? shared_->requests.headers(line) : own;
   nghttp2_data_provider body{};
   body.source.ptr = &s;
   body.read_callback = read_body;
@@ -296,18 +308,22 @@ int H2Session::on_header(nghttp2_session*, const nghttp2_frame* frame, const uin
   const std::string_view n(reinterpret_cast<const char*>(name), namelen);
   const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
   ExportQueue* q = s->req.tap.queue;
+  ResponseCapture* cap = s->req.tap.capture;  // plugins: the head as HTTP/1.1, like the export's
   if (n == ":status") {
     const int status = v.size() == 3 ? (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0') : 0;
     if (status < 200 || s->head_done) return 0;  // interim (1xx), or trailers
     s->status = status;
-    if (q != nullptr) {
+    if (q != nullptr || cap != nullptr) {
       char line[16];
       const int len = std::snprintf(line, sizeof line, "HTTP/1.1 %03d\r\n", status);
-      q->head(s->req.tap.id, {line, static_cast<std::size_t>(len)});
+      if (q != nullptr) q->head(s->req.tap.id, {line, static_cast<std::size_t>(len)});
+      if (cap != nullptr) capture(cap->head, {line, static_cast<std::size_t>(len)});
     }
     return 0;
   }
-  if (q == nullptr || s->status == 0 || s->head_done) return 0;
+  if (s->status == 0 || s->head_done) return 0;
+  if (cap != nullptr) capture(cap->head, n, ": ", v, "\r\n");
+  if (q == nullptr) return 0;
   // The export lists the head's fields as an HTTP/1.1 head (the writer parses one).
   q->head(s->req.tap.id, n);
   q->head(s->req.tap.id, std::string_view(": "));
@@ -320,8 +336,14 @@ int H2Session::on_data_chunk(nghttp2_session*, uint8_t, int32_t id, const uint8_
                              void* p) noexcept {
   H2Session& h = self_of(p);
   Stream* s = h.stream_of(id);
-  if (s == nullptr || s->req.tap.queue == nullptr) return 0;
+  if (s == nullptr || !s->req.tap.active()) return 0;
   ResponseTap& tap = s->req.tap;
+  if (tap.capture != nullptr && tap.capture_left != 0) {
+    const std::size_t keep = static_cast<std::size_t>(std::min<uint64_t>(len, tap.capture_left));
+    capture(tap.capture->body, {reinterpret_cast<const char*>(data), keep});
+    tap.capture_left -= keep;
+  }
+  if (tap.queue == nullptr) return 0;
   const std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(len, tap.body_left));
   if (n != 0) tap.queue->body(tap.id, {reinterpret_cast<const char*>(data), n});
   tap.body_left -= n;
@@ -346,6 +368,7 @@ int H2Session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void*
       Stream* s = h.stream_of(frame->hd.stream_id);
       if (s == nullptr || s->status == 0) return 0;
       if (!s->head_done && s->req.tap.queue != nullptr) s->req.tap.queue->head(s->req.tap.id, std::string_view("\r\n"));
+      if (!s->head_done && s->req.tap.capture != nullptr) capture(s->req.tap.capture->head, "\r\n");
       s->head_done = true;
       if (end_stream) s->complete = true;
       return 0;

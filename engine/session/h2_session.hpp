@@ -51,8 +51,11 @@ class H2Session {
   // The connection is ready: a new nghttp2 session, our SETTINGS queued. False: out of memory.
   bool ready(uint32_t slot, Conn& c, SessionEnv& env, H2Shared& shared, uint64_t now) noexcept;
   InFlight& acquire() noexcept;
-  // Submits the request of `r` (acquire()'s) as a new stream. Null, or why it failed.
-  const char* start(Conn& c, InFlight& r, SessionEnv& env, uint64_t now) noexcept;
+  // acquire()'s record goes back unused (a plugin skipped its request, or failed on it).
+  void unacquire() noexcept { release(streams_[pending_]); }
+  // Submits the request of `r` (acquire()'s) as a new stream: its line's header list, or
+  // `nv` (a plugin's version, copied by nghttp2). Null, or why it failed.
+  const char* start(Conn& c, InFlight& r, SessionEnv& env, uint64_t now, std::span<const nghttp2_nv> nv = {}) noexcept;
   Step produce(Conn& c, SessionEnv& env, Output& out) noexcept;
   Step on_read(Conn& c, SessionEnv& env, std::span<const char> data) noexcept;
   Step on_eof(Conn& c, SessionEnv& env) noexcept;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/plugins/plugin_shard.hpp"
+
 namespace ringload {
 namespace {
 
@@ -24,6 +26,7 @@ void PipeSession::ready(uint32_t slot, Conn& c) noexcept {
 InFlight& PipeSession::acquire() noexcept {
   // The shard asks only while Conn::in_flight < capacity == depth: a record is free.
   InFlight& r = at(held_);
+  r.record = static_cast<uint16_t>((oldest_ + held_) % shared_->depth);
   ++held_;
   ++unwritten_;
   return r;
@@ -37,12 +40,18 @@ void PipeSession::start(InFlight& r, SessionEnv& env, uint64_t now) noexcept {
 // while they fit (a bigger body goes as the second span, zero-copy from the table, and
 // ends the batch). The output is rewritten only here, once the transport is writable:
 // what it sent is no longer needed.
-Step PipeSession::produce(Conn&, SessionEnv& env, Output& out) noexcept {
+Step PipeSession::produce(Conn& c, SessionEnv& env, Output& out) noexcept {
   std::size_t n = 0;
   const PipeShared& s = *shared_;
   while (unwritten_ > 0 && s.out_size - n >= s.head_room) {
     InFlight& r = at(held_ - unwritten_);
-    n += render_head(out_ + n, *s.table, s.origins[r.request->origin], *r.request);
+    if (s.plugins != nullptr) {
+      const std::string_view head = s.plugins->head(c, r);
+      std::memcpy(out_ + n, head.data(), head.size());
+      n += head.size();
+    } else {
+      n += render_head(out_ + n, *s.table, s.origins[r.request->origin], *r.request);
+    }
     r.request_queued = true;
     --unwritten_;
     if (r.body.empty()) continue;

@@ -20,6 +20,8 @@
 
 namespace ringload {
 
+class PluginShard;
+
 // What the pipelining sessions of a shard share: what they render from.
 struct PipeShared {
   const RequestTable* table = nullptr;
@@ -27,6 +29,8 @@ struct PipeShared {
   uint32_t depth = 1;            // --pipeline
   std::size_t head_room = 0;     // the longest head rendered (the slot scratch's size)
   std::size_t out_size = 0;      // bytes of each slot's output
+  const PluginShard* plugins = nullptr;  // set: requests were rendered for the plugins (their
+                                         // heads, as sent, are there); head_room fits any
 };
 
 class PipeSession {
@@ -40,6 +44,11 @@ class PipeSession {
   // The connection is ready: an empty pipeline of shared.depth.
   void ready(uint32_t slot, Conn& c) noexcept;
   InFlight& acquire() noexcept;
+  // acquire()'s record goes back unused (a plugin skipped its request, or failed on it).
+  void unacquire() noexcept {
+    --held_;
+    --unwritten_;
+  }
   void start(InFlight& r, SessionEnv& env, uint64_t now) noexcept;
   Step produce(Conn& c, SessionEnv& env, Output& out) noexcept;
   Step on_read(Conn& c, SessionEnv& env, std::span<const char> data) noexcept;

@@ -8,10 +8,12 @@
 namespace ringload {
 
 std::string Sessions::setup(uint32_t slots, const RequestTable& table, const RunConfig& config,
-                            std::span<const Origin> origins, Http2Counters& http2, std::size_t head_room) noexcept {
+                            std::span<const Origin> origins, Http2Counters& http2, std::size_t head_room,
+                            bool plugins) noexcept {
   bool sse = false, ws = false;
   for (const StreamSpec& s : table.streams) (s.proto == StreamProto::sse ? sse : ws) = true;
   slots_ = slots;
+  origins_ = origins;
   try {
     if (sse) sse_ = std::vector<SseSession>(slots);
     if (ws) ws_ = std::vector<WsSession>(slots, WsSession(config.ws_max_message));
@@ -19,6 +21,9 @@ std::string Sessions::setup(uint32_t slots, const RequestTable& table, const Run
       h2_shared_ = std::make_unique<H2Shared>();
       if (std::string err = h2_shared_->setup(table, origins, config, http2); !err.empty()) return err;
       h2_ = std::make_unique<H2Session[]>(slots);
+      if (plugins) {
+        if (std::string err = h2_heads_.setup(head_room); !err.empty()) return err;
+      }
     }
     if (config.pipeline > 1) setup_pipeline(slots, table, config, origins, head_room);
   } catch (const std::bad_alloc&) {
@@ -30,7 +35,7 @@ std::string Sessions::setup(uint32_t slots, const RequestTable& table, const Run
 std::size_t Sessions::bytes() const noexcept {
   std::size_t n = sse_.capacity() * sizeof(SseSession) + ws_.capacity() * sizeof(WsSession);
   if (h2_) {
-    n += h2_shared_->requests.bytes() + h2_shared_->pool.bytes() + slots_ * sizeof(H2Session);
+    n += h2_shared_->requests.bytes() + h2_shared_->pool.bytes() + slots_ * sizeof(H2Session) + h2_heads_.bytes();
     for (uint32_t i = 0; i < slots_; ++i) n += h2_[i].bytes();
   }
   if (pipe_) {
@@ -41,7 +46,10 @@ std::size_t Sessions::bytes() const noexcept {
 }
 
 bool Sessions::on_ready(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) noexcept {
-  if (pipe_) pipe_[slot].ready(slot, c);  // (HTTP/2 and pipelining exclude each other)
+  if (pipe_) {
+    pipe_shared_.plugins = env.plugins;
+    pipe_[slot].ready(slot, c);  // (HTTP/2 and pipelining exclude each other)
+  }
   if (!h2_) return true;
   const bool h2 = c.transport.is_tls() ? c.transport.alpn_h2() : env.config.http2 == Http2Mode::prior_knowledge;
   if (!h2) {
@@ -78,6 +86,30 @@ Sessions::Start Sessions::before_send(Conn& c, SessionEnv& env, const RequestTab
     case PluginShard::Send::failed: return Start::failed;
   }
   return Start::send;
+}
+
+Sessions::Start Sessions::plugged(uint32_t slot, Conn& c, InFlight& r, SessionEnv& env,
+                                  const RequestTable& table) noexcept {
+  start_error_ = nullptr;
+  const RequestLine& line = *r.request;
+  r.head_len = render_head(env.plugins->edit_buffer(), table, origins_[line.origin], line);
+  const PluginShard::Send send = env.plugins->before_send(c, r, table);
+  if (send == PluginShard::Send::send) return Start::send;
+  if (c.session == SessionKind::pipe) {
+    pipe_[slot].unacquire();
+  } else {
+    h2_[slot].unacquire();
+  }
+  return send == PluginShard::Send::skip ? Start::skip : Start::failed;
+}
+
+std::span<const nghttp2_nv> Sessions::plugged_h2(const Conn& c, const InFlight& r, const SessionEnv& env) noexcept {
+  if (!env.plugins->rewrites()) return {};
+  const Origin& origin = origins_[r.request->origin];
+  std::string_view authority = origin.host_line;  // "Host: h[:p]\r\n", for a head without Host
+  authority.remove_prefix(std::min<std::size_t>(6, authority.size()));
+  if (authority.ends_with("\r\n")) authority.remove_suffix(2);
+  return h2_heads_.convert(env.plugins->head(c, r), origin.tls != nullptr, authority);
 }
 
 const char* Sessions::failure_message(const SessionEnv& env) const noexcept {

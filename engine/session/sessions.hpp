@@ -23,8 +23,10 @@ class Sessions {
   // With HTTP/2 (--h2c, --http2) also each slot's HTTP/2 session, its streams made when it
   // first becomes ready, and the run's requests as HTTP/2 header lists. With --pipeline N
   // each slot's N records and its output (N heads of up to `head_room` bytes each).
+  // With `plugins`, HTTP/2 also gets room to turn a head a plugin changed into a header list.
   std::string setup(uint32_t slots, const RequestTable& table, const RunConfig& config,
-                    std::span<const Origin> origins, Http2Counters& http2, std::size_t head_room) noexcept;
+                    std::span<const Origin> origins, Http2Counters& http2, std::size_t head_room,
+                    bool plugins) noexcept;
   // Bytes of the per-slot stream state (0: a run without streams or HTTP/2).
   std::size_t bytes() const noexcept;
 
@@ -92,10 +94,21 @@ class Sessions {
       case SessionKind::http: HttpSession::start(c, env, now); break;
       case SessionKind::sse: sse_[slot].start(c, env, now); break;
       case SessionKind::ws: ws_[slot].start(c, env, now); break;
-      case SessionKind::h2:
-        start_error_ = h2_[slot].start(c, r, env, now);
+      case SessionKind::h2: {
+        std::span<const nghttp2_nv> nv;
+        if (env.plugins != nullptr) {
+          if (const Start s = plugged(slot, c, r, env, table); s != Start::send) return s;
+          nv = plugged_h2(c, r, env);
+        }
+        start_error_ = h2_[slot].start(c, r, env, now, nv);
         return start_error_ == nullptr ? Start::send : Start::failed;
-      case SessionKind::pipe: pipe_[slot].start(r, env, now); return Start::send;  // no plugins (check_config)
+      }
+      case SessionKind::pipe:
+        if (env.plugins != nullptr) {
+          if (const Start s = plugged(slot, c, r, env, table); s != Start::send) return s;
+        }
+        pipe_[slot].start(r, env, now);
+        return Start::send;
     }
     return env.plugins == nullptr ? Start::send : before_send(c, env, table);
   }
@@ -131,6 +144,11 @@ class Sessions {
   void setup_pipeline(uint32_t slots, const RequestTable& table, const RunConfig& config,
                       std::span<const Origin> origins, std::size_t head_room);  // throws bad_alloc
   static Start before_send(Conn& c, SessionEnv& env, const RequestTable& table) noexcept;
+  // A multiplexed request `r` goes through the plugins' on_request (rendered for them):
+  // skipped or failed, its record goes back to the session.
+  Start plugged(uint32_t slot, Conn& c, InFlight& r, SessionEnv& env, const RequestTable& table) noexcept;
+  // Its header list when a plugin may have changed it (empty: the line's own).
+  std::span<const nghttp2_nv> plugged_h2(const Conn& c, const InFlight& r, const SessionEnv& env) noexcept;
   // A response or stream that ended well goes to the plugins' on_response: their verdict.
   static Step judged(Conn& c, SessionEnv& env, Step step) noexcept;
 
@@ -142,6 +160,8 @@ class Sessions {
   std::unique_ptr<PipeSession[]> pipe_;  // one per slot with --pipeline N > 1 ...
   std::unique_ptr<InFlight[]> pipe_records_;  // ... N records each
   std::unique_ptr<char[]> pipe_out_;     // ... and its output (backed once written)
+  H2HeadList h2_heads_;  // HTTP/2 with plugins that see requests
+  std::span<const Origin> origins_;
   uint32_t slots_ = 0;
   const char* start_error_ = nullptr;
 };

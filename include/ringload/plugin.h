@@ -40,6 +40,17 @@
  * already knows; Host is the origin's unless the plugin sets it. Returning 1 skips the
  * request: it is not sent and counts as `skipped` in the report.
  *
+ * Multiplexed connections. An HTTP/2 stream (--h2c, --http2) and a pipelined request
+ * (--pipeline N) are requests like any other: each passes through ringload_on_request before
+ * it is submitted (HTTP/2: a skip opens no stream) or written into its connection's batch,
+ * and its response through ringload_on_response, with its own request, body and verdict
+ * even while up to --max-streams (or N) share the connection. On HTTP/2 the head a plugin
+ * edits is the HTTP/1.1 form above; it is sent as the stream's header list: names
+ * lower-cased, Host as :authority, connection-specific fields (Connection, Keep-Alive,
+ * Transfer-Encoding, Upgrade ...) dropped. Response header names arrive lower-cased on
+ * HTTP/2. request_conn / request_conn_gen are the connection's, shared by its streams;
+ * request_protocol tells the two apart.
+ *
  * Responses. ringload_on_response sees every complete response (and every stream that
  * ended well), with its status and headers; its body only when a plugin asked for bodies
  * at init (api->want_bodies), up to the size asked. It may set the verdict: success or
@@ -156,6 +167,9 @@ typedef struct ringload_api {
      * response has an export to change, -1 when not. */
     int (*response_export_head)(const ringload_response *, const char *head, size_t head_len);
     int (*response_export_body)(const ringload_response *, const void *body, size_t body_len);
+    /* The protocol the request goes over: "HTTP/2" (a stream of an h2 or h2c connection)
+     * or "HTTP/1.1" (one request per connection at a time, or --pipeline). Static. */
+    ringload_str (*request_protocol)(const ringload_request *);
 } ringload_api;
 
 /* A plugin linked into the program that runs the engine instead of loaded from a file

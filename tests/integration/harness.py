@@ -579,6 +579,7 @@ http {{
     log_format tls '$status $request_method $request_uri $ssl_protocol '
                    '$ssl_session_reused $ssl_client_verify $ssl_cipher';
     log_format proto '$status $request_method $request_uri $server_protocol';
+    log_format plugin '$status $request_method $request_uri "$http_x_test" $server_protocol';
     client_body_temp_path {tmp}/client_body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;

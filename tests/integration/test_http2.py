@@ -226,7 +226,6 @@ def test_alpn(c, rl, tls, lab):
 
 def test_refusals(c, rl, ngx):
     cases = [
-        (["--h2c", "--plugin", "x.so"], "--plugin"),
         (["--h2c", "--sse"], "SSE and WebSocket"),
         (["--max-streams", "4"], "--max-streams"),
         (["--h2c", "--max-streams", "0"], "--max-streams"),

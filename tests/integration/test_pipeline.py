@@ -11,7 +11,7 @@
   are unanswered.
 - Servers out of spec (bytes after a response, a response too many) are protocol errors,
   never a crash or a hang.
-- Refusals: --pipeline with --h2c/--http2, SSE, WebSocket, plugins, out of range: exit 2
+- Refusals: --pipeline with --h2c/--http2, SSE, WebSocket, out of range: exit 2
   naming --pipeline.
 
 Run: python3 test_pipeline.py --ringload PATH --target PATH
@@ -293,7 +293,6 @@ def test_out_of_spec(c, rl):
 
 def test_refusals(c, rl, tmp):
     url = "http://127.0.0.1:9/"
-    plugin = os.path.join(tmp, "none.so")
     stream_file = os.path.join(tmp, "stream.ndjson")
     with open(stream_file, "w") as f:
         f.write(json.dumps({"url": url}) + "\n" + json.dumps({"url": url, "proto": "sse"}) + "\n")
@@ -302,7 +301,6 @@ def test_refusals(c, rl, tmp):
         (["--pipeline", "4", "--http2", "-n", "1", "https://127.0.0.1:9/"], "--http2"),
         (["--pipeline", "4", "--sse", "-n", "1", url], "SSE"),
         (["--pipeline", "4", "-n", "1", "ws://127.0.0.1:9/"], "WebSocket"),
-        (["--pipeline", "4", "--plugin", plugin, "-n", "1", url], "--plugin"),
         (["--pipeline", "4", "--tls-handshake-each", "-n", "1", url], "--tls-handshake-each"),
         (["--pipeline", "0", "-n", "1", url], "--pipeline"),
         (["--pipeline", "1025", "-n", "1", url], "--pipeline"),

@@ -355,16 +355,21 @@ def measured_report_run(tool, cmd, duration, out_dir, tag):
     return res, r
 
 
-def ab_rounds(modes, run, rounds, duration, warmup, out_dir, path="/"):
-    """ringload-target on SERVER_CPU, a warm-up of modes[0], then `rounds` rounds running
-    every mode, in an order alternating from round to round: run(mode, url, duration,
-    out_dir, tag) -> a row. Returns {mode: [rows]}; the target is stopped by its PID."""
+def ab_rounds(modes, run, rounds, duration, warmup, out_dir, path="/", server=None):
+    """ringload-target on SERVER_CPU (or server(tmp) -> (process, base URL) started there),
+    a warm-up of modes[0], then `rounds` rounds running every mode, in an order alternating
+    from round to round: run(mode, url, duration, out_dir, tag) -> a row. Returns
+    {mode: [rows]}; the server is stopped by its PID."""
     tmp = tempfile.mkdtemp(prefix="ringload-ab-srv-")
     results = {m: [] for m in modes}
     proc = None
     try:
-        proc, port = start_target(tmp)
-        url = f"http://127.0.0.1:{port}{path}"
+        if server is not None:
+            proc, base = server(tmp)
+        else:
+            proc, port = start_target(tmp)
+            base = f"http://127.0.0.1:{port}"
+        url = base + path
         if seconds(warmup) > 0:
             run(modes[0], url, warmup, out_dir, "warmup")
         for rnd in range(1, rounds + 1):

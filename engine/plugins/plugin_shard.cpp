@@ -79,9 +79,11 @@ PluginShard::Send PluginShard::before_send(Conn& c, InFlight& r, const RequestTa
   Slot& s = slots_[index(c, r)];
   tap(r, s);
   Send out = Send::send;
+  rewrote_ = false;
   if (host_->wants_requests()) {
     ringload_request req{&c, &r, &table, RequestHead(edit_.get(), r.head_len, scratch_size_), &s.body, r.seq, shard_};
     out = run_requests(req);
+    rewrote_ = req.head.changed();
   }
   if (out != Send::send) return out;
   // Kept for the send (a pipeline writes it later) and for on_response's view. The

@@ -39,8 +39,8 @@ class PluginShard {
   // the record's: head(c, r).
   Send before_send(Conn& c, InFlight& r, const RequestTable& table) noexcept;
   char* edit_buffer() noexcept { return edit_.get(); }
-  // Some plugin sees (and may change) requests.
-  bool rewrites() const noexcept { return host_->wants_requests(); }
+  // The last multiplexed request's head was changed by a plugin (else it is as rendered).
+  bool rewrote() const noexcept { return rewrote_; }
   std::string_view head(const Conn& c, const InFlight& r) const noexcept {
     const std::string& h = slots_[index(c, r)].head;
     return {h.data(), r.head_len};
@@ -90,6 +90,7 @@ class PluginShard {
   std::string label_;
   std::vector<std::pair<std::string, uint64_t>> labels_;  // at most max_labels, then "(other)"
   HookError error_;  // api->hook_error during the current hook
+  bool rewrote_ = false;
 };
 
 }  // namespace ringload

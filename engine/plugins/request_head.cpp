@@ -81,6 +81,7 @@ bool RequestHead::replace(std::size_t at, std::size_t old_len, std::string_view 
     p += part.size();
   }
   len_ = static_cast<uint32_t>(len_ - old_len + add);
+  changed_ = true;
   return true;
 }
 

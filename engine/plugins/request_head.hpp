@@ -15,6 +15,8 @@ class RequestHead {
 
   std::string_view method() const noexcept;
   std::size_t size() const noexcept { return len_; }
+  // A change was made (set_*, remove_header that removed something).
+  bool changed() const noexcept { return changed_; }
   std::string_view target() const noexcept;
   // The value of the first field named `name` (case-insensitive); absent: empty with a
   // null data().
@@ -42,6 +44,7 @@ class RequestHead {
   char* data_;
   uint32_t& len_;
   std::size_t cap_;
+  bool changed_ = false;
 };
 
 }  // namespace ringload

@@ -104,7 +104,7 @@ Sessions::Start Sessions::plugged(uint32_t slot, Conn& c, InFlight& r, SessionEn
 }
 
 std::span<const nghttp2_nv> Sessions::plugged_h2(const Conn& c, const InFlight& r, const SessionEnv& env) noexcept {
-  if (!env.plugins->rewrites()) return {};
+  if (!env.plugins->rewrote()) return {};  // as rendered: the line's prepared list
   const Origin& origin = origins_[r.request->origin];
   std::string_view authority = origin.host_line;  // "Host: h[:p]\r\n", for a head without Host
   authority.remove_prefix(std::min<std::size_t>(6, authority.size()));

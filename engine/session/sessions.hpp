@@ -147,7 +147,7 @@ class Sessions {
   // A multiplexed request `r` goes through the plugins' on_request (rendered for them):
   // skipped or failed, its record goes back to the session.
   Start plugged(uint32_t slot, Conn& c, InFlight& r, SessionEnv& env, const RequestTable& table) noexcept;
-  // Its header list when a plugin may have changed it (empty: the line's own).
+  // Its header list when a plugin changed its head (empty: the line's own).
   std::span<const nghttp2_nv> plugged_h2(const Conn& c, const InFlight& r, const SessionEnv& env) noexcept;
   // A response or stream that ended well goes to the plugins' on_response: their verdict.
   static Step judged(Conn& c, SessionEnv& env, Step step) noexcept;

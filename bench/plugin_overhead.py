@@ -17,12 +17,13 @@ rounds' paired ratios. Issue 11's goal: the no-op plugin costs at most 5 % of re
 and of CPU per request (req/s ratio >= 0.95, CPU/request ratio <= 1.05).
 
 H2C=M runs over HTTP/2 instead: nginx (one worker on SERVER_CPU, h2c, `return 200`) and
-ringload --h2c --max-streams M, so the hooks run once per stream.
+ringload --h2c --max-streams M, so the hooks run once per stream; PIPELINE=N adds
+--pipeline N (HTTP/1.1 against ringload-target).
 
 Environment (all optional):
   C=64  D=5s  ROUNDS=5  WARMUP=1s  PATH_=/ (request path)  THREADS=1 (ringload's -t;
   give CLIENT_CPU as many CPUs, e.g. CLIENT_CPU=0,1)  H2C=0 (streams per connection; 0: HTTP/1.1
-  against ringload-target)
+  against ringload-target)  PIPELINE=1
   RINGLOAD=build/ringload  TARGET_BIN=build/ringload-target  (relative to the repo root)
   PLUGIN=<RINGLOAD's directory>/examples/plugins/libnoop.so (PATH[:ARGS])
   SERVER_CPU=0  CLIENT_CPU=1
@@ -49,6 +50,7 @@ PLUGIN_FILE = PLUGIN.split(":", 1)[0]
 MODES = ("none", "plugin")
 GOAL = 0.05  # issue 11: a plugin that does nothing costs at most 5 %
 H2C = int(env("H2C", "0"))
+PIPELINE = int(env("PIPELINE", "1"))
 NGINX_H2C = NGINX_CONF_HEAD + """\
     server {{
         listen 127.0.0.1:{port} http2 backlog=4096;
@@ -67,6 +69,8 @@ def run(mode, url, duration, out_dir, tag):
     cmd = [RINGLOAD, "-t", str(THREADS), "-c", str(C), "-d", duration, "--json", "--quiet"]
     if H2C:
         cmd += ["--h2c", "--max-streams", str(H2C)]
+    if PIPELINE > 1:
+        cmd += ["--pipeline", str(PIPELINE)]
     if mode == "plugin":
         cmd += ["--plugin", PLUGIN]
     res, report = measured_report_run("ringload", cmd + [url], duration, out_dir, tag)
@@ -89,13 +93,14 @@ def main():
           f"{'nginx h2c, --max-streams ' + str(H2C) if H2C else 'HTTP/1.1, ringload-target'}, "
           f"plugin {PLUGIN}; load average {os.getloadavg()[0]:.2f}; raw outputs in {out_dir}")
     results = ab_rounds(MODES, run, ROUNDS, D, WARMUP, out_dir, REQ_PATH, start_h2c if H2C else None)
-    s = ab_summary(results, "none", "plugin", f"-t {THREADS}, C={C}, D={D}" + (f", h2c x{H2C}" if H2C else ""))
+    s = ab_summary(results, "none", "plugin", f"-t {THREADS}, C={C}, D={D}" + (f", h2c x{H2C}" if H2C else "") +
+                   (f", --pipeline {PIPELINE}" if PIPELINE > 1 else ""))
     r, p = s["ratio"], s["paired_ratio"]
     print(f"plugin/none, of the medians: req/s x{r['rps']:.3f}, CPU/request x{r['cpu_per_request']:.3f}, "
           f"RSS x{r['rss']:.3f}: {verdict(r['rps'], r['cpu_per_request'])}")
     print(f"plugin/none, median of the {ROUNDS} paired rounds: req/s x{p['rps']:.3f}, "
           f"CPU/request x{p['cpu_per_request']:.3f}: {verdict(p['rps'], p['cpu_per_request'])}")
-    write_summary(out_dir, {"C": C, "THREADS": THREADS, "D": D, "rounds": ROUNDS, "plugin": PLUGIN, "h2c": H2C,
+    write_summary(out_dir, {"C": C, "THREADS": THREADS, "D": D, "rounds": ROUNDS, "plugin": PLUGIN, "h2c": H2C, "pipeline": PIPELINE,
                             "runs": results, **s})
 
 

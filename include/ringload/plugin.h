@@ -49,7 +49,9 @@
  * lower-cased, Host as :authority, connection-specific fields (Connection, Keep-Alive,
  * Transfer-Encoding, Upgrade ...) dropped. Response header names arrive lower-cased on
  * HTTP/2. request_conn / request_conn_gen are the connection's, shared by its streams;
- * request_protocol tells the two apart.
+ * request_protocol tells the two apart. A stream the server did not process (above a
+ * GOAWAY's last_stream_id) is sent again as a new request: on_request sees it again, with
+ * a new request_seq; the first attempt never reaches on_response.
  *
  * Responses. ringload_on_response sees every complete response (and every stream that
  * ended well), with its status and headers; its body only when a plugin asked for bodies

@@ -2,7 +2,8 @@
  * target becomes PATH?seq=SEQ and it gains X-Test: mux-SEQ-P (P: h2 or h1, from
  * api->request_protocol); every SKIP-th request (seq % SKIP == SKIP - 1) is skipped. Each
  * response is checked against its own request: the request view's target and X-Test, and
- * the response (bodies wanted) must carry the seq: a body "SEQ\n" and X-Seq: SEQ (nginx's
+ * the response (bodies wanted) must carry the seq, with a latency and a time to first byte
+ * no longer than it: a body "SEQ\n" and X-Seq: SEQ (nginx's
  * /rw), or, with PATH /echo, ringload-target's echo of the X-Test value. A response that
  * does not match its request is labelled "mismatch" and fails; otherwise every FAIL-th
  * (seq % FAIL == 0) fails with label "fail", the others succeed with label "ok".
@@ -90,7 +91,8 @@ static int matches(const mux_plugin *p, const ringload_response *res)
     snprintf(digits, sizeof digits, "%llu", seq);
     if (!equals(a->request_target(req), target) || !equals(a->request_header(req, "x-test", 6), value))
         return 0;
-    if (a->response_status(res) != 200 || a->response_latency_ns(res) <= 0)
+    const int64_t latency = a->response_latency_ns(res), ttfb = a->response_ttfb_ns(res);
+    if (a->response_status(res) != 200 || latency <= 0 || ttfb < 0 || ttfb > latency)
         return 0;
     if (strcmp(p->path, "/echo") == 0)
         return has(a->response_body(res), value);

@@ -10,6 +10,8 @@ request in flight, so each hook must see its own request and its own response wh
   access log (nginx: "$status $method $uri $http_x_test $server_protocol") holds exactly
   the requests sent, each with its own header; requests.skipped, requests.failed, labels
   and the plugin's own counts agree with the numbers computed here, with no mismatch.
+- The same over TLS with --http2: h2 by ALPN, and a server without h2 (HTTP/1.1 fallback:
+  request_protocol says so, the per-request state is the slot's first record).
 - A hook error every 10th request (tests/plugins/hook_error.c) on h2c: on_request's
   requests are not sent (nginx logs the rest), on_response's fail; errors.plugin exact.
 - Python hooks (handle_request / handle_response) on --h2c and --pipeline 8: the same
@@ -23,6 +25,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
+import test_https  # noqa: E402  (its certificate lab)
 from test_plugins import compile_plugin, echoed  # noqa: E402
 from test_python_plugin import plugin_path  # noqa: E402
 
@@ -142,6 +145,30 @@ def test_c_pipeline(c, rl, ngx, tgt, mux, tmp):
          [t for _, t, hd, _ in seen if hd.get("X-Test") != f"mux-{t.rpartition('=')[2]}-h1"][:5], [])
 
 
+def test_c_alpn(c, rl, tls, lab, mux):
+    # --http2 over TLS: h2 by ALPN, and a server without h2 (its connections run HTTP/1.1
+    # on the slot's own request, each with its per-request state among the stream records).
+    n, skip, fail = 300, 5, 7
+    sent = [s for s in range(n) if s % skip != skip - 1]
+    failed = sum(1 for s in sent if s % fail == 0)
+    for server, tag, protocol in (("h2", "h2", "HTTP/2.0"), ("h1", "h1", "HTTP/1.1")):
+        name = f"C plugin, --http2 -t 1 -c 2 --max-streams 8 -n {n}, {'h2 by ALPN' if tag == 'h2' else 'fallback'}"
+        tls.clear_logs()
+        res = h.run_ringload(rl, ["--plugin", f"{mux}:/rw:{skip}:{fail}", "--http2", "--cacert",
+                                  os.path.join(lab, "ca.pem"), "-t", "1", "-c", "2", "--max-streams", "8", "-n",
+                                  str(n), tls.server_url(server, host="localhost")], timeout=60)
+        if not h.check_run_ok(c, name, res):
+            continue
+        c.eq(f"{name}: requests", {k: res.get("requests", k) for k in ("total", "failed", "skipped")},
+             {"total": len(sent), "failed": failed, "skipped": n - len(sent)})
+        c.eq(f"{name}: labels (no mismatch)", res.get("labels"), {"ok": len(sent) - failed, "fail": failed})
+        entries = log_entries(tls.settled_log(server, expected=len(sent)))
+        c.eq(f"{name}: the server saw exactly the requests sent",
+             sorted(int(e[2].rpartition("=")[2]) for e in entries), sent)
+        c.eq(f"{name}: each with its own X-Test, over {protocol}",
+             [e for e in entries if e[3] != f"mux-{e[2].rpartition('=')[2]}-{tag}" or e[4] != protocol][:5], [])
+
+
 def test_hook_errors_h2c(c, rl, ngx, hook_error):
     n = 200
     for hook, served in (("request", n - n // 10), ("response", n)):
@@ -199,9 +226,17 @@ def tests(env):
                "h1": h.NginxServer(locations=LOCATIONS, log="plugin")}
     ngx = env.start(h.Nginx(workers=1, keep=env.keep, servers=servers), started="nginx (h2c, h1) started")
     tgt = env.start(h.Target(env.target, threads=1, keep=env.keep))
+    lab = os.path.join(env.tmp, "lab")
+    os.makedirs(lab)
+    test_https.make_lab(lab)
+    cert = f"    ssl_certificate {lab}/server.pem;\n    ssl_certificate_key {lab}/server.key;\n"
+    tls = env.start(h.Nginx(workers=1, keep=env.keep, http=cert, servers={
+        "h2": h.NginxServer(locations=LOCATIONS, tls=True, http2=True, log="plugin"),
+        "h1": h.NginxServer(locations=LOCATIONS, tls=True, log="plugin")}), started="nginx (TLS: h2, h1) started")
     return [
         ("C plugin on h2c", test_c_h2c, rl, ngx, mux),
         ("C plugin on --pipeline", test_c_pipeline, rl, ngx, tgt, mux, env.tmp),
+        ("C plugin on --http2 (ALPN, fallback)", test_c_alpn, rl, tls, lab, mux),
         ("hook errors on h2c", test_hook_errors_h2c, rl, ngx, hook_error),
         ("Python hooks", test_python, rl, ngx, tgt, hooks, env.tmp),
     ]

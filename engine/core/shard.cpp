@@ -89,9 +89,9 @@ std::string Shard::setup() noexcept {
   }
   if (err.empty()) err = setup_tls();
   if (err.empty() && plan_.plugins != nullptr) {
-    // A request per stream or pipelined request that can be in flight on a connection.
-    const uint32_t per_conn = std::max<uint32_t>(config_.http2 != Http2Mode::off ? config_.max_streams : 1,
-                                                 config_.pipeline);
+    // A request per stream or pipelined request that can be in flight on a connection
+    // (an HTTP/2 session has max_streams records, a pipeline `pipeline`; both 1 otherwise).
+    const uint32_t per_conn = std::max<uint32_t>(config_.max_streams, config_.pipeline);
     err = plugins_.setup(*plan_.plugins, plan_.index, n, per_conn, slab_.scratch_size());
     env_.plugins = &plugins_;
   }

@@ -48,8 +48,11 @@ class Sessions {
     }
   }
   // The session batches the requests issued in a row into one send: the shard lets it
-  // produce once after them (HTTP/1.1 pipelining).
-  static bool batches(const Conn& c) noexcept { return c.session == SessionKind::pipe; }
+  // produce once after them (HTTP/1.1 pipelining; HTTP/2: all the HEADERS frames of a
+  // loop turn in one send, not the first alone and the rest after its completion).
+  static bool batches(const Conn& c) noexcept {
+    return c.session == SessionKind::pipe || c.session == SessionKind::h2;
+  }
   // The closed loop offers a connection that made room again only once its session wants
   // more: a pipeline once half of it was answered, so that each send carries at least N/2
   // requests (one per response would cost a send and a server read per request); the open

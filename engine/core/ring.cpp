@@ -36,9 +36,10 @@ std::string Ring::init(uint32_t entries, bool report, std::vector<std::string>& 
   if (ret < 0) return std::string("io_uring setup failed: ") + strerror(-ret);
   ready_ = true;
   // Each io_uring_enter then skips the file-table lookup of the ring's fd (5.18+).
-  if (io_uring_register_ring_fd(&ring_) < 0 && report)
-    notices.emplace_back("kernel lacks registered ring fds: each wait looks the ring up");
+  registered_ = io_uring_register_ring_fd(&ring_) >= 0;
+  if (!registered_ && report) notices.emplace_back("kernel lacks registered ring fds: each wait looks the ring up");
   skip_success_ = (params.features & IORING_FEAT_CQE_SKIP) != 0;
+  min_timeout_ = (params.features & IORING_FEAT_MIN_TIMEOUT) != 0 && (params.features & IORING_FEAT_EXT_ARG) != 0;
   if (!(params.features & IORING_FEAT_EXT_ARG) && report)
     notices.emplace_back("kernel lacks IORING_FEAT_EXT_ARG: waits with a timeout cost an extra syscall");
   return {};
@@ -61,6 +62,30 @@ bool Ring::submit_and_wait(uint64_t wait_ns) noexcept {
                        static_cast<long long>(wait_ns % 1'000'000'000u)};
   io_uring_cqe* cqe = nullptr;
   return io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr) == -ETIME;
+}
+
+// io_uring_enter with IORING_ENTER_EXT_ARG and the getevents argument's min_wait_usec
+// (liburing 2.3 calls that field `pad`): the kernel returns once `want` completions are
+// there, or after `min_wait_us` if at least one is, or at the timeout.
+bool Ring::submit_and_wait_batch(uint64_t wait_ns, unsigned want, uint32_t min_wait_us) noexcept {
+  if (want <= 1 || min_wait_us == 0 || !min_timeout_) return submit_and_wait(wait_ns);
+  // What io_uring_submit does first (no SQPOLL here): publish the queued SQEs.
+  io_uring_sq& sq = ring_.sq;
+  const unsigned tail = sq.sqe_tail;
+  const unsigned submit = tail - sq.sqe_head;
+  sq.sqe_head = tail;
+  io_uring_smp_store_release(sq.ktail, tail);
+  __kernel_timespec ts{static_cast<long long>(wait_ns / 1'000'000'000u),
+                       static_cast<long long>(wait_ns % 1'000'000'000u)};
+  io_uring_getevents_arg arg{};
+  arg.sigmask_sz = _NSIG / 8;
+  arg.pad = min_wait_us;
+  arg.ts = reinterpret_cast<uintptr_t>(&ts);
+  unsigned flags = IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG;
+  if (registered_) flags |= IORING_ENTER_REGISTERED_RING;
+  const int fd = registered_ ? ring_.enter_ring_fd : ring_.ring_fd;
+  const int ret = io_uring_enter2(fd, submit, want, flags, reinterpret_cast<sigset_t*>(&arg), sizeof arg);
+  return ret == -ETIME;
 }
 
 }  // namespace ringload

@@ -46,6 +46,9 @@ class Ring {
   // Submits what is queued and waits up to `wait_ns` for at least one completion.
   // Returns whether the wait ended by its timeout with no completion.
   bool submit_and_wait(uint64_t wait_ns) noexcept;
+  // The same, but waits for `want` completions, at most `min_wait_us` once one is there
+  // (the kernel's min_wait, 6.12+; without it: submit_and_wait).
+  bool submit_and_wait_batch(uint64_t wait_ns, unsigned want, uint32_t min_wait_us) noexcept;
   // Calls fn(cqe) for every completion ready, then frees them in one step.
   template <typename Fn>
   void reap(Fn&& fn) noexcept {
@@ -67,6 +70,8 @@ class Ring {
   io_uring ring_{};
   bool ready_ = false;
   bool skip_success_ = false;
+  bool registered_ = false;   // the ring fd is registered (IORING_ENTER_REGISTERED_RING)
+  bool min_timeout_ = false;  // IORING_FEAT_MIN_TIMEOUT
 };
 
 }  // namespace ringload

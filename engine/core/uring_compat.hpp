@@ -26,3 +26,10 @@
 // With incremental buffer consumption (IOU_PBUF_RING_INC) the buffer is not done yet.
 #define IORING_CQE_F_BUF_MORE (1U << 4)
 #endif
+#ifndef IORING_FEAT_MIN_TIMEOUT
+// io_uring_getevents_arg's min_wait_usec (liburing 2.3's `pad`) is honoured (6.12).
+#define IORING_FEAT_MIN_TIMEOUT (1U << 15)
+#endif
+#ifndef IORING_ENTER_REGISTERED_RING
+#define IORING_ENTER_REGISTERED_RING (1U << 4)
+#endif

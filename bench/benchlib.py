@@ -250,6 +250,15 @@ def proc_cpu_s(pid):
     return proc_cpu_ticks(pid) / TICK
 
 
+def with_children(pid):
+    """[pid] and its children's PIDs (nginx's master and workers), to read their CPU."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [pid] + [int(x) for x in f.read().split()]
+    except OSError:
+        return [pid]
+
+
 def proc_rss_kib(pid):
     """VmRSS of a process in KiB (/proc/PID/status); None once it is gone."""
     try:

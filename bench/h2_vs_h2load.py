@@ -10,8 +10,9 @@ interleaved rounds (the order alternates every round) of
   h2   h2load ... https URL                  vs  ringload --http2 --cacert CA ... https URL
 
 For every run: requests/s, requests, client user+sys CPU and peak RSS (/usr/bin/time), CPU us
-per request, errors (h2load's failed, ringload's requests.failed) and the share of the run
-some task on the machine waited for a CPU (PSI, "stall ms/s"); then the medians per tool,
+per request, nginx's CPU us per request served ("srv us/req", /proc/PID/stat), errors
+(h2load's failed, ringload's requests.failed) and the share of the run some task on the
+machine waited for a CPU (PSI, "stall ms/s"); then the medians per tool,
 the ratios ringload/h2load of the medians and the medians of the paired rounds' ratios.
 Before measuring a protocol, a 1 s run of each tool against a second server block that logs
 $server_protocol shows that both spoke HTTP/2 (else the script ends).
@@ -40,8 +41,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU,  # noqa: E402
                       alternated, cpu_stall_us, die, env, free_port, keep_output, make_certs,
-                      make_out_dir, median_row, parse_ringload, require_tools, run_timed, seconds, start_nginx,
-                      stop, time_usage, write_summary)
+                      make_out_dir, median_row, parse_ringload, proc_cpu_s, require_tools, run_timed, seconds,
+                      start_nginx, stop, time_usage, with_children, write_summary)
 
 C = int(env("C", "16"))
 M = int(env("M", "32"))
@@ -87,6 +88,7 @@ def start_server(tmp):
     make_certs(tmp)
     ports = {name: free_port() for name in ("h2c_port", "h2_port", "h2c_observe", "h2_observe")}
     proc = start_nginx(tmp, NGINX_CONF.format(tmp=tmp, **ports), list(ports.values()))
+    SERVER_PIDS[:] = with_children(proc.pid)
     urls = {"h2c": f"http://127.0.0.1:{ports['h2c_port']}/", "h2": f"https://127.0.0.1:{ports['h2_port']}/"}
     observers = {"h2c": f"http://127.0.0.1:{ports['h2c_observe']}/",
                  "h2": f"https://127.0.0.1:{ports['h2_observe']}/"}
@@ -139,9 +141,9 @@ def parse_h2load(out):
 
 def run_client(tool, proto, url, duration, tmp, out_dir, tag):
     time_file = os.path.join(out_dir, f"{tag}.time")
-    stall0 = cpu_stall_us()
+    stall0, server0 = cpu_stall_us(), server_cpu_s()
     p, cmd = run_timed(tool, client_cmd(tool, proto, url, duration, tmp), duration, time_file)
-    stall1 = cpu_stall_us()
+    stall1, server1 = cpu_stall_us(), server_cpu_s()
     keep_output(tool, p, cmd, os.path.join(out_dir, f"{tag}.out"))
     parsed = parse_h2load(p.stdout) if tool == "h2load" else parse_ringload(p.stdout)
     if parsed is None:
@@ -149,8 +151,17 @@ def run_client(tool, proto, url, duration, tmp, out_dir, tag):
     user, sys_s, rss_kb = time_usage(time_file)
     stall = (stall1 - stall0) / 1e3 / seconds(duration) if stall0 is not None and stall1 is not None else 0.0
     parsed.update(user_s=user, sys_s=sys_s, rss_mb=rss_kb / 1024, stall_ms_per_s=stall,
-                  cpu_us_per_req=(user + sys_s) * 1e6 / max(parsed["requests"], 1))
+                  cpu_us_per_req=(user + sys_s) * 1e6 / max(parsed["requests"], 1),
+                  server_us_per_req=(server1 - server0) * 1e6 / max(parsed["requests"], 1))
     return parsed
+
+
+SERVER_PIDS = []  # nginx's master and worker, whose CPU time is read around each run
+
+
+def server_cpu_s():
+    """user + system seconds nginx's processes have used so far."""
+    return sum(proc_cpu_s(pid) for pid in SERVER_PIDS)
 
 
 def ringload_speaks_h2():
@@ -165,13 +176,14 @@ def ringload_speaks_h2():
 # ---------------------------------------------------------------------------- report
 
 HEADER = (f"{'tool':<9} {'req/s':>11} {'requests':>10} {'user s':>7} {'sys s':>7} "
-          f"{'CPU us/req':>10} {'RSS MB':>7} {'stall ms/s':>10} {'errors':>7}")
-KEYS = ("rps", "requests", "user_s", "sys_s", "cpu_us_per_req", "rss_mb", "stall_ms_per_s", "errors")
+          f"{'CPU us/req':>10} {'srv us/req':>10} {'RSS MB':>7} {'stall ms/s':>10} {'errors':>7}")
+KEYS = ("rps", "requests", "user_s", "sys_s", "cpu_us_per_req", "server_us_per_req", "rss_mb", "stall_ms_per_s",
+        "errors")
 
 
 def row(tool, r):
     return (f"{tool:<9} {r['rps']:>11.0f} {r['requests']:>10} {r['user_s']:>7.2f} "
-            f"{r['sys_s']:>7.2f} {r['cpu_us_per_req']:>10.3f} {r['rss_mb']:>7.1f} "
+            f"{r['sys_s']:>7.2f} {r['cpu_us_per_req']:>10.3f} {r['server_us_per_req']:>10.3f} {r['rss_mb']:>7.1f} "
             f"{r['stall_ms_per_s']:>10.1f} {r['errors']:>7}")
 
 
@@ -186,7 +198,8 @@ def summarize(proto, results):
     if "h2load" in med and "ringload" in med:
         p, r = med["h2load"], med["ringload"]
         out["ratio"] = {"rps": r["rps"] / p["rps"], "cpu_per_request": r["cpu_us_per_req"] / p["cpu_us_per_req"],
-                        "rss": r["rss_mb"] / p["rss_mb"]}
+                        "rss": r["rss_mb"] / p["rss_mb"],
+                        "server_cpu_per_request": r["server_us_per_req"] / max(p["server_us_per_req"], 1e-9)}
         pairs = list(zip(results["h2load"], results["ringload"]))
         out["paired_ratio"] = {"rps": statistics.median(b["rps"] / a["rps"] for a, b in pairs),
                                "cpu_per_request": statistics.median(b["cpu_us_per_req"] / a["cpu_us_per_req"]
@@ -194,7 +207,8 @@ def summarize(proto, results):
         print(f"ringload/h2load: req/s x{out['ratio']['rps']:.3f} (paired x{out['paired_ratio']['rps']:.3f}), "
               f"CPU/request x{out['ratio']['cpu_per_request']:.3f} "
               f"(paired x{out['paired_ratio']['cpu_per_request']:.3f}), "
-              f"RSS x{out['ratio']['rss']:.2f} ({r['rss_mb']:.1f} MB vs {p['rss_mb']:.1f} MB)")
+              f"RSS x{out['ratio']['rss']:.2f} ({r['rss_mb']:.1f} MB vs {p['rss_mb']:.1f} MB), "
+              f"nginx CPU/request served x{out['ratio']['server_cpu_per_request']:.3f}")
     return out
 
 

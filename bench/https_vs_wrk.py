@@ -47,6 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU, TIME_BIN,  # noqa: E402
                       alternated, cpu_stall_us, die, env, free_port, keep_output, make_certs,
                       make_out_dir, median_row, parse_wrk, proc_cpu_s, run_timed, seconds, start_nginx, stop,
+                      with_children,
                       time_usage, write_summary)
 
 C = int(env("C", "64"))
@@ -104,11 +105,7 @@ def start_server(tmp):
         suites += f"    ssl_ecdh_curve {ECDH_CURVE};\n"
     conf = NGINX_CONF.format(tmp=tmp, port=port, observe_port=observe_port, suites=suites)
     proc = start_nginx(tmp, conf, [port, observe_port])
-    try:
-        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
-            SERVER_PIDS[:] = [proc.pid] + [int(x) for x in f.read().split()]
-    except OSError:
-        SERVER_PIDS[:] = [proc.pid]
+    SERVER_PIDS[:] = with_children(proc.pid)
     return proc, port, observe_port
 
 

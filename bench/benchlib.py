@@ -250,13 +250,15 @@ def proc_cpu_s(pid):
     return proc_cpu_ticks(pid) / TICK
 
 
-def with_children(pid):
-    """[pid] and its children's PIDs (nginx's master and workers), to read their CPU."""
+def server_cpu_s(proc):
+    """CPU seconds of a server so far: its process and its children (nginx's worker)."""
+    pids = [proc.pid]
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [pid] + [int(x) for x in f.read().split()]
-    except OSError:
-        return [pid]
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            pids += [int(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        pass
+    return sum(proc_cpu_s(pid) for pid in pids)
 
 
 def proc_rss_kib(pid):

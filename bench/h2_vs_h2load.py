@@ -41,8 +41,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU,  # noqa: E402
                       alternated, cpu_stall_us, die, env, free_port, keep_output, make_certs,
-                      make_out_dir, median_row, parse_ringload, proc_cpu_s, require_tools, run_timed, seconds,
-                      start_nginx, stop, time_usage, with_children, write_summary)
+                      make_out_dir, median_row, parse_ringload, require_tools, run_timed, seconds, server_cpu_s,
+                      start_nginx, stop, time_usage, write_summary)
 
 C = int(env("C", "16"))
 M = int(env("M", "32"))
@@ -88,7 +88,7 @@ def start_server(tmp):
     make_certs(tmp)
     ports = {name: free_port() for name in ("h2c_port", "h2_port", "h2c_observe", "h2_observe")}
     proc = start_nginx(tmp, NGINX_CONF.format(tmp=tmp, **ports), list(ports.values()))
-    SERVER_PIDS[:] = with_children(proc.pid)
+    SERVER[:] = [proc]
     urls = {"h2c": f"http://127.0.0.1:{ports['h2c_port']}/", "h2": f"https://127.0.0.1:{ports['h2_port']}/"}
     observers = {"h2c": f"http://127.0.0.1:{ports['h2c_observe']}/",
                  "h2": f"https://127.0.0.1:{ports['h2_observe']}/"}
@@ -141,9 +141,9 @@ def parse_h2load(out):
 
 def run_client(tool, proto, url, duration, tmp, out_dir, tag):
     time_file = os.path.join(out_dir, f"{tag}.time")
-    stall0, server0 = cpu_stall_us(), server_cpu_s()
+    stall0, server0 = cpu_stall_us(), server_cpu_s(SERVER[0])
     p, cmd = run_timed(tool, client_cmd(tool, proto, url, duration, tmp), duration, time_file)
-    stall1, server1 = cpu_stall_us(), server_cpu_s()
+    stall1, server1 = cpu_stall_us(), server_cpu_s(SERVER[0])
     keep_output(tool, p, cmd, os.path.join(out_dir, f"{tag}.out"))
     parsed = parse_h2load(p.stdout) if tool == "h2load" else parse_ringload(p.stdout)
     if parsed is None:
@@ -156,12 +156,8 @@ def run_client(tool, proto, url, duration, tmp, out_dir, tag):
     return parsed
 
 
-SERVER_PIDS = []  # nginx's master and worker, whose CPU time is read around each run
+SERVER = []  # the nginx process, whose CPU time (with its worker's) is read around each run
 
-
-def server_cpu_s():
-    """user + system seconds nginx's processes have used so far."""
-    return sum(proc_cpu_s(pid) for pid in SERVER_PIDS)
 
 
 def ringload_speaks_h2():

@@ -25,7 +25,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU,  # noqa: E402
                       alternated, die, env, free_port, keep_output, make_out_dir, median_row, require_tools,
-                      parse_ringload, parse_wrk, proc_cpu_s, run_timed, seconds, start_nginx, start_target, stop,
+                      parse_ringload, parse_wrk, run_timed, seconds, server_cpu_s, start_nginx, start_target, stop,
                       time_usage, write_summary)
 
 C = int(env("C", "64"))
@@ -64,17 +64,6 @@ def client_cmd(tool, url, duration):
         return ["wrk", "-t1", f"-c{C}", f"-d{duration}", url]
     binary = RINGLOAD_BEFORE if tool == "before" else RINGLOAD
     return [binary, "-t", "1", "-c", str(C), "-d", duration, "--json", "--quiet", url]
-
-
-def server_cpu_s(proc):
-    """CPU seconds of the server so far: its process and its children (nginx's worker)."""
-    pids = [proc.pid]
-    try:
-        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
-            pids += [int(x) for x in f.read().split()]
-    except (OSError, ValueError):
-        pass
-    return sum(proc_cpu_s(pid) for pid in pids)
 
 
 def run_client(tool, url, duration, out_dir, tag, server=None):

@@ -46,8 +46,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (CLIENT_CPU, NGINX_CONF_HEAD, RINGLOAD, SERVER_CPU, TIME_BIN,  # noqa: E402
                       alternated, cpu_stall_us, die, env, free_port, keep_output, make_certs,
-                      make_out_dir, median_row, parse_wrk, proc_cpu_s, run_timed, seconds, start_nginx, stop,
-                      with_children,
+                      make_out_dir, median_row, parse_wrk, run_timed, seconds, server_cpu_s, start_nginx, stop,
                       time_usage, write_summary)
 
 C = int(env("C", "64"))
@@ -105,7 +104,7 @@ def start_server(tmp):
         suites += f"    ssl_ecdh_curve {ECDH_CURVE};\n"
     conf = NGINX_CONF.format(tmp=tmp, port=port, observe_port=observe_port, suites=suites)
     proc = start_nginx(tmp, conf, [port, observe_port])
-    SERVER_PIDS[:] = with_children(proc.pid)
+    SERVER[:] = [proc]
     return proc, port, observe_port
 
 
@@ -163,9 +162,9 @@ def wait_quiet():
 def run_client(tool, phase, url, duration, tmp, out_dir, tag):
     wait_quiet()
     time_file = os.path.join(out_dir, f"{tag}.time")
-    stall0, t0, server0 = cpu_stall_us(), time.monotonic(), server_cpu_s()
+    stall0, t0, server0 = cpu_stall_us(), time.monotonic(), server_cpu_s(SERVER[0])
     p, cmd = run_timed(tool, client_cmd(tool, phase, url, duration, tmp), duration, time_file)
-    stall1, wall, server1 = cpu_stall_us(), time.monotonic() - t0, server_cpu_s()
+    stall1, wall, server1 = cpu_stall_us(), time.monotonic() - t0, server_cpu_s(SERVER[0])
     keep_output(tool, p, cmd, os.path.join(out_dir, f"{tag}.out"))
     parsed = parse_wrk(p.stdout) if tool == "wrk" else parse_ringload(p.stdout)
     if parsed is None:
@@ -179,12 +178,8 @@ def run_client(tool, phase, url, duration, tmp, out_dir, tag):
     return parsed
 
 
-SERVER_PIDS = []  # nginx's master and worker, whose CPU time is read around each run
+SERVER = []  # the nginx process, whose CPU time (with its worker's) is read around each run
 
-
-def server_cpu_s():
-    """user + system seconds the server processes have used so far (/proc/PID/stat)."""
-    return sum(proc_cpu_s(pid) for pid in SERVER_PIDS)
 
 
 # ------------------------------------------------------------- what each tool negotiates

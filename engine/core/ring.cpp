@@ -69,12 +69,13 @@ bool Ring::submit_and_wait(uint64_t wait_ns) noexcept {
 // there, or after `min_wait_us` if at least one is, or at the timeout.
 bool Ring::submit_and_wait_batch(uint64_t wait_ns, unsigned want, uint32_t min_wait_us) noexcept {
   if (want <= 1 || min_wait_us == 0 || !min_timeout_) return submit_and_wait(wait_ns);
-  // What io_uring_submit does first (no SQPOLL here): publish the queued SQEs.
+  // What io_uring_submit does first (no SQPOLL here): publish the queued SQEs, and submit
+  // every one the kernel has not consumed yet.
   io_uring_sq& sq = ring_.sq;
   const unsigned tail = sq.sqe_tail;
-  const unsigned submit = tail - sq.sqe_head;
   sq.sqe_head = tail;
   io_uring_smp_store_release(sq.ktail, tail);
+  const unsigned submit = tail - io_uring_smp_load_acquire(sq.khead);
   __kernel_timespec ts{static_cast<long long>(wait_ns / 1'000'000'000u),
                        static_cast<long long>(wait_ns % 1'000'000'000u)};
   io_uring_getevents_arg arg{};

@@ -43,6 +43,7 @@ json http2_json(const RunConfig& config, const RunResult& result) {
       {"goaway_retried", k.goaway_retried},
       {"rst_stream_received", std::move(rst)},
       {"rst_stream_sent", k.rst_sent},
+      {"refused_retried", k.refused_retried},
       {"flow_control_stalls", k.flow_control_stalls},
       {"header_block_bytes", k.header_block_bytes},
       {"header_decoded_bytes", k.header_decoded_bytes},

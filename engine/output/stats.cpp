@@ -137,6 +137,7 @@ void Http2Counters::merge(const Http2Counters& o) noexcept {
   goaways += o.goaways;
   goaway_unprocessed += o.goaway_unprocessed;
   goaway_retried += o.goaway_retried;
+  refused_retried += o.refused_retried;
   for (std::size_t i = 0; i < rst_received.size(); ++i) rst_received[i] += o.rst_received[i];
   rst_other += o.rst_other;
   rst_sent += o.rst_sent;
@@ -154,6 +155,7 @@ void Http2Counters::subtract(const Http2Counters& older) noexcept {
   goaways = minus(goaways, older.goaways);
   goaway_unprocessed = minus(goaway_unprocessed, older.goaway_unprocessed);
   goaway_retried = minus(goaway_retried, older.goaway_retried);
+  refused_retried = minus(refused_retried, older.refused_retried);
   for (std::size_t i = 0; i < rst_received.size(); ++i) rst_received[i] = minus(rst_received[i], older.rst_received[i]);
   rst_other = minus(rst_other, older.rst_other);
   rst_sent = minus(rst_sent, older.rst_sent);

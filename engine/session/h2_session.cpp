@@ -425,7 +425,13 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t id, uint32_t error_code
       end.message = "not processed: above the server's GOAWAY last_stream_id (already resent once)";
     }
   } else if (error_code == NGHTTP2_REFUSED_STREAM) {
-    end.message = "stream refused by the server (REFUSED_STREAM)";
+    // RFC 9113 §8.7: a refused stream was not processed either: the same single resend.
+    if (!s->req.resent) {
+      ++h.shared_->counters->refused_retried;
+      end.resend = true;
+    } else {
+      end.message = "stream refused by the server (REFUSED_STREAM, already resent once)";
+    }
   } else {
     std::snprintf(h.message_, sizeof h.message_, "stream reset before its response completed (%s)",
                   nghttp2_http2_strerror(error_code));

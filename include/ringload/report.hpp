@@ -59,6 +59,7 @@
 //                          "header_table_size", "max_header_list_size"},   largest received; null: never
 //             "goaways", "goaway_unprocessed",   GOAWAYs received; streams above their last_stream_id
 //             "goaway_retried",                  of those, requests sent again (once) on another connection
+//             "refused_retried",                 streams refused (REFUSED_STREAM) whose request was sent again (once)
 //             "rst_stream_received": {"no_error", "protocol_error", "internal_error",
 //                 "flow_control_error", "settings_timeout", "stream_closed", "frame_size_error",
 //                 "refused_stream", "cancel", "compression_error", "connect_error",

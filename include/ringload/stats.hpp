@@ -108,6 +108,7 @@ struct RINGLOAD_API Http2Counters {
   uint64_t goaways = 0;              // GOAWAY frames received
   uint64_t goaway_unprocessed = 0;   // streams above a GOAWAY's last_stream_id (not processed)
   uint64_t goaway_retried = 0;       // of those, requests sent again on another connection
+  uint64_t refused_retried = 0;      // streams reset with REFUSED_STREAM whose request was sent again (once)
   std::array<uint64_t, 14> rst_received{};  // RST_STREAM received, by error code (RFC 9113 §7)
   uint64_t rst_other = 0;            // RST_STREAM with a code past 13
   uint64_t rst_sent = 0;             // streams we reset (timeouts, oversized header lists)

@@ -36,7 +36,8 @@ client opened on that connection, counted from 1:
   slow [MS]          holds every response MS milliseconds (default 10000), then answers.
 
 Stream faults by path, in every mode that answers (so one `ok` server serves a test):
-  /rst-refused  /rst-internal  /slow (--delay-ms, or /slow/MS)  /huge-headers  /goaway
+  /rst-refused  /rst-refused-once/ID (refused the first time this exact path comes, answered
+  after: a request sent again after REFUSED_STREAM succeeds)  /rst-internal  /slow (--delay-ms, or /slow/MS)  /huge-headers  /goaway
   (GOAWAY with this stream as last_stream_id)  /stats (the statistics as JSON, not counted).
 A request is answered once it ended (END_STREAM); its body is consumed and its window opened
 again, except under no-window.
@@ -130,6 +131,7 @@ class Peer:
         self.stats = Stats(self.mode)
         self.stats_file = args.stats_file
         self.next_id = 1
+        self.refused_paths = set()  # /rst-refused-once/ paths refused already
         self._huge = None
 
     def huge_headers(self):
@@ -356,7 +358,13 @@ class Connection:
             return
         self.info["max_concurrent"] = max(self.info["max_concurrent"], concurrent)
         self.stats.peak("max_concurrent", concurrent)
-        if path.startswith("/rst-refused") or (mode == "rst-refused" and self.ordinal % arg == 0):
+        if path.startswith("/rst-refused-once/"):
+            if path not in self.peer.refused_paths:
+                self.peer.refused_paths.add(path)
+                self.stats.add("refused")
+                self.refuse(sid)
+                return
+        elif path.startswith("/rst-refused") or (mode == "rst-refused" and self.ordinal % arg == 0):
             self.stats.add("refused")
             self.refuse(sid)
             return

@@ -4,6 +4,7 @@ agree, and no run hangs (every run is bounded by -n or -d, and its wall time is 
 
 Run: python3 test_http2_faults.py --ringload PATH --target PATH
 """
+import json
 import os
 import sys
 
@@ -68,21 +69,60 @@ def test_goaway(c, rl, keep):
 
 
 def test_rst(c, rl, keep):
-    for mode, key, code in (("rst-refused", "refused", "refused_stream"),
-                            ("rst-internal", "reset_internal", "internal_error")):
-        name = f"{mode} 3, -n 60 -c 2 --max-streams 4"
-        with H2Peer(mode, 3, keep=keep) as peer:
-            res = run(c, name, rl, ["-n", "60", "-c", "2", "--max-streams", "4", peer.url()], 20)
-            if not res:
-                continue
-            st = peer.settled_stats()
+    name = "rst-internal 3, -n 60 -c 2 --max-streams 4"
+    with H2Peer("rst-internal", 3, keep=keep) as peer:
+        res = run(c, name, rl, ["-n", "60", "-c", "2", "--max-streams", "4", peer.url()], 20)
+        if not res:
+            return
+        st = peer.settled_stats()
+        b = res.get("http2") or {}
+        resets = (b.get("rst_stream_received") or {}).get("internal_error")
+        c.eq(f"{name}: requests.total", res.total(), 60)
+        c.eq(f"{name}: rst_stream_received.internal_error == the peer's reset_internal", resets, st.get("reset_internal"))
+        c.eq(f"{name}: 60 streams, every 3rd reset", resets, 20)
+        c.eq(f"{name}: protocol errors == resets", errors(res, "protocol"), resets)
+        c.eq(f"{name}: not resent", b.get("refused_retried"), 0)
+        c.eq(f"{name}: succeeded == 40", res.get("requests", "succeeded"), 40)
+
+
+def test_refused(c, rl, keep, tmp):
+    # RFC 9113 §8.7: a refused stream was not processed; it is sent again, once.
+    # Every 3rd line's path is refused the first time it comes (each line is sent once).
+    name = "REFUSED_STREAM once on every 3rd request, -n 60 -c 2 --max-streams 4"
+    with H2Peer("ok", keep=keep) as peer:
+        lines = os.path.join(tmp, "refused-once.jsonl")
+        with open(lines, "w") as f:
+            for i in range(60):
+                path = f"/rst-refused-once/{i}" if i % 3 == 2 else f"/ok/{i}"
+                f.write(json.dumps({"url": peer.url(path)}) + "\n")
+        res = run(c, name, rl, ["-n", "60", "-c", "2", "--max-streams", "4", "-f", lines], 20)
+        if res:
+            st = peer.settled_stats(expected=60)
             b = res.get("http2") or {}
-            resets = (b.get("rst_stream_received") or {}).get(code)
+            refused = (b.get("rst_stream_received") or {}).get("refused_stream")
             c.eq(f"{name}: requests.total", res.total(), 60)
-            c.eq(f"{name}: rst_stream_received.{code} == the peer's {key}", resets, st.get(key))
-            c.eq(f"{name}: 60 streams, every 3rd reset", resets, 20)
-            c.eq(f"{name}: protocol errors == resets", errors(res, "protocol"), resets)
-            c.eq(f"{name}: succeeded == 40", res.get("requests", "succeeded"), 40)
+            c.eq(f"{name}: every request succeeded", res.get("requests", "succeeded"), 60)
+            h.check_no_errors(c, name, res)
+            c.eq(f"{name}: rst_stream_received.refused_stream == the peer's refused == 20",
+                 (refused, st.get("refused")), (20, 20))
+            c.eq(f"{name}: refused_retried == 20", b.get("refused_retried"), 20)
+            c.eq(f"{name}: the peer answered 60, saw 80 streams", (st.get("requests"), st.get("streams")), (60, 80))
+    # A server that refuses every stream: each request fails after exactly one resend.
+    name = "REFUSED_STREAM always, -n 30 -c 2 --max-streams 4"
+    with H2Peer("rst-refused", 1, keep=keep) as peer:
+        res = run(c, name, rl, ["-n", "30", "-c", "2", "--max-streams", "4", peer.url()], 20)
+        if not res:
+            return
+        st = peer.settled_stats(key="streams", expected=60)
+        b = res.get("http2") or {}
+        c.eq(f"{name}: requests.total (-n exact)", res.total(), 30)
+        c.eq(f"{name}: every request failed as a protocol error", errors(res, "protocol"), 30)
+        c.eq(f"{name}: refused_retried == 30 (one resend each)", b.get("refused_retried"), 30)
+        c.eq(f"{name}: rst_stream_received.refused_stream == the peer's refused == 60",
+             ((b.get("rst_stream_received") or {}).get("refused_stream"), st.get("refused")), (60, 60))
+        c.eq(f"{name}: the peer saw 60 streams, answered none", (st.get("streams"), st.get("requests")), (60, 0))
+        c.check(f"{name}: named", "REFUSED_STREAM" in (res.get("first_errors") or {}).get("protocol", ""),
+                f"{res.get('first_errors')}")
 
 
 def test_no_window(c, rl, keep, tmp):
@@ -157,6 +197,7 @@ def tests(env):
     return [
         ("goaway", test_goaway, rl, env.keep),
         ("rst", test_rst, rl, env.keep),
+        ("refused", test_refused, rl, env.keep, env.tmp),
         ("no window", test_no_window, rl, env.keep, env.tmp),
         ("no settings ack", test_no_settings_ack, rl, env.keep),
         ("huge headers", test_huge_headers, rl, env.keep),

@@ -193,7 +193,7 @@ TEST_CASE("h2 session: responses end their streams, whole, byte by byte, split a
 TEST_CASE("h2 session: RST_STREAM ends the stream as a protocol error naming the code", "[h2]") {
   Client cl(2);
   Server srv(2);
-  srv.reset = NGHTTP2_REFUSED_STREAM;
+  srv.reset = NGHTTP2_INTERNAL_ERROR;
   srv.take(cl.drain());
   feed(cl, srv.give(), 0);
   cl.issue(2);
@@ -201,8 +201,34 @@ TEST_CASE("h2 session: RST_STREAM ends the stream as a protocol error naming the
   CHECK(feed(cl, srv.give(), 1).kind == Step::Kind::more);
   REQUIRE(cl.ends.ends.size() == 2);
   CHECK_FALSE(cl.ends.ends[0].complete);
-  CHECK(cl.ends.messages[0].find("REFUSED_STREAM") != std::string::npos);
-  CHECK(cl.stats.http2.rst_received[NGHTTP2_REFUSED_STREAM] == 2);
+  CHECK_FALSE(cl.ends.ends[0].resend);
+  CHECK(cl.ends.messages[0].find("INTERNAL_ERROR") != std::string::npos);
+  CHECK(cl.stats.http2.rst_received[NGHTTP2_INTERNAL_ERROR] == 2);
+  CHECK(cl.stats.http2.refused_retried == 0);
+}
+
+TEST_CASE("h2 session: a REFUSED_STREAM goes back for a resend, once (RFC 9113 §8.7)", "[h2]") {
+  for (const bool resent : {false, true}) {
+    INFO("already resent: " << resent);
+    Client cl(2);
+    Server srv(2);
+    srv.reset = NGHTTP2_REFUSED_STREAM;
+    srv.take(cl.drain());
+    feed(cl, srv.give(), 0);
+    cl.issue(2, resent);
+    srv.take(cl.drain());
+    CHECK(feed(cl, srv.give(), 1).kind == Step::Kind::more);  // the connection goes on
+    REQUIRE(cl.ends.ends.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+      const RequestEnd& e = cl.ends.ends[i];
+      CHECK_FALSE(e.complete);
+      CHECK(e.resend == !resent);
+      if (resent) CHECK(cl.ends.messages[i].find("REFUSED_STREAM") != std::string::npos);
+      else CHECK(e.message == nullptr);
+    }
+    CHECK(cl.stats.http2.rst_received[NGHTTP2_REFUSED_STREAM] == 2);
+    CHECK(cl.stats.http2.refused_retried == (resent ? 0 : 2));
+  }
 }
 
 TEST_CASE("h2 session: bytes that are no HTTP/2 fail the connection, never crash", "[h2]") {

@@ -375,6 +375,7 @@ TEST_CASE("report_json: the http2 block", "[report]") {
   k.flow_control_stalls = 1;
   k.header_block_bytes = 1200;
   k.header_decoded_bytes = 9000;
+  k.refused_retried = 4;
   const json h = json::parse(ringload::report_json(config, *result))["http2"];
   CHECK(h["connections"] == 4);
   CHECK(h["alpn_fallbacks"] == 0);
@@ -395,6 +396,7 @@ TEST_CASE("report_json: the http2 block", "[report]") {
   CHECK(h["rst_stream_received"].size() == 15);
   CHECK(h["rst_stream_sent"] == 6);
   CHECK(h["flow_control_stalls"] == 1);
+  CHECK(h["refused_retried"] == 4);
   CHECK(h["header_block_bytes"] == 1200);
   CHECK(h["header_decoded_bytes"] == 9000);
 }

@@ -75,7 +75,7 @@ const Field<StreamCounters> stream_fields[] = {
 #define H2(f) {#f, [](Http2Counters& c) { return one(c.f); }}
 const Field<Http2Counters> http2_sum_fields[] = {
     H2(connections), H2(alpn_fallbacks), H2(streams), H2(settings_frames), H2(goaways), H2(goaway_unprocessed),
-    H2(goaway_retried),
+    H2(goaway_retried), H2(refused_retried),
     {"rst_received", [](Http2Counters& c) { return std::span<uint64_t>(c.rst_received); }},
     H2(rst_other), H2(rst_sent), H2(flow_control_stalls), H2(header_block_bytes), H2(header_decoded_bytes),
 };

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/requests/request.hpp"
 #include "engine/requests/request_table.hpp"
 #include "engine/session/h2_requests.hpp"
 
@@ -51,14 +52,25 @@ std::expected<void, ConfigError> check_adaptive(RunConfig& c) {
   return {};
 }
 
-// HTTP/2: streams per connection, and what does not run on it.
+// HTTP/2: streams per connection, and what does not run on it. A request file's lines
+// without "http2" are checked by Engine::prepare, its "http2": true on a stream line by the
+// loader.
 std::expected<void, ConfigError> check_http2(const RunConfig& c) {
   if (c.max_streams == 0 || c.max_streams > 1024) return bad("max_streams", "{max_streams} must be 1 to 1024");
-  if (c.http2 == Http2Mode::off) {
-    if (c.max_streams > 1) return bad("max_streams", "{max_streams} is for HTTP/2: add --h2c or --http2");
+  if (!run_speaks_http2(c)) {
+    // No requests yet: a request file still to be loaded, whose lines may ask for HTTP/2
+    // (checked again with it, as the CLI and Engine::prepare do).
+    const bool undecided = c.file.empty() && c.requests.empty();
+    if (c.max_streams > 1 && !undecided)
+      return bad("max_streams", "{max_streams} is for HTTP/2: add --h2c, --http2 or a line's \"http2\": true");
     return {};
   }
-  for (const RequestSpec& r : c.requests) {
+  for (std::size_t i = 0; i < c.requests.size(); ++i) {
+    const RequestSpec& r = c.requests[i];
+    if (r.http2 == LineHttp2::on && r.stream.has_value())
+      return bad("http2", "request " + std::to_string(i + 1) + ": \"http2\": true: SSE and WebSocket do not run "
+                          "over HTTP/2");
+    if (r.http2 != LineHttp2::run) continue;
     if (auto e = http2_refusal(c.http2, r.url.scheme, r.stream.has_value()); !e.empty()) return bad("http2", e);
   }
   return {};
@@ -72,6 +84,9 @@ std::expected<void, ConfigError> check_pipeline(const RunConfig& c) {
   if (c.http2 != Http2Mode::off)
     return bad("pipeline", "{pipeline} is for HTTP/1.1, not {http2}: HTTP/2 multiplexes streams instead "
                            "({max_streams})");
+  if (const std::string at = first_http2_line(c); !at.empty())
+    return bad("pipeline", at + ": \"http2\": true does not run with {pipeline} (HTTP/1.1 pipelining; HTTP/2 "
+                                "multiplexes streams instead: {max_streams})");
   if (c.tls.handshake_each)
     return bad("pipeline", "{pipeline} needs connections that carry several requests: not --tls-handshake-each");
   const char* streams = "{pipeline} does not run with SSE or WebSocket streams";

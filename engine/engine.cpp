@@ -75,9 +75,11 @@ std::expected<void, std::string> Engine::prepare() {
   impl_->prepared = std::move(*prepared);
   if (auto r = check_threshold_names(c); !r) return std::unexpected(r.error().to_string());
   if (c.http2 != Http2Mode::off) {
-    // A request file's lines, checked as check_config checks the URL run's requests.
+    // A request file's lines, checked as check_config checks the URL run's requests; a line
+    // that says "http2" itself is not the run's to refuse.
     const RequestTable& t = *impl_->prepared.table;
     for (const RequestLine& l : t.lines) {
+      if (t.http2_of(l.origin) != LineHttp2::run) continue;
       std::string e = http2_refusal(c.http2, t.origins[l.origin].scheme, l.stream != 0);
       if (e.empty()) continue;
       const std::string mode = c.http2 == Http2Mode::alpn ? "http2" : "h2c";

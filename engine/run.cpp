@@ -273,7 +273,7 @@ std::expected<std::unique_ptr<RunResult>, std::string> Run::finish() {
     if (!e.empty()) return std::unexpected(e);
   for (std::size_t k = 0; k < shards_.size(); ++k) absorb(*shards_[k], k == 0);
   if (const uint64_t n = result_->stats.http2.alpn_fallbacks; n != 0)
-    result_->notices.push_back("--http2: the server chose HTTP/1.1 by ALPN on " + std::to_string(n) +
+    result_->notices.push_back("HTTP/2 by ALPN: the server chose HTTP/1.1 on " + std::to_string(n) +
                                " connection(s); they ran HTTP/1.1");
   if (plugins_ != nullptr) r.plugins = plugins_->finish_run();
   // Passes never reached (a looping run stopped by -d) are not reported.

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/requests/request.hpp"
+
 namespace ringload {
 
 using nlohmann::json;
@@ -21,7 +23,7 @@ json value_or_null(uint64_t v) { return v != 0 ? json(v) : json(nullptr); }
 }  // namespace
 
 json http2_json(const RunConfig& config, const RunResult& result) {
-  if (config.http2 == Http2Mode::off) return nullptr;
+  if (!run_speaks_http2(config)) return nullptr;
   const Http2Counters& k = result.stats.http2;
   json rst = json::object();
   for (std::size_t i = 0; i < std::size(error_codes); ++i) rst[error_codes[i]] = k.rst_received[i];
@@ -41,9 +43,9 @@ json http2_json(const RunConfig& config, const RunResult& result) {
       {"goaways", k.goaways},
       {"goaway_unprocessed", k.goaway_unprocessed},
       {"goaway_retried", k.goaway_retried},
+      {"refused_retried", k.refused_retried},
       {"rst_stream_received", std::move(rst)},
       {"rst_stream_sent", k.rst_sent},
-      {"refused_retried", k.refused_retried},
       {"flow_control_stalls", k.flow_control_stalls},
       {"header_block_bytes", k.header_block_bytes},
       {"header_decoded_bytes", k.header_decoded_bytes},

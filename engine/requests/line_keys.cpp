@@ -170,6 +170,13 @@ Result on_proto(LineFields& f, dom::element v, uint32_t field) {
   return {};
 }
 
+Result on_http2(LineFields& f, dom::element v, uint32_t field) {
+  bool on = false;
+  if (v.get_bool().get(on)) return fault("'http2' must be true or false, not " + type_name(v), {field});
+  f.http2 = on ? LineHttp2::on : LineHttp2::off;
+  return {};
+}
+
 Result on_max_events(LineFields& f, dom::element v, uint32_t field) {
   return count_value("max_events", v, field, 1, f.stream.max_events);
 }
@@ -271,6 +278,7 @@ constexpr std::array<KeySpec, key_count> keys = {{
     {"subprotocols", on_subprotocols},
     {"interval", on_interval},
     {"repeat", on_repeat},
+    {"http2", on_http2},
 }};
 static_assert(keys.size() <= 64, "LineFields::seen is a 64-bit mask");
 static_assert(keys.size() <= std::tuple_size_v<decltype(LineFields::field_of)>, "LineFields::field_of has a slot per key");

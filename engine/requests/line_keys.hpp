@@ -46,6 +46,7 @@ struct LineFields {
   std::chrono::nanoseconds timeout{0};
   std::string_view proto;  // "http", "sse", "ws"; empty: from the URL's scheme
   StreamSpec stream;       // the stream keys, whatever the proto (checked after)
+  LineHttp2 http2 = LineHttp2::run;  // "http2": true / false; run: not given
   std::array<uint32_t, 64> field_of{};  // ordinal of each given key, for positions (keys.size() <= 64)
 
   void reset(std::string_view line) {
@@ -56,6 +57,7 @@ struct LineFields {
     headers_as_pairs = json_body = false;
     timeout = {};
     stream = {};
+    http2 = LineHttp2::run;
   }
 };
 
@@ -63,7 +65,7 @@ struct LineFields {
 std::string type_name(simdjson::dom::element v);
 
 // The number of keys a line may hold, and the index of one (key_count: not a key).
-inline constexpr std::size_t key_count = 17;
+inline constexpr std::size_t key_count = 18;
 std::size_t key_index(std::string_view name) noexcept;
 // The line gave `key`.
 bool given(const LineFields& f, std::string_view key) noexcept;

@@ -24,7 +24,8 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
     run.table = std::make_shared<const RequestTable>(std::move(builder).finish());
   }
   if (run.table->lines.empty()) return std::unexpected("no requests to send");
-  for (const Url& url : run.table->origins) {
+  for (std::size_t i = 0; i < run.table->origins.size(); ++i) {
+    const Url& url = run.table->origins[i];
     auto endpoint = resolve(url);
     if (!endpoint) return std::unexpected(endpoint.error());
     Origin o;
@@ -33,6 +34,7 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
     o.host_line = "Host: " + url.host_header() + "\r\n";
     o.user_agent_line = "User-Agent: ringload/" RINGLOAD_ENGINE_VERSION "\r\n";
     o.accept_line = "Accept: */*\r\n";
+    o.http2 = group_http2(config.http2, run.table->http2_of(static_cast<uint16_t>(i)), url.scheme);
     if (url.scheme == Scheme::https || url.scheme == Scheme::wss) {
       TlsOptions t;
       t.verify = config.tls.verify;
@@ -41,7 +43,7 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
       t.key_file = config.tls.key_file;
       t.sni_override = config.tls.sni;
       t.resume = config.tls.resume;
-      t.offer_h2 = config.http2 == Http2Mode::alpn;
+      t.offer_h2 = o.http2 == Http2Mode::alpn;
       auto ctx = TlsContext::create(t, url.host);
       if (!ctx) return std::unexpected(ctx.error());
       o.tls = std::shared_ptr<TlsContext>(std::move(*ctx));
@@ -49,6 +51,33 @@ std::expected<PreparedRun, std::string> prepare_requests(const RunConfig& config
     run.origins.push_back(std::move(o));
   }
   return run;
+}
+
+bool run_speaks_http2(const RunConfig& config) {
+  const auto speaks = [&](LineHttp2 line) {
+    return line == LineHttp2::on || (line == LineHttp2::run && config.http2 != Http2Mode::off);
+  };
+  if (!config.file.empty()) {
+    const RequestTable& t = *config.file.table();
+    for (std::size_t i = 0; i < t.origins.size(); ++i)
+      if (speaks(t.http2_of(static_cast<uint16_t>(i)))) return true;
+    return false;
+  }
+  if (config.requests.empty()) return config.http2 != Http2Mode::off;
+  for (const RequestSpec& r : config.requests)
+    if (speaks(r.http2)) return true;
+  return false;
+}
+
+std::string first_http2_line(const RunConfig& config) {
+  if (!config.file.empty()) {
+    const RequestTable& t = *config.file.table();
+    if (t.first_h2_line == 0) return {};
+    return t.source + ":" + std::to_string(t.first_h2_line) + ":" + std::to_string(t.first_h2_column);
+  }
+  for (std::size_t i = 0; i < config.requests.size(); ++i)
+    if (config.requests[i].http2 == LineHttp2::on) return "request " + std::to_string(i + 1);
+  return {};
 }
 
 namespace {

@@ -66,6 +66,7 @@ class Loader {
   uint32_t line_no_ = 0;
   std::size_t line_base_ = 0;  // bytes before fields_.text on its line (a UTF-8 BOM)
   std::set<std::string, std::less<>> unknown_keys_;
+  uint32_t first_h2_line_ = 0, first_h2_column_ = 0;  // the first "http2": true
 };
 
 std::unexpected<RequestFileError> Loader::line_error(const Fault& f) const {
@@ -140,6 +141,18 @@ Result Loader::add_request() {
   if (proto == "ws" && given(f, "method") && f.method != "GET")
     return fault("a WebSocket session starts with GET, not " + std::string(f.method), {f.method_field});
   if (proto == "ws" && !ws_url) url->scheme = url->scheme == Scheme::https ? Scheme::wss : Scheme::ws;
+  if (f.http2 == LineHttp2::on) {
+    const uint32_t at = f.field_of[key_index("http2")];
+    if (proto != "http")
+      return fault("'http2': true does not apply to a " + std::string(proto) +
+                       " line: SSE and WebSocket do not run over HTTP/2 (drop the key or say false)",
+                   {at}, true);
+    if (first_h2_line_ == 0) {
+      const json::Span span = json::locate(f.text, {at});
+      first_h2_line_ = line_no_;
+      first_h2_column_ = static_cast<uint32_t>(line_base_ + (span.key != json::npos ? span.key : 0) + 1);
+    }
+  }
   if (proto == "sse") f.stream.proto = StreamProto::sse;
   if (proto == "ws") f.stream.proto = StreamProto::ws;
   const bool has_body = given(f, "body") || given(f, "body_base64");
@@ -157,6 +170,7 @@ Result Loader::add_request() {
   in.name = f.name;
   in.timeout = f.timeout;
   in.source_line = line_no_;
+  in.http2 = f.http2;
   if (proto != "http") in.stream = &f.stream;
   if (auto added = builder_.add(in); !added) {
     f.headers.resize(own_headers);
@@ -241,6 +255,8 @@ std::expected<RequestTable, RequestFileError> Loader::run() {
   if (builder_.size() == 0) return error(0, 0, "no requests (the file is empty or has only blank lines)");
   RequestTable table = std::move(builder_).finish();
   table.source = path_;
+  table.first_h2_line = first_h2_line_;
+  table.first_h2_column = first_h2_column_;
   return table;
 }
 

@@ -27,10 +27,17 @@ void RequestTableBuilder::reserve(std::size_t lines, std::size_t arena_bytes) {
   table_.arena.reserve(arena_bytes);
 }
 
-uint16_t RequestTableBuilder::intern_origin(const Url& url) {
-  std::string key = url.origin();
-  auto [it, added] = origin_index_.try_emplace(std::move(key), static_cast<uint16_t>(table_.origins.size()));
-  if (added) table_.origins.push_back(url);
+// Connections are per (origin, HTTP version): a line's "http2" choice is part of the key.
+std::string RequestTableBuilder::origin_key(const Url& url, LineHttp2 http2) {
+  return url.origin() + ' ' + static_cast<char>('0' + static_cast<int>(http2));
+}
+
+uint16_t RequestTableBuilder::intern_origin(const Url& url, LineHttp2 http2) {
+  auto [it, added] = origin_index_.try_emplace(origin_key(url, http2), static_cast<uint16_t>(table_.origins.size()));
+  if (added) {
+    table_.origins.push_back(url);
+    table_.origin_http2.push_back(http2);
+  }
   return it->second;
 }
 
@@ -164,7 +171,7 @@ std::expected<void, std::string> RequestTableBuilder::add(const RequestInput& in
   fault_ = {};
   if (!proto::is_token(in.method)) return refuse({Part::method}, "bad method '" + std::string(in.method) + "'");
   if (in.method.size() > 255) return refuse({Part::method}, "method longer than 255 bytes");
-  if (origin_index_.size() >= UINT16_MAX && !origin_index_.contains(in.url.origin()))
+  if (origin_index_.size() >= UINT16_MAX && !origin_index_.contains(origin_key(in.url, in.http2)))
     return std::unexpected("more than 65535 origins");
   RequestLine line;
   const bool ws = in.stream != nullptr && in.stream->proto == StreamProto::ws;
@@ -210,7 +217,7 @@ std::expected<void, std::string> RequestTableBuilder::add(const RequestInput& in
 std::expected<void, std::string> RequestTableBuilder::add_line(const RequestInput& in, RequestLine& line) {
   line.timeout_ns = static_cast<uint64_t>(in.timeout.count() > 0 ? in.timeout.count() : 0);
   line.source_line = in.source_line;
-  line.origin = intern_origin(in.url);
+  line.origin = intern_origin(in.url, in.http2);
   if (in.method == "HEAD") line.flags |= RequestLine::flag_head;
   if (!in.name.empty()) {
     line.flags |= RequestLine::flag_named;
@@ -250,6 +257,7 @@ RequestInput to_input(const RequestSpec& spec, std::vector<std::pair<std::string
   in.name = spec.name;
   in.timeout = spec.timeout;
   in.stream = spec.stream ? &*spec.stream : nullptr;
+  in.http2 = spec.http2;
   return in;
 }
 

@@ -46,9 +46,15 @@ class RequestTable {
   std::vector<RequestLine> lines;
   std::vector<std::string> names;  // stats buckets; the last may be "(other)"
   std::vector<Url> origins;        // scheme, host, port; `target` unused
+  std::vector<LineHttp2> origin_http2;  // per origin: its lines' "http2" (one origin per choice)
+  uint32_t first_h2_line = 0;      // the first line that says "http2": true (0: none)
+  uint32_t first_h2_column = 0;    //   and where its key is, for messages
   std::string source;              // the request file, for messages ("" for the CLI URL)
   std::vector<StreamSpec> streams; // the stream lines' specs (RequestLine::stream - 1)
 
+  LineHttp2 http2_of(uint16_t origin) const noexcept {
+    return origin < origin_http2.size() ? origin_http2[origin] : LineHttp2::run;
+  }
   const StreamSpec* stream(const RequestLine& l) const noexcept {
     return l.stream == 0 ? nullptr : &streams[l.stream - 1];
   }
@@ -71,6 +77,7 @@ struct RequestInput {
   std::chrono::nanoseconds timeout{0};   // 0: the run's default
   uint32_t source_line = 0;
   const StreamSpec* stream = nullptr;   // null: plain HTTP; copied into the table
+  LineHttp2 http2 = LineHttp2::run;     // its origin is interned with this choice
 };
 
 // What a refused request was refused for, so that a caller can point at it (a request
@@ -102,7 +109,8 @@ class RequestTableBuilder {
   std::expected<void, std::string> add_ws(const RequestInput& in, RequestLine& line);
   std::expected<void, std::string> add_line(const RequestInput& in, RequestLine& line);
   std::unexpected<std::string> refuse(RequestFault where, std::string message);
-  uint16_t intern_origin(const Url& url);
+  uint16_t intern_origin(const Url& url, LineHttp2 http2);
+  static std::string origin_key(const Url& url, LineHttp2 http2);
   uint32_t intern_name(std::string_view name);
   RequestFault fault_;
   RequestTable table_;

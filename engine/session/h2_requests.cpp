@@ -90,7 +90,13 @@ std::string http2_refusal(Http2Mode mode, Scheme scheme, bool stream) {
 std::string H2Requests::setup(const RequestTable& table, std::span<const Origin> origins) noexcept {
   try {
     at_.reserve(table.lines.size());
-    for (const RequestLine& line : table.lines) add(table, line, origins[line.origin]);
+    for (const RequestLine& line : table.lines) {
+      if (origins[line.origin].http2 != Http2Mode::off) {
+        add(table, line, origins[line.origin]);
+      } else {
+        at_.emplace_back(static_cast<uint32_t>(nv_.size()), 0);  // an HTTP/1.1 group's line: none
+      }
+    }
     // The arena no longer moves: point the fields into it.
     auto* base = reinterpret_cast<uint8_t*>(arena_.data());
     for (std::size_t i = 0; i < nv_.size(); ++i) {

@@ -17,7 +17,7 @@ std::string Sessions::setup(uint32_t slots, const RequestTable& table, const Run
   try {
     if (sse) sse_ = std::vector<SseSession>(slots);
     if (ws) ws_ = std::vector<WsSession>(slots, WsSession(config.ws_max_message));
-    if (config.http2 != Http2Mode::off) {
+    if (any_http2(origins)) {
       h2_shared_ = std::make_unique<H2Shared>();
       if (std::string err = h2_shared_->setup(table, origins, config, http2); !err.empty()) return err;
       h2_ = std::make_unique<H2Session[]>(slots);
@@ -51,9 +51,11 @@ bool Sessions::on_ready(uint32_t slot, Conn& c, SessionEnv& env, uint64_t now) n
     pipe_[slot].ready(slot, c);  // (HTTP/2 and pipelining exclude each other)
   }
   if (!h2_) return true;
-  const bool h2 = c.transport.is_tls() ? c.transport.alpn_h2() : env.config.http2 == Http2Mode::prior_knowledge;
-  if (!h2) {
-    if (c.transport.is_tls()) ++h2_shared_->counters->alpn_fallbacks;  // the run notes it once
+  // The connection group's protocol: h2c with prior knowledge, ALPN's answer, or HTTP/1.1.
+  const Http2Mode mode = origins_[c.origin].http2;
+  if (mode == Http2Mode::off) return true;
+  if (mode == Http2Mode::alpn && !c.transport.alpn_h2()) {
+    ++h2_shared_->counters->alpn_fallbacks;  // the run notes it once
     return true;
   }
   return h2_[slot].ready(slot, c, env, *h2_shared_, now);

@@ -20,7 +20,7 @@ namespace ringload {
 class Sessions {
  public:
   // Per-slot state for `slots` connections, for the stream kinds `table` has.
-  // With HTTP/2 (--h2c, --http2) also each slot's HTTP/2 session, its streams made when it
+  // With HTTP/2 (some origin's Origin::http2) also each slot's HTTP/2 session, its streams made when it
   // first becomes ready, and the run's requests as HTTP/2 header lists. With --pipeline N
   // each slot's N records and its output (N heads of up to `head_room` bytes each).
   // With `plugins`, HTTP/2 also gets room to turn a head a plugin changed into a header list.
@@ -164,7 +164,7 @@ class Sessions {
   std::unique_ptr<InFlight[]> pipe_records_;  // ... N records each
   std::unique_ptr<char[]> pipe_out_;     // ... and its output (backed once written)
   H2HeadList h2_heads_;  // HTTP/2 with plugins that see requests
-  std::span<const Origin> origins_;
+  std::span<const Origin> origins_;      // the connection groups (Origin::http2: each one's protocol)
   uint32_t slots_ = 0;
   const char* start_error_ = nullptr;
 };

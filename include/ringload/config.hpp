@@ -28,6 +28,7 @@ struct RequestSpec {
   std::chrono::nanoseconds timeout{0}; // whole-request deadline; 0: RunConfig::timeout
                                        // (streams: the wait for the head and each gap)
   std::optional<StreamSpec> stream;    // an SSE stream or WebSocket session; none: HTTP
+  LineHttp2 http2 = LineHttp2::run;    // HTTP/2 or 1.1 for this request (ringload/requests.hpp)
 };
 
 // A plugin to load (include/ringload/plugin.h): a shared object and the argument string

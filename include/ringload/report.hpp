@@ -68,7 +68,7 @@
 //             "flow_control_stalls",             a request body waited for the server's window
 //             "header_block_bytes", "header_decoded_bytes"} | null,
 //                                       response header blocks as received (HPACK) and decoded
-//                                       (names + values); null: no --h2c / --http2
+//                                       (names + values); null: no --h2c / --http2 / "http2": true
 //   "open_loop": {"target_qps", "schedule", "arrival", "spin", "spun_sends", "preopened_connections",
 //                 "warm_up_s", "waited_for_connection", "unsent_at_end"} | null,
 //                                       null: closed loop; schedule: fixed (--qps), stages

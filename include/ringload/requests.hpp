@@ -21,6 +21,12 @@ inline constexpr std::size_t max_request_head = 16 * 1024;  // request line + a 
 inline constexpr std::size_t max_named_stats = 100;         // names with their own stats
 }  // namespace limits
 
+// A line's HTTP version (the request file's "http2" key): `run`, the run's --h2c / --http2
+// decides; `off`, HTTP/1.1 whatever the run says; `on`, HTTP/2 (h2c with prior knowledge
+// for http://, h2 offered by ALPN for https://). An origin's lines with different choices
+// get a connection group each.
+enum class LineHttp2 : uint8_t { run, off, on };
+
 // What makes a line a stream rather than one request/response: Server-Sent Events or a
 // WebSocket session, with the rules that end it.
 enum class StreamProto : uint8_t { sse, ws };

@@ -62,10 +62,11 @@ _VALUE = (
     "threads", "duration", "method", "body", "body_file", "timeout", "reconnect_backoff",
     "max_events", "stream_timeout", "until", "expect", "idle_timeout", "ws_repeat",
     "ws_interval", "ws_max_message", "plugin_errors", "success_status", "spin", "html",
+    "max_streams",
 )
 # Flags without a value: True sets them, False or None leaves them out.
 _SWITCH = ("loop", "shuffle", "export_errors_only", "insecure", "no_tls_resume",
-           "tls_handshake_each", "no_spin", "sse", "ws")
+           "tls_handshake_each", "no_spin", "sse", "ws", "h2c", "http2")
 # Repeatable options: a string or a list of strings.
 _REPEAT = {"header": "--header", "headers": "--header", "ws_message": "--ws-message",
            "ws_subprotocol": "--ws-subprotocol", "plugin": "--plugin", "plugins": "--plugin",
@@ -275,7 +276,7 @@ def run(url=None, *, requests=None, requests_file=None, connections=None, thread
 
     url            the target (or give requests / requests_file)
     requests       a list of request dicts with the request-file keys (url, method, headers,
-                   body, timeout, name, proto, ...), loaded like a request file
+                   body, timeout, name, proto, http2, ...), loaded like a request file
     requests_file  a JSON Lines request file (-f)
     connections    -c (default 64); threads: -t (default: one per CPU)
     duration       -d, seconds or "30s"; total: -n (requests to send)

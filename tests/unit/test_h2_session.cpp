@@ -100,6 +100,7 @@ struct Client {
     o.url = url;
     o.host_line = "Host: 127.0.0.1:8080\r\n";
     o.user_agent_line = "User-Agent: test\r\n";
+    o.http2 = ringload::Http2Mode::prior_knowledge;  // an h2c connection group
     o.accept_line = "Accept: */*\r\n";
     origins.push_back(std::move(o));
     REQUIRE(shared.setup(table, origins, config, stats.http2).empty());

@@ -356,6 +356,13 @@ TEST_CASE("report_json: the http2 block", "[report]") {
   auto config = make_config();
   auto result = make_result();
   CHECK(json::parse(ringload::report_json(config, *result))["http2"].is_null());
+  // A request that says "http2": true makes the block too, without --h2c / --http2.
+  ringload::RequestSpec h2;
+  h2.url = *ringload::parse_url("http://h/");
+  h2.http2 = ringload::LineHttp2::on;
+  config.requests.push_back(h2);
+  CHECK(json::parse(ringload::report_json(config, *result))["http2"].is_object());
+  config.requests.pop_back();
   config.http2 = ringload::Http2Mode::prior_knowledge;
   config.max_streams = 32;
   ringload::Http2Counters& k = result->stats.http2;
@@ -368,6 +375,7 @@ TEST_CASE("report_json: the http2 block", "[report]") {
   k.goaways = 1;
   k.goaway_unprocessed = 3;
   k.goaway_retried = 2;
+  k.refused_retried = 4;
   k.rst_received[7] = 5;   // REFUSED_STREAM
   k.rst_received[13] = 1;  // HTTP_1_1_REQUIRED
   k.rst_other = 2;
@@ -375,7 +383,6 @@ TEST_CASE("report_json: the http2 block", "[report]") {
   k.flow_control_stalls = 1;
   k.header_block_bytes = 1200;
   k.header_decoded_bytes = 9000;
-  k.refused_retried = 4;
   const json h = json::parse(ringload::report_json(config, *result))["http2"];
   CHECK(h["connections"] == 4);
   CHECK(h["alpn_fallbacks"] == 0);
@@ -389,6 +396,7 @@ TEST_CASE("report_json: the http2 block", "[report]") {
   CHECK(h["goaways"] == 1);
   CHECK(h["goaway_unprocessed"] == 3);
   CHECK(h["goaway_retried"] == 2);
+  CHECK(h["refused_retried"] == 4);
   CHECK(h["rst_stream_received"]["refused_stream"] == 5);
   CHECK(h["rst_stream_received"]["http_1_1_required"] == 1);
   CHECK(h["rst_stream_received"]["other"] == 2);
@@ -396,7 +404,6 @@ TEST_CASE("report_json: the http2 block", "[report]") {
   CHECK(h["rst_stream_received"].size() == 15);
   CHECK(h["rst_stream_sent"] == 6);
   CHECK(h["flow_control_stalls"] == 1);
-  CHECK(h["refused_retried"] == 4);
   CHECK(h["header_block_bytes"] == 1200);
   CHECK(h["header_decoded_bytes"] == 9000);
 }

@@ -158,6 +158,14 @@ const std::vector<BadLine> bad_lines = {
     {"negative integer over 64 bits", R"({"url":"http://h/","timeout":-9223372036854775809})", 1, 30,
      "integer out of range"},
     {"exponent overflow", R"({"url":"http://a/","timeout":1e400})", 1, 30, "number out of range"},
+    {"http2 a string", R"({"url":"http://h/","http2":"yes"})", 1, 28, "'http2' must be true or false, not a string"},
+    {"http2 a number", R"({"url":"http://h/","http2":1})", 1, 28, "'http2' must be true or false, not a number"},
+    {"http2 null", R"({"url":"http://h/","http2":null})", 1, 28, "'http2' must be true or false, not null"},
+    {"http2 twice", R"({"url":"http://h/","http2":true,"http2":false})", 1, 33, "duplicate key 'http2'"},
+    {"http2 true on an SSE line", R"({"url":"http://h/","proto":"sse","http2":true})", 1, 34,
+     "'http2': true does not apply to a sse line"},
+    {"http2 true on a WebSocket line", R"({"url":"ws://h/","http2":true})", 1, 18,
+     "'http2': true does not apply to a ws line"},
     {"overflow in a nested value", R"({"url":"http://h/","x":[1,2,-0.0018e311]})", 1, 29, "number out of range"},
     {"halfway past the largest double",
      R"({"url":"http://h/","x":179769313486231580793728971405303415079934132710037826936173778980444968)"
@@ -316,6 +324,37 @@ TEST_CASE("request file: lines, blank lines, CRLF, no final newline", "[request_
   CHECK(t.names.at(t.lines[1].name) == "two");
   CHECK(t.body(t.lines[2]) == "x");
   CHECK(t.lines[3].timeout_ns == 250'000'000);
+  CHECK(r.warnings.empty());
+}
+
+TEST_CASE("request file: \"http2\" splits an origin into a connection group per choice", "[request_file][h2]") {
+  using ringload::LineHttp2;
+  TempDir dir;
+  const std::string file = dir.write("h2.jsonl",
+                                     "{\"url\":\"http://a/1\"}\n"
+                                     "{\"url\":\"http://a/2\",\"http2\":false}\n"
+                                     "{\"url\":\"http://b/x\"}\n"
+                                     "{\"url\":\"http://a/3\",  \"http2\": true}\n"
+                                     "{\"url\":\"http://a/4\",\"http2\":true}\n"
+                                     "{\"url\":\"http://a/5\",\"http2\":false,\"proto\":\"sse\"}\n");
+  Loaded r = load(file);
+  REQUIRE(r.table.has_value());
+  const RequestTable& t = *r.table;
+  REQUIRE(t.lines.size() == 6);
+  REQUIRE(t.origins.size() == 4);  // a (no key), a (false), b, a (true)
+  REQUIRE(t.origin_http2.size() == 4);
+  const std::vector<LineHttp2> want = {LineHttp2::run, LineHttp2::off, LineHttp2::run, LineHttp2::on,
+                                       LineHttp2::on, LineHttp2::off};
+  for (std::size_t i = 0; i < 6; ++i) {
+    INFO("line " << i + 1);
+    CHECK(t.http2_of(t.lines[i].origin) == want[i]);
+  }
+  CHECK(t.lines[0].origin != t.lines[1].origin);
+  CHECK(t.lines[1].origin == t.lines[5].origin);
+  CHECK(t.lines[3].origin == t.lines[4].origin);
+  CHECK(origin_of(t, t.lines[0]) == origin_of(t, t.lines[3]));
+  CHECK(t.first_h2_line == 4);
+  CHECK(t.first_h2_column == 23);  // the key of the first "http2": true
   CHECK(r.warnings.empty());
 }
 

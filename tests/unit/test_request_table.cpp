@@ -123,3 +123,40 @@ TEST_CASE("check_request refuses a RequestSpec with a second Host or a Content-L
   spec.headers = {{"Host", "a"}};
   CHECK(ringload::check_request(spec).has_value());
 }
+
+TEST_CASE("check_config: a RequestSpec's http2 decides for itself", "[request_table][h2]") {
+  using ringload::LineHttp2;
+  auto spec = [](const char* url, LineHttp2 h2) {
+    ringload::RequestSpec s;
+    s.url = *ringload::parse_url(url);
+    s.http2 = h2;
+    return s;
+  };
+  ringload::RunConfig c;
+  c.max_requests = 1;
+  c.max_streams = 8;
+  c.requests = {spec("http://h/", LineHttp2::run)};
+  auto r = ringload::check_config(c);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().field == "max_streams");  // no HTTP/2 anywhere
+  c.requests.push_back(spec("https://h/", LineHttp2::on));
+  CHECK(ringload::check_config(c).has_value());  // --max-streams for the h2 request
+  c.requests.back().stream = ringload::StreamSpec{};
+  r = ringload::check_config(c);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().message.find("request 2: \"http2\": true: SSE and WebSocket") != std::string::npos);
+  c.requests.back().stream.reset();
+  c.pipeline = 4;
+  c.max_streams = 1;
+  r = ringload::check_config(c);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().field == "pipeline");
+  CHECK(r.error().message.find("request 2: \"http2\": true does not run with {pipeline}") != std::string::npos);
+  // --h2c with an https:// request that says false: HTTP/1.1, not refused.
+  c.pipeline = 1;
+  c.http2 = ringload::Http2Mode::prior_knowledge;
+  c.requests = {spec("http://h/", LineHttp2::run), spec("https://h/", LineHttp2::off)};
+  CHECK(ringload::check_config(c).has_value());
+  c.requests.back().http2 = LineHttp2::run;
+  CHECK_FALSE(ringload::check_config(c).has_value());
+}

@@ -45,6 +45,7 @@ constexpr FieldFlag field_flags[] = {
     {"thresholds", "--threshold"},
     {"max_streams", "--max-streams"},
     {"pipeline", "--pipeline"},
+    {"batch_wait", "--batch-wait"},
     {"plugins", "--plugin"},
 };
 

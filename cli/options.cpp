@@ -470,6 +470,7 @@ std::expected<Options, UsageError> parse_options(int argc, char** argv) {
   add_request_flags(app, f);
   add_http2_flags(app, f);
   add_pipeline_flag(app, f.options.config);
+  add_batch_wait_flag(app, f.options.config);
   add_stream_flags(app, f);
   add_ws_flags(app, f);
   add_report_flags(app, f);

@@ -57,6 +57,8 @@ std::expected<void, ConfigError> check_adaptive(RunConfig& c) {
 // loader.
 std::expected<void, ConfigError> check_http2(const RunConfig& c) {
   if (c.max_streams == 0 || c.max_streams > 1024) return bad("max_streams", "{max_streams} must be 1 to 1024");
+  if (c.batch_wait.count() < 0 || c.batch_wait > std::chrono::seconds(1))
+    return bad("batch_wait", "{batch_wait} must be 0 to 1s");
   if (!run_speaks_http2(c)) {
     // No requests yet: a request file still to be loaded, whose lines may ask for HTTP/2
     // (checked again with it, as the CLI and Engine::prepare do).

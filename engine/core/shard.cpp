@@ -27,11 +27,6 @@ constexpr std::size_t buffer_ring_budget = 4u << 20;
 constexpr uint32_t carry_capacity = proto::limits::max_head_bytes;
 constexpr std::size_t max_response_headers = 256;
 constexpr uint64_t idle_tick_ns = 10'000'000;  // the longest the loop sleeps: stop latency
-// HTTP/2's closed loop waits up to this long after a first completion for the others of
-// a batch (Ring::submit_and_wait_batch): a wake then carries the responses of several
-// connections, each send more requests, and nginx reads more per read. A response's
-// arrival is timed at most this late (its latency counts from a few ms at -m 32).
-constexpr uint32_t batch_wait_us = 50;
 
 uint32_t pow2_at_least(uint32_t v, uint32_t lo, uint32_t hi) noexcept {
   uint32_t p = lo;
@@ -108,7 +103,11 @@ std::string Shard::setup() noexcept {
   } catch (const std::bad_alloc&) {
     return "out of memory for " + std::to_string(n) + " connections";
   }
-  batch_wait_ = !plan_.open_loop && config_.http2 != Http2Mode::off;
+  // HTTP/2's closed loop waits up to RunConfig::batch_wait after a first completion for the
+  // others of a batch (Ring::submit_and_wait_batch): a wake then carries the responses of
+  // several connections, each sends more requests, and the server reads more per read.
+  if (!plan_.open_loop && any_http2(prepared_.origins))
+    batch_wait_us_ = static_cast<uint32_t>(std::min<int64_t>(config_.batch_wait.count(), 1'000'000));
   env_.headers = header_scratch_;
   env_.scratch_size = slab_.scratch_size();
   uint64_t seed = 0;
@@ -201,9 +200,9 @@ void Shard::send_loop() noexcept {
     if (plan_.open_loop) spin_window_ns_ = spin_.window_ns(pacer_.rate_at(now));
     const uint64_t asked = std::min(wait_ns(now), deadline - now);
     // HTTP/2's closed loop: one wake per batch of completions (one per connection with
-    // streams in flight, or batch_wait_us after the first), not one per completion.
-    const unsigned want = batch_wait_ ? static_cast<unsigned>(std::min<uint64_t>(in_flight_, slab_.size())) : 1;
-    if (ring_.submit_and_wait_batch(asked, want, batch_wait_us) && plan_.open_loop) {
+    // streams in flight, or batch_wait_us_ after the first), not one per completion.
+    const unsigned want = batch_wait_us_ != 0 ? static_cast<unsigned>(std::min<uint64_t>(in_flight_, slab_.size())) : 1;
+    if (ring_.submit_and_wait_batch(asked, want, batch_wait_us_) && plan_.open_loop) {
       const uint64_t woke = now_ns();
       spin_.on_timed_wait(asked, woke > now + asked ? woke - (now + asked) : 0);
     }

@@ -198,7 +198,7 @@ class Shard final : public RequestEnds {
   uint32_t connecting_ = 0;           // connect SQEs without their completion yet
   uint64_t unsent_at_end_ = 0;
   uint32_t batched_ = UINT32_MAX;     // a batching session's slot with requests issued, not produced
-  bool batch_wait_ = false;           // the loop waits for batches of completions (send_loop)
+  uint32_t batch_wait_us_ = 0;        // > 0: the loop waits for batches of completions (send_loop)
   uint64_t issued_ = 0;               // requests issued, sent or skipped: the next request's seq
   uint64_t in_flight_ = 0;            // requests issued and not finished (resends waiting included)
   // Resends waiting for a connection, oldest first: a ring as large as the most requests

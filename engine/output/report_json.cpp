@@ -80,6 +80,7 @@ json config_json(const RunConfig& config) {
       {"seed", config.seed},
       {"connections_per_origin", config.connections_per_origin},
       {"pipeline", config.pipeline},
+      {"batch_wait_us", config.batch_wait.count()},
       {"tls", std::move(tls)},
   };
 }

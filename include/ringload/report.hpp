@@ -125,6 +125,7 @@
 //              "success_status": ["200-399"],     each range as "lo-hi"
 //              "requests_file" | null, "iterations" | null, "shuffle", "seed",
 //              "connections_per_origin", "pipeline",   pipeline: --pipeline N (1: one at a time)
+//              "batch_wait_us",                   HTTP/2 closed loop's --batch-wait (0: a wake per completion)
 //              "tls": {"verify", "cacert", "cert", "sni", "resume", "handshake_each"}}
 // }
 #pragma once

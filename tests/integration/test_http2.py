@@ -50,12 +50,18 @@ def check_h2_run(c, name, res, ngx, server, total, status="200"):
 
 
 def test_exact(c, rl, ngx):
-    for conns, streams, n in ((1, 1, 300), (4, 8, 2000), (3, 32, 1001)):
-        name = f"h2c -n {n} -c {conns} --max-streams {streams}"
+    # --batch-wait: the closed loop's wait for a batch of completions (default 50 us), or a
+    # wake per completion (0); the counts are exact either way.
+    cases = ((1, 1, 300, None), (4, 8, 2000, None), (3, 32, 1001, "0"), (4, 16, 999, "200us"))
+    for conns, streams, n, wait in cases:
+        extra = ["--batch-wait", wait] if wait is not None else []
+        name = f"h2c -n {n} -c {conns} --max-streams {streams} {' '.join(extra)}".strip()
         ngx.clear_logs()
-        res = h.run_ringload(rl, ["--h2c", "-n", str(n), "-c", str(conns), "--max-streams", str(streams),
-                                  ngx.server_url("h2c")], timeout=60)
+        res = h.run_ringload(rl, ["--h2c", "-n", str(n), "-c", str(conns), "--max-streams", str(streams)] + extra +
+                             [ngx.server_url("h2c")], timeout=60)
         if check_h2_run(c, name, res, ngx, "h2c", n):
+            c.eq(f"{name}: config.batch_wait_us", (res.get("config") or {}).get("batch_wait_us"),
+                 {None: 50, "0": 0, "200us": 200}[wait])
             c.eq(f"{name}: connections_opened", res.get("connections_opened"), conns)
             b = res.get("http2") or {}
             c.eq(f"{name}: http2.streams", b.get("streams"), n)
@@ -230,6 +236,8 @@ def test_refusals(c, rl, ngx):
         (["--max-streams", "4"], "--max-streams"),
         (["--h2c", "--max-streams", "0"], "--max-streams"),
         (["--http2"], "https://"),
+        (["--h2c", "--batch-wait", "2s"], "--batch-wait"),
+        (["--h2c", "--batch-wait", "-1us"], "--batch-wait"),
     ]
     for args, words in cases:
         name = f"refused: {' '.join(args)}"

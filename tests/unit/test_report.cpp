@@ -174,7 +174,7 @@ TEST_CASE("report_json: every field of the schema", "[report]") {
 
   const json& cfg = j["config"];
   CHECK(keys_of(cfg) == std::set<std::string>{"connections", "threads", "duration_s", "max_requests", "timeout_s",
-                                              "method", "headers", "body_bytes", "success_status", "requests_file", "iterations", "shuffle", "seed", "connections_per_origin", "pipeline", "tls"});
+                                              "method", "headers", "body_bytes", "success_status", "requests_file", "iterations", "shuffle", "seed", "connections_per_origin", "pipeline", "batch_wait_us", "tls"});
   CHECK(cfg["connections"] == 10);
   CHECK(cfg["threads"] == 2);
   CHECK(cfg["duration_s"].get<double>() == 5.0);

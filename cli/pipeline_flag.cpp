@@ -20,9 +20,10 @@ void add_batch_wait_flag(CLI::App& app, RunConfig& config) {
   // Converted as it is parsed (each): the app's one final_callback is --shard's.
   static std::string text;
   app.add_option("--batch-wait", text,
-                 "HTTP/2 closed loop: after a first completion, wait up to this long for one per busy "
-                 "connection (fewer wake-ups for ringload and the server; a response timed at most this "
-                 "late); 0: wake at each completion")
+                 "Closed loop: after a first completion, wait up to this long (and up to 1/16 of the mean "
+                 "service time) for one per busy connection: fewer wake-ups for ringload and the server, a "
+                 "response timed at most that late; 0: wake at each completion. Default: 50us, 0 with "
+                 "SSE/WebSocket streams")
       ->check(CLI::Validator(
           [](const std::string& v) {
             const auto d = parse_duration(v);
@@ -33,8 +34,7 @@ void add_batch_wait_flag(CLI::App& app, RunConfig& config) {
       ->each([&config](const std::string& v) {
         config.batch_wait = std::chrono::duration_cast<std::chrono::microseconds>(*parse_duration(v));
       })
-      ->default_str("50us")
-      ->group("HTTP/2");
+      ->group("Connections");
 }
 
 }  // namespace ringload::cli

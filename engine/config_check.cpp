@@ -57,8 +57,7 @@ std::expected<void, ConfigError> check_adaptive(RunConfig& c) {
 // loader.
 std::expected<void, ConfigError> check_http2(const RunConfig& c) {
   if (c.max_streams == 0 || c.max_streams > 1024) return bad("max_streams", "{max_streams} must be 1 to 1024");
-  if (c.batch_wait.count() < 0 || c.batch_wait > std::chrono::seconds(1))
-    return bad("batch_wait", "{batch_wait} must be 0 to 1s");
+  if (c.batch_wait > std::chrono::seconds(1)) return bad("batch_wait", "{batch_wait} must be 0 to 1s");
   if (!run_speaks_http2(c)) {
     // No requests yet: a request file still to be loaded, whose lines may ask for HTTP/2
     // (checked again with it, as the CLI and Engine::prepare do).
@@ -76,6 +75,16 @@ std::expected<void, ConfigError> check_http2(const RunConfig& c) {
     if (auto e = http2_refusal(c.http2, r.url.scheme, r.stream.has_value()); !e.empty()) return bad("http2", e);
   }
   return {};
+}
+
+// Some request is an SSE or WebSocket stream (a --sse/--ws flag, a request file's line).
+bool has_streams(const RunConfig& c) {
+  for (const RequestSpec& r : c.requests)
+    if (r.stream.has_value()) return true;
+  if (c.file.empty()) return false;
+  for (const RequestLine& l : c.file.table()->lines)
+    if (l.stream != 0) return true;
+  return false;
 }
 
 // HTTP/1.1 pipelining: what it does not run with. A request file's stream lines are
@@ -155,7 +164,11 @@ std::expected<void, ConfigError> check_config(RunConfig& c) {
   if (auto r = check_thresholds(c); !r) return r;
   if (auto r = check_http2(c); !r) return r;
   if (auto r = check_pipeline(c); !r) return r;
-  return check_load_model(c);
+  if (auto r = check_load_model(c); !r) return r;
+  // The batch wait's default: request/response runs, not streams, whose events and echoes
+  // are timed in microseconds (see RunConfig::batch_wait).
+  if (c.batch_wait.count() < 0) c.batch_wait = has_streams(c) ? std::chrono::microseconds(0) : std::chrono::microseconds(50);
+  return {};
 }
 
 std::expected<void, ConfigError> check_origin_connections(const RunConfig& c, std::size_t origins) {

@@ -117,6 +117,7 @@ class Shard final : public RequestEnds {
   void maybe_publish() noexcept;
   void end_sessions() noexcept;
   uint64_t wait_ns(uint64_t now) const noexcept;
+  uint32_t batch_wait_us() const noexcept;
 
   // A connection's life (connection.cpp).
   void start_connect(uint32_t slot) noexcept;

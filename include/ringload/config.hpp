@@ -126,10 +126,13 @@ struct RunConfig {
                                        // capped by the server's SETTINGS_MAX_CONCURRENT_STREAMS
   uint32_t pipeline = 1;               // HTTP/1.1: requests in flight per connection (1 to 1024),
                                        // responses matched in order; 1: one at a time
-  // HTTP/2's closed loop: how long a wake waits, after a first completion, for one per busy
+  // The closed loop: how long a wake waits, after a first completion, for one per busy
   // connection (io_uring's min_wait, kernel 6.12+): fewer syscalls for both ends, and a
   // response timed at most this late. 0: a wake at each completion (exact arrival times).
-  std::chrono::microseconds batch_wait{50};
+  // The shard waits at most a sixteenth of the mean service time so far. Below 0 (the
+  // default): check_config sets 50 us, or 0 when a request is an SSE or WebSocket stream
+  // (their events and echoes are timed in microseconds).
+  std::chrono::microseconds batch_wait{-1};
   uint32_t connections = 64;           // closed loop: connections kept busy; open loop: the
                                        // most open (and so in flight) per origin
   bool connections_per_origin = true;  // false: `connections` is the total over all origins

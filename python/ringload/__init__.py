@@ -187,9 +187,21 @@ class Engine:
         self._engine.prepare()
 
     def start(self):
-        """Starts the run and returns once its shards run."""
-        self._engine.start()
-        return self
+        """Starts the run and returns once its shards run. Ctrl-C while it starts stops the
+        run cleanly, then is raised."""
+        try:
+            self._engine.start()
+            return self
+        except KeyboardInterrupt:
+            self._stop_and_wait()
+            raise
+
+    def _stop_and_wait(self):
+        self._engine.stop()
+        try:
+            self._engine.wait(None)
+        except RuntimeError:
+            pass  # interrupted before the run started: nothing runs
 
     def stop(self):
         """Ends the run at the next tick (its report says interrupted). Any thread."""
@@ -206,8 +218,7 @@ class Engine:
                 if timeout is not None and waited >= timeout:
                     return False
         except KeyboardInterrupt:
-            self._engine.stop()
-            self._engine.wait(None)
+            self._stop_and_wait()
             raise
         return True
 
@@ -235,8 +246,14 @@ class Engine:
     def run(self):
         """start(), wait(), then the report; OutputError / PluginError / ThresholdError as run()
         raises them."""
-        self.start()
-        self.wait()
+        try:
+            self.start()
+            self.wait()
+        except KeyboardInterrupt:
+            # Raised between start() and wait() (a signal is seen at the next bytecode, after
+            # the call that was running returned): the run must not go on unattended.
+            self._stop_and_wait()
+            raise
         return self._checked()
 
     def _checked(self):

@@ -32,6 +32,15 @@ def test_exact_counts(c, rl, tgt):
         c.eq("target -n 1000: report schema problems", h.schema_problems(res.report), [])
         c.eq("target -n 1000: succeeded", res.get("requests", "succeeded"), 1000)
         c.eq("target -n 1000: --quiet leaves stderr empty", res.err, "")
+        c.eq("target -n 1000: the closed loop's batch wait, 50 us by default", res.get("config", "batch_wait_us"), 50)
+    # Exact counts with a wake per completion, and with a long batch wait (bounded by 1/16 of
+    # the mean service time: the run takes no longer).
+    for wait, want in (("0", 0), ("1s", 1000000)):
+        res = exact_run(c, rl, tgt, 3000, ["-c", "16", "--batch-wait", wait])
+        if res.report:
+            c.eq(f"target -n 3000 --batch-wait {wait}: config.batch_wait_us", res.get("config", "batch_wait_us"), want)
+            c.check(f"target -n 3000 --batch-wait {wait}: done within 10 s", (res.get("duration_s") or 99) < 10,
+                    f"duration_s={res.get('duration_s')}")
     res = exact_run(c, rl, tgt, 1001, ["-c", "7", "-t", "2"])
     if res.report:
         c.eq("target -n 1001 -c 7 -t 2: threads", res.get("threads"), 2)

@@ -231,6 +231,8 @@ def test_sse_max_events(c, rl, sse, tmp):
            [(r.get("status"), without_t(r.get("events")), r.get("stream_end"), "error" in r)
             for r in recs], [(200, ticks(1, 3), "max_events", False)] * 2)
         eq(c, f"{name}: requests", (res.total(), res.get("requests", "succeeded")), (2, 2))
+        eq(c, f"{name}: no batch wait by default with streams (events timed exactly)",
+           res.get("config", "batch_wait_us"), 0)
         h.check_no_errors(c, name, res)
         check_block(c, name, res, "sse", SSE_SCHEMA, {
             "streams": 2, "events": 6, "ended_by": ends(SSE_ENDS, max_events=2)})

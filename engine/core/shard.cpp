@@ -80,7 +80,9 @@ std::string Shard::setup() noexcept {
   if (err.empty()) err = recorder_.setup(table_, config_);
   if (err.empty()) err = sessions_.setup(n, table_, config_, prepared_.origins, recorder_.stats().http2,
                                            slab_.scratch_size(), plan_.plugins != nullptr);
-  if (err.empty() && config_.http2 != Http2Mode::off) {
+  // The resend ring (GOAWAY-unprocessed and refused streams): any HTTP/2 connection group,
+  // a run's --h2c/--http2 or a request line's "http2": true.
+  if (err.empty() && any_http2(prepared_.origins)) {
     try {
       resends_.resize(static_cast<std::size_t>(n) * std::max<uint32_t>(config_.max_streams, 1));
     } catch (const std::bad_alloc&) {

@@ -107,6 +107,22 @@ def test_refused(c, rl, keep, tmp):
                  (refused, st.get("refused")), (20, 20))
             c.eq(f"{name}: refused_retried == 20", b.get("refused_retried"), 20)
             c.eq(f"{name}: the peer answered 60, saw 80 streams", (st.get("requests"), st.get("streams")), (60, 80))
+    # The same with HTTP/2 chosen by each line ("http2": true), not by --h2c: the resend
+    # follows the connection group.
+    name = "REFUSED_STREAM once on every 3rd request, lines with \"http2\": true, no --h2c"
+    with H2Peer("ok", keep=keep) as peer:
+        lines = os.path.join(tmp, "refused-once-lines.jsonl")
+        with open(lines, "w") as f:
+            for i in range(30):
+                path = f"/rst-refused-once/{i}" if i % 3 == 2 else f"/ok/{i}"
+                f.write(json.dumps({"url": peer.url(path), "http2": True}) + "\n")
+        res = h.run_ringload(rl, ["-n", "30", "-c", "2", "--max-streams", "4", "-f", lines], timeout=20 + h.RUN_SLACK_S)
+        if h.check_run_ok(c, name, res):
+            st = peer.settled_stats(expected=30)
+            c.eq(f"{name}: every request succeeded", (res.total(), res.get("requests", "succeeded")), (30, 30))
+            h.check_no_errors(c, name, res)
+            c.eq(f"{name}: refused_retried == the peer's refused == 10",
+                 ((res.get("http2") or {}).get("refused_retried"), st.get("refused")), (10, 10))
     # A server that refuses every stream: each request fails after exactly one resend.
     name = "REFUSED_STREAM always, -n 30 -c 2 --max-streams 4"
     with H2Peer("rst-refused", 1, keep=keep) as peer:
